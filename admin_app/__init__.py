@@ -1,0 +1,126 @@
+"""The Flask application: create_app() is the composition root."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask, redirect, url_for
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import ConfigError, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, **overrides) -> Flask:
+    """Build the app for the given settings (from the environment by default)."""
+    if settings is None:
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            # One clear line, no traceback: the operator knows what to set.
+            sys.stderr.write(f"Refusing to start: {exc}\n")
+            raise SystemExit(2) from None
+    app = Flask(__name__)
+    app.config.update(settings.flask_config())
+    app.config.update(overrides)
+
+    from admin_app import audit, db
+    from admin_app.extensions import csrf
+    from admin_app.models import Client, Employer, Organisation, Role, StaffProfile, User
+    from admin_app.security import init_security
+
+    db.connect(settings)
+    audit.watch(Client, Organisation, Employer, StaffProfile, User, Role)
+    csrf.init_app(app)
+    init_security(app)
+    _register_admin(app)
+    _register_routes(app)
+    _register_errors(app)
+
+    from admin_app.cli import register_cli
+
+    register_cli(app)
+    if not settings.embedded:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if settings.seed_demo and not app.config.get("TESTING"):
+        from admin_app.cli import seed_demo_data
+
+        with app.app_context():
+            seed_demo_data()
+        log.warning("DEMO MODE: in-memory data, seeded with demo users; nothing survives a restart.")
+        print(" * DEMO MODE: data is in memory and will not survive a restart. "
+              f"Sign in at /login as admin@demo.e4e (or manager@, worker1@ …) with password {app.config['DEMO_PASSWORD']}.")
+    return app
+
+
+def _register_admin(app: Flask) -> None:
+    from admin_app.models import AuditEvent, Client, Employer, Organisation, Role, StaffProfile, User
+    from admin_app.security import sync_roles
+    from admin_app.views.clients import ClientView
+    from admin_app.views.home import HomeView
+    from admin_app.views.partners import EmployerView, OrganisationView
+    from admin_app.views.people import AuditEventView, RoleView, StaffProfileView, UserView
+
+    admin = Admin(app, name="Enterprise for Employment", index_view=HomeView(name="Home", url="/admin"),
+                  theme=Bootstrap4Theme(base_template="admin/e4e_master.html", swatch="cerulean"))
+    admin.add_view(ClientView(Client, name="Clients", category="Case files"))
+    admin.add_view(OrganisationView(Organisation, name="Organisations", category="Partners"))
+    admin.add_view(EmployerView(Employer, name="Employers", category="Partners"))
+    admin.add_view(StaffProfileView(StaffProfile, name="Staff profiles", category="Staff"))
+    admin.add_view(UserView(User, name="Users", category="Staff"))
+    admin.add_view(RoleView(Role, name="Roles", category="Staff"))
+    admin.add_view(AuditEventView(AuditEvent, name="Audit log", category="Staff"))
+    app.extensions["e4e_admin"] = admin
+    with app.app_context():
+        sync_roles()
+
+
+def _register_routes(app: Flask) -> None:
+    @app.get("/")
+    def root():
+        return redirect(url_for("admin.index"))
+
+    @app.get("/healthz")
+    def healthz():
+        from mongoengine import get_db
+
+        get_db().command("ping")
+        return "ok", 200, {"Content-Type": "text/plain"}
+
+
+def _register_errors(app: Flask) -> None:
+    from flask import render_template_string
+    from flask_wtf.csrf import CSRFError
+
+    page = ("{% extends 'security/base.html' %}{% block content %}<h3>{{ title }}</h3><p>{{ message }}</p>"
+            "<p><a href='/admin/'>Back to the start</a></p>{% endblock %}")
+
+    def render(code, title, message):
+        return render_template_string(page, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render(400, "The form expired", "The form was missing its security token or it had expired. "
+                                               "Go back, reload the page and try again; nothing was saved.")
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return render(403, "Not allowed", "Your role does not allow this. Ask a manager or an administrator if you need it.")
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return render(404, "Not found", "There is no such page or record, or it is outside your caseload.")
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        return render(429, "Too many attempts", "Too many attempts in a short time. Wait a minute and try again.")
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return render(500, "Something went wrong", "The problem has been logged. Nothing you typed was saved; please try again.")
+
+
+__all__ = ["create_app", "ConfigError"]

@@ -1,0 +1,167 @@
+"""Writing the append-only audit log: who, when, what, from which address.
+
+Creates, changes and deletes of audited documents are caught by mongoengine signals, so
+every channel (screens, CLI, imports, jobs) is covered; views add sign-ins and openings.
+"""
+from __future__ import annotations
+
+import hashlib
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+
+from bson import DBRef, ObjectId
+from flask import has_request_context, request
+from mongoengine import signals
+from mongoengine.base import BaseDocument
+from mongoengine.fields import EmbeddedDocumentField, ListField, ReferenceField
+
+from admin_app.crypto import EncryptedStringField
+from admin_app.models.audit import AuditEvent
+
+# Who acts outside a web request (CLI command, job); set with acting_as().
+_system_actor: ContextVar[str] = ContextVar("system_actor", default="system")
+ENCRYPTED = "[encrypted]"
+
+
+class acting_as:
+    """Context manager naming the actor for audit events outside a request."""
+
+    def __init__(self, actor: str):
+        self.actor, self.token = actor, None
+
+    def __enter__(self):
+        self.token = _system_actor.set(self.actor)
+        return self
+
+    def __exit__(self, *exc):
+        _system_actor.reset(self.token)
+
+
+def current_actor() -> str:
+    if has_request_context():
+        from flask_login import current_user
+
+        if getattr(current_user, "is_authenticated", False):
+            return current_user.email
+        return "anonymous"
+    return _system_actor.get()
+
+
+def _address() -> str | None:
+    return request.remote_addr if has_request_context() else None
+
+
+def record(action: str, *, collection: str | None = None, record_id=None, summary: str = "",
+           changes: list | None = None, actor: str | None = None) -> AuditEvent:
+    event = AuditEvent(
+        at=datetime.utcnow(),
+        actor=actor or current_actor(),
+        action=action,
+        collection=collection,
+        record_id=str(record_id) if record_id is not None else None,
+        summary=summary[:500],
+        changes=changes or [],
+        ip=_address(),
+    )
+    event.save()
+    return event
+
+
+# --- change capture -------------------------------------------------------------------------
+
+def _scalar(value):
+    if isinstance(value, BaseDocument):
+        return str(value.pk) if getattr(value, "pk", None) is not None else str(value)
+    if isinstance(value, DBRef):
+        return str(value.id)
+    if isinstance(value, (ObjectId, Decimal)):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _flatten(document, field_map, prefix: str, out: dict) -> None:
+    redacted = getattr(document, "audit_redacted", ())
+    ignored = getattr(document, "audit_ignored", ())
+    for name, field in field_map.items():
+        if name in ignored:
+            continue
+        raw = document._data.get(name)
+        path = f"{prefix}{name}"
+        if name in redacted:
+            out[path] = (ENCRYPTED, hashlib.sha256(str(raw or "").encode()).hexdigest()) if raw else None
+        else:
+            _flatten_value(field, raw, path, out)
+
+
+def _flatten_value(field, raw, path: str, out: dict) -> None:
+    if isinstance(field, EncryptedStringField):
+        # Keep a digest so a change is noticed, never the text itself.
+        out[path] = (ENCRYPTED, hashlib.sha256((raw or "").encode()).hexdigest()) if raw else None
+    elif isinstance(field, EmbeddedDocumentField):
+        if raw is None:
+            out[path] = None
+        else:
+            _flatten(raw, raw._fields, f"{path}.", out)
+    elif isinstance(field, ListField):
+        items = raw or []
+        if isinstance(field.field, EmbeddedDocumentField):
+            for index, item in enumerate(items):
+                _flatten(item, item._fields, f"{path}.{index}.", out)
+        else:
+            out[path] = [_scalar(item) for item in items]
+    elif isinstance(field, ReferenceField):
+        out[path] = _scalar(raw)
+    else:
+        out[path] = _scalar(raw)
+
+
+def snapshot(document) -> dict:
+    """Flat {path: value} of a document, references as ids, encrypted text as a digest."""
+    out: dict = {}
+    _flatten(document, {k: v for k, v in document._fields.items() if k != "id"}, "", out)
+    return out
+
+
+def diff(before: dict, after: dict) -> list[dict]:
+    changes = []
+    for path in sorted(set(before) | set(after)):
+        old, new = before.get(path), after.get(path)
+        if old == new or path in ("updated_at",):
+            continue
+        if ENCRYPTED in (old[0] if isinstance(old, tuple) else None, new[0] if isinstance(new, tuple) else None):
+            changes.append({"field": path, "old": ENCRYPTED if old else None, "new": ENCRYPTED if new else None})
+        else:
+            changes.append({"field": path, "old": old, "new": new})
+    return changes
+
+
+def _on_init(sender, document, **kwargs):
+    if document.pk is not None:
+        document._audit_before = snapshot(document)
+
+
+def _on_save(sender, document, created=False, **kwargs):
+    after = snapshot(document)
+    if created:
+        record("create", collection=sender._get_collection_name(), record_id=document.pk, summary=str(document))
+    else:
+        changes = diff(getattr(document, "_audit_before", {}) or {}, after)
+        if changes:
+            record("update", collection=sender._get_collection_name(), record_id=document.pk,
+                   summary=f"{document}: " + ", ".join(c["field"] for c in changes[:12]), changes=changes)
+    document._audit_before = after
+
+
+def _on_delete(sender, document, **kwargs):
+    record("delete", collection=sender._get_collection_name(), record_id=document.pk, summary=str(document))
+
+
+def watch(*document_classes) -> None:
+    """Audit every create, change and delete of these documents."""
+    for cls in document_classes:
+        signals.post_init.connect(_on_init, sender=cls, weak=False)
+        signals.post_save.connect(_on_save, sender=cls, weak=False)
+        signals.post_delete.connect(_on_delete, sender=cls, weak=False)

@@ -1,0 +1,81 @@
+"""Commands on the app: flask --app admin_app <command>."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import Flask, current_app
+from flask_security import hash_password
+
+from admin_app import audit
+from admin_app.models.people import Role, User
+from admin_app.security import datastore, sync_roles
+from admin_app.vocabulary import ROLES
+
+DEMO_DOMAIN = "demo.e4e"
+DEMO_WORKERS = ("Amara Okafor", "Jordan Hayes", "Priya Sandhu", "Marcus Bell")
+
+
+def demo_users() -> list[tuple[str, str, str]]:
+    """(email, name, role) of the demo users: one per role, four workers."""
+    users = [(f"{role}@{DEMO_DOMAIN}", title, role) for role, title in ROLES if role != "worker"]
+    users += [(f"worker{i}@{DEMO_DOMAIN}", name, "worker") for i, name in enumerate(DEMO_WORKERS, start=1)]
+    return users
+
+
+def seed_demo_data(clients: int = 100) -> dict:
+    """Demo users (embedded mode only) and demo case files. Idempotent."""
+    settings = current_app.config["SETTINGS"]
+    if not settings.embedded:
+        raise click.ClickException("Demo users and data exist only in embedded (demo) mode.")
+    with audit.acting_as("seed-demo"):
+        sync_roles()
+        password = hash_password(current_app.config["DEMO_PASSWORD"])
+        for email, name, role in demo_users():
+            if User.objects(email=email).first() is None:
+                datastore.create_user(email=email, name=name, password=password, roles=[role])
+        from admin_app.models.case_file import Client
+
+        if Client.objects.count():
+            return {"clients": Client.objects.count()}
+        from admin_app.demo import generate_demo
+
+        workers = [User.objects(email=e).first() for e, _, r in demo_users() if r == "worker"]
+        managers = [User.objects(email=f"manager@{DEMO_DOMAIN}").first()]
+        return generate_demo(workers, managers, today=date.today(), clients=clients)
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("sync-roles")
+    @click.option("--reset", is_flag=True, help="Put every role back to its default permissions.")
+    def sync_roles_command(reset):
+        """Create the default roles and permissions (safe to run again)."""
+        with audit.acting_as("cli:sync-roles"):
+            messages = sync_roles(reset=reset)
+        for line in messages or ["roles already up to date"]:
+            click.echo(line)
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r for r, _ in ROLES]),
+                  help="A role to give; repeat for several.")
+    @click.option("--name", default="", help="The person's name.")
+    @click.password_option(help="The password (asked for when not given).")
+    def create_user_command(email, roles, name, password):
+        """Create a user with one or more roles."""
+        email = email.strip().lower()
+        if User.objects(email=email).first():
+            raise click.ClickException(f"A user with email {email} already exists.")
+        if len(password) < 12:
+            raise click.ClickException("The password must have at least 12 characters.")
+        with audit.acting_as("cli:create-user"):
+            sync_roles()
+            datastore.create_user(email=email, name=name, password=hash_password(password), roles=list(roles))
+        click.echo(f"created {email} with roles {', '.join(roles)}")
+
+    @app.cli.command("seed-demo")
+    @click.option("--clients", default=100, show_default=True, help="How many demo case files.")
+    def seed_demo_command(clients):
+        """Seed demo users (one per role) and demo case files; embedded mode only."""
+        counts = seed_demo_data(clients)
+        click.echo("seeded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -1,0 +1,151 @@
+"""The one figure set (KPIs, targets, fidelity) that the dashboards and the CLI both present, as plain JSON data."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable, Mapping
+
+from admin_app.metrics.fidelity import DEFAULT_ANCHORS, FidelityTally, fidelity_review, resolve_anchors
+from admin_app.metrics.kpis import DEFAULT_TARGETS, KpiTally, target_rag, worker_target
+from admin_app.metrics.periods import Period
+from admin_app.metrics.records import (
+    CaseRecord,
+    GeneralEmployerContactRecord,
+    StaffRecord,
+    read_cases,
+    read_general_employer_contacts,
+    read_staff,
+)
+
+UNASSIGNED = "unassigned"
+TARGET_FIGURES = {"accessing": "people_accessing", "paid_outcomes": "people_into_work"}
+
+
+class _Tally:
+    """KPI and fidelity totals for one worker key."""
+
+    def __init__(self, period: Period, as_of: date, anchors: Mapping[str, Any]) -> None:
+        self.kpi = KpiTally(period, as_of)
+        self.fidelity = FidelityTally(period, as_of, anchors)
+
+    def merge(self, other: "_Tally") -> None:
+        self.kpi.merge(other.kpi)
+        self.fidelity.merge(other.fidelity)
+
+
+def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
+               general_employer_contacts: Iterable[GeneralEmployerContactRecord], period: Period,
+               anchors: Mapping[str, Mapping[str, Any]] = DEFAULT_ANCHORS, *,
+               targets: Mapping[str, Any] = DEFAULT_TARGETS, as_of: date | None = None,
+               manager_scores: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """Every KPI, target and data-scored fidelity item for the period, service-wide and per worker, in one pass."""
+    anchors = resolve_anchors(anchors)
+    as_of = as_of or period.end
+    staff_by_id = {s.user_id: s for s in staff}
+    tallies: dict[str, _Tally] = {}
+
+    def tally(user_id: str | None) -> _Tally:
+        key = user_id or UNASSIGNED
+        if key not in tallies:
+            tallies[key] = _Tally(period, as_of, anchors)
+        return tallies[key]
+
+    for case in cases:
+        own = tally(case.worker_id)
+        own.fidelity.add_case(case, own.kpi.add_case(case))
+        for contact in case.contacts:
+            by = tally(contact.staff_id or case.worker_id)
+            by.kpi.add_contact(contact)
+            by.fidelity.add_client_contact(contact)
+        for contact in case.employer_contacts:
+            tally(contact.staff_id or case.worker_id).fidelity.add_employer_contact(contact.date, contact.face_to_face)
+    for contact in general_employer_contacts:
+        tally(contact.staff_id).fidelity.add_employer_contact(contact.date, contact.face_to_face)
+
+    for user_id, member in staff_by_id.items():
+        if member.is_worker and period.overlap_days(member.start_date, member.end_date):
+            tally(user_id)
+    service = _Tally(period, as_of, anchors)
+    for part in tallies.values():
+        service.merge(part)
+    workers_in_post = [s for s in staff_by_id.values() if s.is_worker]
+    workers = {_key(user_id, staff_by_id): _worker_figures(part, staff_by_id.get(user_id), period, targets)
+               for user_id, part in sorted(tallies.items())}
+    service_figures = _figures(service, [s for s in workers_in_post], period, targets)
+    return {
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "days": period.days},
+        "as_of": as_of.isoformat(),
+        "service": service_figures,
+        "workers": workers,
+        "fidelity_review": _review(service_figures["fidelity"], manager_scores),
+        "anchors": anchors,
+        "targets_rule": _jsonable(dict(targets)),
+    }
+
+
+def load_report(db: Any, match: Mapping[str, Any] | None, period: Period, **options: Any) -> dict[str, Any]:
+    """Stream the case files in scope from MongoDB and build kpi_report; a worker scope also scopes staff figures."""
+    match = dict(match or {})
+    worker = match.get("worker")
+    staff = read_staff(db, {"user": worker} if worker is not None else None)
+    general = read_general_employer_contacts(db, staff=worker, start=period.start, end=period.end)
+    return kpi_report(read_cases(db, match), staff, general, period, **options)
+
+
+def _key(user_id: str, staff_by_id: Mapping[str, StaffRecord]) -> str:
+    if user_id == UNASSIGNED:
+        return UNASSIGNED
+    member = staff_by_id.get(user_id)
+    return member.email if member else f"user:{user_id}"
+
+
+def _worker_figures(part: _Tally, member: StaffRecord | None, period: Period,
+                    targets: Mapping[str, Any]) -> dict[str, Any]:
+    about: dict[str, Any] = {"user_id": None, "name": None, "fte": None, "start_date": None, "end_date": None}
+    if member:
+        about = {"user_id": member.user_id, "name": member.name, "fte": member.fte,
+                 "start_date": _iso(member.start_date), "end_date": _iso(member.end_date)}
+    return about | _figures(part, [member] if member and member.is_worker else [], period, targets)
+
+
+def _figures(part: _Tally, workers: list[StaffRecord], period: Period, targets: Mapping[str, Any]) -> dict[str, Any]:
+    """The KPI figures of a tally, with the targets of the given workers beside them and the fidelity items."""
+    figures = part.kpi.figures()
+    fte_at_end = sum(w.fte for w in workers if w.in_post_on(period.end))
+    fte_weeks = sum(w.fte * period.overlap_days(w.start_date, w.end_date) / 7 for w in workers)
+    figures["targets"] = _targets(figures, workers, period, targets) if workers else None
+    figures["fidelity"] = part.fidelity.items(figures["active_caseload"]["at_end"], fte_at_end, fte_weeks)
+    return figures
+
+
+def _targets(figures: Mapping[str, Any], workers: list[StaffRecord], period: Period,
+             targets: Mapping[str, Any]) -> dict[str, Any]:
+    totals = dict.fromkeys(TARGET_FIGURES, 0.0)
+    for worker in workers:
+        for name, value in worker_target(worker, period, targets).items():
+            totals[name] = totals.get(name, 0.0) + value
+    amber = float(targets.get("amber_share", 0.8))
+    out = {}
+    for name, figure in TARGET_FIGURES.items():
+        target = round(totals.get(name, 0.0), 1)
+        out[name] = {"actual": figures[figure], "target": target, "rag": target_rag(figures[figure], target, amber)}
+    return out
+
+
+def _review(items: Mapping[str, Mapping[str, Any]], manager_scores: Mapping[str, int] | None) -> dict[str, Any] | None:
+    if manager_scores is None:
+        return None
+    return fidelity_review({item: value["score"] for item, value in items.items()}, manager_scores)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

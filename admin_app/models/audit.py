@@ -1,0 +1,49 @@
+"""The append-only audit log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from mongoengine import DateTimeField, DictField, Document, ListField, StringField
+
+AUDIT_ACTIONS = (
+    ("login", "Signed in"),
+    ("logout", "Signed out"),
+    ("login_failed", "Failed sign-in"),
+    ("create", "Created"),
+    ("update", "Changed"),
+    ("delete", "Deleted"),
+    ("view", "Opened"),
+    ("reassign", "Reassigned"),
+    ("export", "Exported"),
+    ("import", "Imported"),
+    ("permissions", "Permissions changed"),
+    ("refused", "Refused"),
+)
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class AuditEvent(Document):
+    at = DateTimeField(required=True, default=datetime.utcnow, verbose_name="When")
+    actor = StringField(max_length=255, verbose_name="Who")
+    action = StringField(required=True, choices=AUDIT_ACTIONS, verbose_name="What")
+    collection = StringField(max_length=80, verbose_name="Record type")
+    record_id = StringField(max_length=80, verbose_name="Record")
+    summary = StringField(max_length=500, verbose_name="Summary")
+    changes = ListField(DictField(), verbose_name="Changes", help_text="Field, old value, new value; encrypted fields show no values")
+    ip = StringField(max_length=64, verbose_name="From address")
+    meta = {
+        "collection": "audit_events",
+        "indexes": ["-at", "actor", "action", ("collection", "record_id")],
+        "ordering": ["-at"],
+    }
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("audit events cannot be changed")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit events cannot be deleted")

@@ -1,0 +1,243 @@
+"""The case file: one Client document per person, holding everything as embedded documents."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from mongoengine import (
+    BooleanField,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    Document,
+    EmbeddedDocument,
+    EmbeddedDocumentField,
+    IntField,
+    ListField,
+    ReferenceField,
+    StringField,
+)
+
+from admin_app.crypto import EncryptedStringField
+from admin_app.vocabulary import (
+    CASE_STATUSES,
+    COHORTS,
+    CONTACT_MODES,
+    CONTACT_PLACES,
+    DISCLOSURE_BASES,
+    EMPLOYER_CONTACT_PURPOSES,
+    EMPLOYMENT_STATUS_AT_REFERRAL,
+    GOALS,
+    GRANT_BID_STATUSES,
+    LANGUAGES,
+    OUTCOME_KINDS,
+    PLAN_GOAL_STATUSES,
+    READINESS,
+    REFERRAL_DECISIONS,
+    REFERRAL_SOURCES,
+    REJECTION_REASONS,
+    RISK_ASSESSMENT_KINDS,
+    RISK_LEVELS,
+)
+
+
+class Referral(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Referral date", help_text="The date the referral was received")
+    organisation = ReferenceField("Organisation", verbose_name="Referring organisation")
+    source = StringField(required=True, choices=REFERRAL_SOURCES, verbose_name="Referral source")
+    cohort = StringField(required=True, choices=COHORTS, verbose_name="Cohort")
+    decision = StringField(choices=REFERRAL_DECISIONS, default="pending", verbose_name="Decision")
+    decision_date = DateField(verbose_name="Decision date")
+    rejection_reason = StringField(choices=REJECTION_REASONS, verbose_name="Rejection reason")
+    rationale = StringField(verbose_name="Rationale", help_text="Required when the referral is rejected")
+
+
+class Consent(EmbeddedDocument):
+    recorded = BooleanField(default=False, verbose_name="Consent recorded")
+    date = DateField(verbose_name="Consent date")
+    isa_version = StringField(max_length=40, verbose_name="Information Sharing Agreement version",
+                              help_text="Version of the Multi-Agency Information Sharing Agreement signed")
+    preferred_language = StringField(choices=LANGUAGES, default="English", verbose_name="Preferred language")
+    interpreter_needed = BooleanField(default=False, verbose_name="Interpreter needed")
+
+
+class Assessment(EmbeddedDocument):
+    date = DateField(verbose_name="Initial assessment date", help_text="Start of the vocational profile")
+    readiness = StringField(choices=READINESS, verbose_name="Readiness to engage")
+    goal = StringField(choices=GOALS, verbose_name="Goal")
+    employment_status = StringField(choices=EMPLOYMENT_STATUS_AT_REFERRAL, verbose_name="Employment status at referral")
+    agreed_to_take_part = BooleanField(default=False, verbose_name="Agreed to take part")
+    previous_support = BooleanField(default=False, verbose_name="Similar support received before")
+    previous_support_from = StringField(max_length=200, verbose_name="Previous support from")
+    conviction_details = EncryptedStringField(verbose_name="Conviction details", help_text="Encrypted at rest")
+
+
+class VocationalProfile(EmbeddedDocument):
+    work_history = StringField(verbose_name="Work history")
+    skills = StringField(verbose_name="Skills")
+    interests = StringField(verbose_name="Interests and preferences")
+    barriers = StringField(verbose_name="Barriers")
+
+
+class PlanGoal(EmbeddedDocument):
+    goal = StringField(required=True, max_length=300, verbose_name="Goal")
+    steps = StringField(verbose_name="Steps")
+    due_date = DateField(verbose_name="Due date")
+    status = StringField(choices=PLAN_GOAL_STATUSES, default="open", verbose_name="Status")
+
+
+class Contact(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Date")
+    minutes = IntField(required=True, verbose_name="Minutes", help_text="1 to 1440")
+    mode = StringField(required=True, choices=CONTACT_MODES, verbose_name="Mode")
+    place = StringField(choices=CONTACT_PLACES, verbose_name="Place")
+    out_of_hours = BooleanField(default=False, verbose_name="Out of hours",
+                                help_text="Outside Monday to Friday 09:00 to 17:00")
+    staff = ReferenceField("User", verbose_name="Who")
+    note = StringField(verbose_name="Note")
+
+
+class EmployerContact(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Date")
+    employer = ReferenceField("Employer", verbose_name="Employer")
+    face_to_face = BooleanField(default=True, verbose_name="Face-to-face")
+    purpose = StringField(choices=EMPLOYER_CONTACT_PURPOSES, default="job_development", verbose_name="Purpose")
+    with_client = BooleanField(default=False, verbose_name="With the client")
+    staff = ReferenceField("User", verbose_name="Worker")
+    note = StringField(verbose_name="Note")
+
+
+class BenefitsSession(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Date")
+    minutes = IntField(verbose_name="Minutes")
+    topic = StringField(max_length=200, verbose_name="Topic")
+    note = StringField(verbose_name="Note")
+
+
+class RiskAssessment(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Date")
+    kind = StringField(required=True, choices=RISK_ASSESSMENT_KINDS, verbose_name="Assessment of")
+    level = StringField(required=True, choices=RISK_LEVELS, verbose_name="Risk level")
+    mitigations = StringField(verbose_name="Mitigations")
+    review_date = DateField(verbose_name="Review date")
+    assessor = ReferenceField("User", verbose_name="Assessor")
+
+
+class RiskNote(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Date")
+    level = StringField(choices=RISK_LEVELS, verbose_name="Risk level")
+    text = EncryptedStringField(required=True, verbose_name="Risk note", help_text="Encrypted at rest")
+    author = ReferenceField("User", verbose_name="Author")
+
+
+class SafeguardingConcern(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Date")
+    concern = EncryptedStringField(required=True, verbose_name="Concern", help_text="Encrypted at rest")
+    referred_to = StringField(max_length=200, verbose_name="Referred to")
+    action = StringField(verbose_name="Action taken")
+
+
+class Disclosure(EmbeddedDocument):
+    """A disclosure to police: only for a serious, credible and imminent threat."""
+
+    date = DateField(required=True, verbose_name="Date")
+    basis = StringField(choices=DISCLOSURE_BASES, verbose_name="Basis")
+    decided_by = StringField(max_length=120, verbose_name="Decided by")
+    authorised_by = StringField(max_length=120, verbose_name="Authorised by")
+    shared_with = StringField(max_length=200, verbose_name="Shared with")
+    what_shared = EncryptedStringField(verbose_name="What was shared", help_text="Encrypted at rest")
+    written_report_date = DateField(verbose_name="Written report date",
+                                    help_text="A reminder shows until the follow-up written report is recorded")
+
+
+class OnwardReferral(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Date")
+    organisation = ReferenceField("Organisation", verbose_name="Partner organisation")
+    purpose = StringField(max_length=300, verbose_name="Purpose")
+    outcome = StringField(max_length=300, verbose_name="Outcome")
+
+
+class Outcome(EmbeddedDocument):
+    kind = StringField(required=True, choices=OUTCOME_KINDS, verbose_name="Outcome")
+    start_date = DateField(required=True, verbose_name="Start date")
+    end_date = DateField(verbose_name="End date")
+    employer = ReferenceField("Employer", verbose_name="Employer")
+    job_type = StringField(max_length=120, verbose_name="Job type")
+    hours_per_week = DecimalField(min_value=0, max_value=100, precision=1, verbose_name="Hours a week")
+    competitive = BooleanField(default=True, verbose_name="Competitive",
+                               help_text="Open to anyone, at least minimum wage, not set aside")
+    reason_for_leaving = StringField(max_length=300, verbose_name="Reason for leaving")
+
+
+class GrantBid(EmbeddedDocument):
+    amount_asked = DecimalField(min_value=0, precision=2, verbose_name="Amount asked (£)")
+    purpose = StringField(max_length=300, verbose_name="Purpose")
+    plan_summary = StringField(verbose_name="Business plan summary")
+    submitted_date = DateField(verbose_name="Submitted date")
+    status = StringField(choices=GRANT_BID_STATUSES, default="draft", verbose_name="Status")
+    amount_awarded = DecimalField(min_value=0, precision=2, verbose_name="Amount awarded (£)")
+
+
+class StatusChange(EmbeddedDocument):
+    date = DateField(required=True, verbose_name="Date")
+    status = StringField(required=True, choices=CASE_STATUSES, verbose_name="Status")
+    reason = StringField(max_length=300, verbose_name="Reason")
+    by = StringField(max_length=255, verbose_name="By")
+
+
+class Client(Document):
+    """A client's whole case file."""
+
+    # Row-level scope: a user without `caseload.all` sees only documents where this field is them.
+    scope_field = "worker"
+
+    reference = StringField(required=True, unique=True, max_length=20, verbose_name="Reference")
+    first_name = StringField(required=True, max_length=80, verbose_name="First name")
+    last_name = StringField(required=True, max_length=80, verbose_name="Last name")
+    date_of_birth = DateField(required=True, verbose_name="Date of birth")
+    postcode = StringField(max_length=10, verbose_name="Postcode")
+    phone = StringField(max_length=40, verbose_name="Phone")
+    worker = ReferenceField("User", verbose_name="Worker")
+    caseload_override_reason = StringField(max_length=300, verbose_name="Caseload cap override reason",
+                                           help_text="A manager may assign beyond the worker's cap, with a reason")
+    status = StringField(required=True, choices=CASE_STATUSES, default="referred", verbose_name="Status")
+    referral = EmbeddedDocumentField(Referral, required=True, verbose_name="Referral")
+    consent = EmbeddedDocumentField(Consent, default=Consent, verbose_name="Consent and information sharing")
+    assessment = EmbeddedDocumentField(Assessment, default=Assessment, verbose_name="Initial assessment")
+    vocational_profile = EmbeddedDocumentField(VocationalProfile, default=VocationalProfile, verbose_name="Vocational profile")
+    plan_goals = ListField(EmbeddedDocumentField(PlanGoal), verbose_name="Vocational Action Plan")
+    contacts = ListField(EmbeddedDocumentField(Contact), verbose_name="Contacts")
+    employer_contacts = ListField(EmbeddedDocumentField(EmployerContact), verbose_name="Employer contacts")
+    benefits_sessions = ListField(EmbeddedDocumentField(BenefitsSession), verbose_name="Benefits counselling")
+    risk_assessments = ListField(EmbeddedDocumentField(RiskAssessment), verbose_name="Risk assessments")
+    risk_notes = ListField(EmbeddedDocumentField(RiskNote), verbose_name="Risk notes")
+    safeguarding_concerns = ListField(EmbeddedDocumentField(SafeguardingConcern), verbose_name="Safeguarding concerns")
+    disclosures = ListField(EmbeddedDocumentField(Disclosure), verbose_name="Disclosures to police")
+    onward_referrals = ListField(EmbeddedDocumentField(OnwardReferral), verbose_name="Onward referrals")
+    outcomes = ListField(EmbeddedDocumentField(Outcome), verbose_name="Outcomes")
+    grant_bids = ListField(EmbeddedDocumentField(GrantBid), verbose_name="Grant bids")
+    status_history = ListField(EmbeddedDocumentField(StatusChange), verbose_name="Status history")
+    created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created")
+    updated_at = DateTimeField(default=datetime.utcnow, verbose_name="Updated")
+
+    meta = {
+        "collection": "clients",
+        "ordering": ["reference"],
+        "indexes": [
+            "reference",
+            "worker",
+            "status",
+            "last_name",
+            "referral.date",
+            "referral.source",
+            "referral.cohort",
+            "outcomes.kind",
+            "contacts.mode",
+            "risk_assessments.level",
+        ],
+    }
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.first_name} {self.last_name}"
+
+    def clean(self):
+        self.updated_at = datetime.utcnow()

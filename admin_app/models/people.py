@@ -1,0 +1,95 @@
+"""Users, roles (which hold permissions) and staff profiles."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_security import RoleMixin, UserMixin
+from mongoengine import (
+    BooleanField,
+    DateField,
+    DateTimeField,
+    Document,
+    FloatField,
+    IntField,
+    ListField,
+    ReferenceField,
+    StringField,
+    PULL,
+    CASCADE,
+)
+
+from admin_app.vocabulary import LANGUAGES
+
+FULL_TIME_CASELOAD_CAP = 25
+
+
+class Role(Document, RoleMixin):
+    name = StringField(required=True, unique=True, max_length=80, verbose_name="Name")
+    description = StringField(max_length=255, verbose_name="Description")
+    permissions = ListField(StringField(max_length=120), verbose_name="Permissions",
+                            help_text="Each permission allows one action on one screen.")
+    meta = {"collection": "roles"}
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(Document, UserMixin):
+    email = StringField(required=True, unique=True, max_length=255, verbose_name="Email")
+    name = StringField(max_length=120, verbose_name="Name")
+    password = StringField(max_length=255)
+    active = BooleanField(default=True, verbose_name="Active")
+    fs_uniquifier = StringField(required=True, unique=True, max_length=64, default=lambda: uuid.uuid4().hex)
+    roles = ListField(ReferenceField(Role, reverse_delete_rule=PULL), default=list, verbose_name="Roles")
+    confirmed_at = DateTimeField()
+    last_login_at = DateTimeField()
+    current_login_at = DateTimeField()
+    last_login_ip = StringField(max_length=64)
+    current_login_ip = StringField(max_length=64)
+    login_count = IntField(default=0)
+    tf_primary_method = StringField(max_length=64)
+    tf_totp_secret = StringField(max_length=255)
+    tf_phone_number = StringField(max_length=128)
+    create_datetime = DateTimeField(default=datetime.utcnow)
+    meta = {"collection": "users", "indexes": ["email"]}
+
+    # Secrets are audited as "changed", never with values; sign-in bookkeeping is not audited as a change.
+    audit_redacted = ("password", "tf_totp_secret", "fs_uniquifier")
+    audit_ignored = ("last_login_at", "current_login_at", "last_login_ip", "current_login_ip", "login_count")
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @property
+    def role_names(self) -> set[str]:
+        return {role.name for role in self.roles}
+
+
+class StaffProfile(Document):
+    """What the service needs to know about a member of staff beyond their sign-in."""
+
+    user = ReferenceField(User, required=True, unique=True, reverse_delete_rule=CASCADE, verbose_name="User")
+    fte = FloatField(required=True, default=1.0, min_value=0.1, max_value=1.0, verbose_name="FTE",
+                     help_text="Full-time equivalent, 0.1 to 1.0")
+    start_date = DateField(required=True, verbose_name="Start date")
+    end_date = DateField(verbose_name="End date")
+    lived_experience = BooleanField(default=False, verbose_name="Lived experience")
+    languages = ListField(StringField(choices=LANGUAGES), verbose_name="Languages spoken")
+    caseload_cap = IntField(min_value=0, verbose_name="Caseload cap",
+                            help_text="Leave empty for the default: 25 pro rata by FTE")
+    meta = {"collection": "staff_profiles"}
+
+    @property
+    def effective_cap(self) -> int:
+        if self.caseload_cap is not None:
+            return self.caseload_cap
+        return default_caseload_cap(self.fte)
+
+    def __str__(self) -> str:
+        return str(self.user) if self.user else "staff profile"
+
+
+def default_caseload_cap(fte: float | None) -> int:
+    """25 active clients per full-time worker, pro rata by FTE, rounded down."""
+    return int(FULL_TIME_CASELOAD_CAP * (fte if fte is not None else 1.0) + 1e-9)

@@ -1,0 +1,56 @@
+"""Which role holds which permission by default; an admin changes them at run time in the Roles screen.
+
+A permission is `<screen>.<action>` (client.list, client.edit, client.action.reassign, …) or one of
+the standing permissions below. Defaults are patterns matched against every permission the
+screens declare, so a new screen gets sensible defaults without editing this table.
+"""
+from __future__ import annotations
+
+from fnmatch import fnmatch
+
+STANDING_PERMISSIONS = {
+    "caseload.all": "See every client's case file, not only your own caseload",
+    "caseload.override_cap": "Assign a worker beyond their caseload cap, with a recorded reason",
+    "dashboard.service": "See the service dashboard",
+    "dashboard.caseload": "See the my-caseload dashboard",
+}
+
+ADMIN_ROLE = "admin"
+
+DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    ADMIN_ROLE: ("*",),
+    "manager": (
+        "caseload.all", "caseload.override_cap", "dashboard.*",
+        "client.*", "organisation.*", "employer.*", "staffprofile.*",
+        "auditevent.list", "auditevent.details", "auditevent.export",
+    ),
+    "worker": (
+        "dashboard.caseload",
+        "client.list", "client.details", "client.create", "client.edit", "client.casefile",
+        "employer.list", "employer.details", "employer.create", "employer.edit",
+        "organisation.list", "organisation.details",
+    ),
+    "admin_staff": (
+        "caseload.all",
+        "client.list", "client.details", "client.create", "client.edit", "client.casefile", "client.export",
+        "organisation.*", "employer.*", "staffprofile.*",
+    ),
+    "grant_panel": (),
+    "evaluator": (),
+    "commissioner": ("dashboard.service",),
+}
+
+ROLE_DESCRIPTIONS = {
+    "admin": "System administrator: users, roles, keys, retention",
+    "manager": "Service manager: every case, assignments, referrals, grants, reports",
+    "worker": "Employment specialist: their own caseload",
+    "admin_staff": "Admin staff: referrals, partners, employers, staff records",
+    "grant_panel": "Grant panel member: reviews business start-up grant bids",
+    "evaluator": "University evaluator: pseudonymised data only",
+    "commissioner": "OPCC: aggregate figures and scheduled returns",
+}
+
+
+def expand(patterns: tuple[str, ...], known: set[str]) -> list[str]:
+    """The known permissions that match any of the patterns."""
+    return sorted(p for p in known if any(fnmatch(p, pattern) for pattern in patterns))

@@ -1,0 +1,159 @@
+"""Rules a case file must meet on save: pure functions over the document's values, no database.
+
+Each rule returns a list of (path, message); a path is a tuple of field names and list
+indexes, e.g. ("contacts", 2, "minutes"), so a form can show the message beside the field.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Iterable
+
+MIN_AGE, MAX_AGE = 18, 35
+MAX_CONTACT_MINUTES = 1440
+
+# Dates of things that have happened; due and review dates look forward and are exempt.
+_PAST_DATES = {
+    "referral": ("date", "decision_date"),
+    "consent": ("date",),
+    "assessment": ("date",),
+}
+_PAST_LIST_DATES = {
+    "contacts": ("date",),
+    "employer_contacts": ("date",),
+    "benefits_sessions": ("date",),
+    "risk_assessments": ("date",),
+    "risk_notes": ("date",),
+    "safeguarding_concerns": ("date",),
+    "disclosures": ("date", "written_report_date"),
+    "onward_referrals": ("date",),
+    "outcomes": ("start_date", "end_date"),
+    "grant_bids": ("submitted_date",),
+    "status_history": ("date",),
+}
+
+Error = tuple[tuple, str]
+
+
+def _as_date(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+def age_on(born: date, on: date) -> int:
+    """Whole years between a date of birth and a date."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def eligibility_errors(date_of_birth, referral_date) -> list[Error]:
+    born, on = _as_date(date_of_birth), _as_date(referral_date)
+    if born is None or on is None:
+        return []
+    age = age_on(born, on)
+    if not MIN_AGE <= age <= MAX_AGE:
+        return [(("date_of_birth",), f"The client must be aged {MIN_AGE} to {MAX_AGE} on the referral date; they were {age}.")]
+    return []
+
+
+def referral_errors(referral) -> list[Error]:
+    if referral is None:
+        return []
+    errors = []
+    if referral.decision == "rejected" and not (referral.rationale or "").strip():
+        errors.append((("referral", "rationale"), "A rejected referral needs a rationale."))
+    if referral.decision == "rejected" and not referral.rejection_reason:
+        errors.append((("referral", "rejection_reason"), "Choose the reason the referral was rejected."))
+    if referral.decision in ("accepted", "rejected", "withdrawn") and referral.decision_date and referral.date:
+        if _as_date(referral.decision_date) < _as_date(referral.date):
+            errors.append((("referral", "decision_date"), "The decision cannot come before the referral date."))
+    return errors
+
+
+def future_date_errors(case, today: date) -> list[Error]:
+    errors = []
+
+    def check(path, value):
+        value = _as_date(value)
+        if value is not None and value > today:
+            errors.append((path, f"This date ({value:%d/%m/%Y}) is in the future."))
+
+    for part, names in _PAST_DATES.items():
+        sub = getattr(case, part, None)
+        for name in names:
+            if sub is not None:
+                check((part, name), getattr(sub, name, None))
+    for part, names in _PAST_LIST_DATES.items():
+        for index, item in enumerate(getattr(case, part, None) or []):
+            for name in names:
+                check((part, index, name), getattr(item, name, None))
+    return errors
+
+
+def contact_errors(contacts: Iterable) -> list[Error]:
+    errors = []
+    for index, contact in enumerate(contacts or []):
+        minutes = contact.minutes
+        if minutes is None or not 1 <= int(minutes) <= MAX_CONTACT_MINUTES:
+            errors.append((("contacts", index, "minutes"), f"Minutes must be between 1 and {MAX_CONTACT_MINUTES}."))
+    return errors
+
+
+def outcome_errors(outcomes: Iterable) -> list[Error]:
+    errors = []
+    for index, outcome in enumerate(outcomes or []):
+        if outcome.end_date and outcome.start_date and _as_date(outcome.end_date) < _as_date(outcome.start_date):
+            errors.append((("outcomes", index, "end_date"), "The end date cannot be before the start date."))
+    return errors
+
+
+def disclosure_errors(disclosures: Iterable) -> list[Error]:
+    errors = []
+    for index, disclosure in enumerate(disclosures or []):
+        if not disclosure.basis:
+            errors.append((("disclosures", index, "basis"),
+                           "A disclosure to police needs its basis: a serious, credible and imminent threat."))
+        if not (disclosure.authorised_by or "").strip():
+            errors.append((("disclosures", index, "authorised_by"), "Record who authorised the disclosure."))
+    return errors
+
+
+def case_file_errors(case, today: date) -> list[Error]:
+    """Every rule that can be checked from the case file alone."""
+    referral = getattr(case, "referral", None)
+    return (
+        eligibility_errors(case.date_of_birth, referral.date if referral else None)
+        + referral_errors(referral)
+        + future_date_errors(case, today)
+        + contact_errors(case.contacts)
+        + outcome_errors(case.outcomes)
+        + disclosure_errors(case.disclosures)
+    )
+
+
+def disclosures_awaiting_report(disclosures: Iterable) -> list:
+    """Disclosures whose follow-up written report has not been recorded: each needs a reminder."""
+    return [d for d in disclosures or [] if not d.written_report_date]
+
+
+def counts_against_caseload(status: str | None, decision: str | None) -> bool:
+    """An open case (not closed, referral not rejected or withdrawn) takes a place in the worker's caseload."""
+    return status != "closed" and decision not in ("rejected", "withdrawn")
+
+
+def caseload_cap_error(open_cases_after: int, cap: int, override_reason: str | None, may_override: bool) -> list[Error]:
+    """A worker cannot hold more open cases than their cap unless a manager records a reason."""
+    if open_cases_after <= cap:
+        return []
+    if may_override and (override_reason or "").strip():
+        return []
+    if may_override:
+        return [(("caseload_override_reason",),
+                 f"This worker would hold {open_cases_after} open cases, over their cap of {cap}. "
+                 "Record a reason to override the cap.")]
+    return [(("worker",), f"This worker would hold {open_cases_after} open cases, over their cap of {cap}. "
+                          "Only a manager can override the cap.")]
+
+
+def out_of_hours(moment: datetime) -> bool:
+    """Outside Monday to Friday 09:00 to 17:00."""
+    return moment.weekday() >= 5 or not (9 <= moment.hour < 17)

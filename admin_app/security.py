@@ -1,0 +1,185 @@
+"""Sign-in, permissions, row-level scope, idle timeout, two-factor enforcement and security headers."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from bson import ObjectId
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_login import current_user, user_logged_out
+from flask_security import MongoEngineUserDatastore, logout_user, user_authenticated
+from mongoengine import get_db
+
+from admin_app import audit
+from admin_app.extensions import limiter, security
+from admin_app.models.people import Role, User
+from admin_app.permissions import ADMIN_ROLE, DEFAULT_ROLE_PERMISSIONS, ROLE_DESCRIPTIONS, STANDING_PERMISSIONS, expand
+
+# Every permission the app knows, filled by the secured views as they register.
+PERMISSIONS: dict[str, str] = dict(STANDING_PERMISSIONS)
+
+datastore = MongoEngineUserDatastore(None, User, Role)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'self'"
+)
+
+
+def register_permission(name: str, label: str) -> None:
+    PERMISSIONS.setdefault(name, label)
+
+
+def has_permission(permission: str, user=None) -> bool:
+    user = user or current_user
+    return bool(getattr(user, "is_authenticated", False)) and user.has_permission(permission)
+
+
+# --- row-level scope ---------------------------------------------------------------------------
+
+def sees_everything(user=None) -> bool:
+    return has_permission("caseload.all", user)
+
+
+def scope_filter(model, user=None) -> dict:
+    """mongoengine filter arguments limiting `model` to what the user may see."""
+    field = getattr(model, "scope_field", None)
+    user = user or current_user
+    if field is None or sees_everything(user):
+        return {}
+    if not getattr(user, "is_authenticated", False):
+        return {f"{field}__in": []}
+    return {field: user.pk}
+
+
+def scope_match(model, user=None) -> dict:
+    """The same scope as a raw MongoDB match, for projections and pipelines."""
+    field = getattr(model, "scope_field", None)
+    user = user or current_user
+    if field is None or sees_everything(user):
+        return {}
+    if not getattr(user, "is_authenticated", False):
+        return {"_id": {"$in": []}}
+    db_field = model._fields[field].db_field
+    return {db_field: ObjectId(str(user.pk))}
+
+
+def scoped(queryset, user=None):
+    return queryset.filter(**scope_filter(queryset._document, user))
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+def sync_roles(reset: bool = False) -> list[str]:
+    """Create the default roles; give admin every permission. Idempotent.
+
+    Existing roles keep what an admin gave them, unless reset is asked for.
+    """
+    known = set(PERMISSIONS)
+    messages = []
+    for name, patterns in DEFAULT_ROLE_PERMISSIONS.items():
+        defaults = expand(patterns, known)
+        role = Role.objects(name=name).first()
+        if role is None:
+            Role(name=name, description=ROLE_DESCRIPTIONS.get(name, ""), permissions=defaults).save()
+            messages.append(f"created role {name} with {len(defaults)} permissions")
+        elif reset or name == ADMIN_ROLE:
+            wanted = defaults if reset else sorted(set(role.permissions) | set(defaults))
+            if wanted != sorted(role.permissions):
+                role.permissions = wanted
+                role.save()
+                messages.append(f"updated role {name}: {len(wanted)} permissions")
+    return messages
+
+
+# --- request hooks ----------------------------------------------------------------------------
+
+def _idle_timeout():
+    """Sign out a user idle for longer than the configured minutes, whatever the cookie says."""
+    if not current_user.is_authenticated:
+        return None
+    settings = _settings()
+    now = datetime.now(timezone.utc).timestamp()
+    last = session.get("last_seen")
+    session.permanent = True
+    if last is not None and now - last > settings.session_idle_minutes * 60:
+        audit.record("logout", collection="users", record_id=current_user.pk, summary="signed out after idle timeout")
+        logout_user()
+        session.pop("last_seen", None)
+        flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+        return redirect(url_for("security.login", next=request.full_path if request.method == "GET" else None))
+    session["last_seen"] = now
+    return None
+
+
+def _require_two_factor():
+    """Roles named in TWO_FACTOR_REQUIRED_ROLES must set up TOTP before using the app."""
+    if not current_user.is_authenticated:
+        return None
+    required = set(_settings().two_factor_roles)
+    if not required or not (current_user.role_names & required) or current_user.tf_primary_method:
+        return None
+    if request.endpoint and (request.endpoint.startswith("security.") or request.endpoint == "static"):
+        return None
+    flash("Your role requires two-factor sign-in. Set up an authenticator app to continue.", "warning")
+    return redirect(url_for("security.two_factor_setup"))
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("Cache-Control", "no-store")
+    if not _settings().embedded:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def _audit_failed_login(response):
+    if request.endpoint == "security.login" and request.method == "POST" and not current_user.is_authenticated:
+        attempted = (request.form.get("email") or "")[:255]
+        if response.status_code == 429:
+            audit.record("login_failed", collection="users", summary=f"throttled sign-in attempt for {attempted}", actor=attempted or "anonymous")
+        else:
+            audit.record("login_failed", collection="users", summary=f"failed sign-in for {attempted}", actor=attempted or "anonymous")
+    return response
+
+
+def _on_login(sender, user, **kwargs):
+    session["last_seen"] = datetime.now(timezone.utc).timestamp()
+    audit.record("login", collection="users", record_id=user.pk, summary=f"{user.email} signed in", actor=user.email)
+
+
+def _on_logout(sender, user, **kwargs):
+    if user is not None and getattr(user, "email", None):
+        audit.record("logout", collection="users", record_id=user.pk, summary=f"{user.email} signed out", actor=user.email)
+
+
+def _settings():
+    from flask import current_app
+
+    return current_app.config["SETTINGS"]
+
+
+def _login_key() -> str:
+    """Throttle by address and by the account tried, so neither can be hammered."""
+    return f"{request.remote_addr}|{(request.form.get('email') or '').strip().lower()}"
+
+
+def init_security(app: Flask) -> None:
+    datastore.db = get_db
+    security.init_app(app, datastore)
+    limiter.init_app(app)
+    limits = app.config["SETTINGS"].login_limits
+    login_view = app.view_functions["security.login"]
+    throttled = limiter.limit(limits, methods=["POST"], key_func=_login_key,
+                              error_message="Too many sign-in attempts. Wait a minute and try again.")(login_view)
+    throttled = limiter.limit(limits.replace("5 per minute", "20 per minute"), methods=["POST"])(throttled)
+    app.view_functions["security.login"] = throttled
+    app.before_request(_idle_timeout)
+    app.before_request(_require_two_factor)
+    app.after_request(_audit_failed_login)
+    app.after_request(_security_headers)
+    user_authenticated.connect(_on_login, app, weak=False)
+    user_logged_out.connect(_on_logout, app, weak=False)

@@ -1,0 +1,87 @@
+"""The readable case file: everything that happened to a client, newest first, and hours totals."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from admin_app.vocabulary import (
+    CASE_STATUSES, CONTACT_MODES, CONTACT_PLACES, DISCLOSURE_BASES, EMPLOYER_CONTACT_PURPOSES,
+    OUTCOME_KINDS, REFERRAL_DECISIONS, REFERRAL_SOURCES, RISK_ASSESSMENT_KINDS, RISK_LEVELS, label,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    date: date
+    kind: str
+    title: str
+    detail: str = ""
+    sensitive: bool = False
+
+
+def _events(client):
+    r = client.referral
+    if r and r.date:
+        yield Event(r.date, "referral", f"Referred by {label(REFERRAL_SOURCES, r.source)}",
+                    f"Cohort: {r.cohort}. {r.organisation or ''}")
+        if r.decision_date and r.decision != "pending":
+            yield Event(r.decision_date, "decision", f"Referral {label(REFERRAL_DECISIONS, r.decision).lower()}",
+                        (r.rationale or ""))
+    a = client.assessment
+    if a and a.date:
+        yield Event(a.date, "assessment", "Initial assessment",
+                    f"Readiness {a.readiness or '—'}, goal {a.goal or '—'}"
+                    + (f"; previous support from {a.previous_support_from}" if a.previous_support else ""))
+    for c in client.contacts:
+        yield Event(c.date, "contact", f"{label(CONTACT_MODES, c.mode)} contact, {c.minutes} min"
+                    + (f" ({label(CONTACT_PLACES, c.place)})" if c.place else "")
+                    + (" — out of hours" if c.out_of_hours else ""), c.note or "")
+    for e in client.employer_contacts:
+        yield Event(e.date, "employer_contact",
+                    f"Employer contact: {e.employer or 'employer'} ({label(EMPLOYER_CONTACT_PURPOSES, e.purpose)})",
+                    ("face-to-face" if e.face_to_face else "not face-to-face") + ("; with the client" if e.with_client else ""))
+    for b in client.benefits_sessions:
+        yield Event(b.date, "benefits", f"Benefits counselling{': ' + b.topic if b.topic else ''}", b.note or "")
+    for ra in client.risk_assessments:
+        yield Event(ra.date, "risk", f"Risk assessment ({label(RISK_ASSESSMENT_KINDS, ra.kind)}): {label(RISK_LEVELS, ra.level)}",
+                    ra.mitigations or "")
+    for n in client.risk_notes:
+        yield Event(n.date, "risk_note", f"Risk note ({label(RISK_LEVELS, n.level)})", n.text or "", True)
+    for s in client.safeguarding_concerns:
+        yield Event(s.date, "safeguarding", "Safeguarding concern", s.concern or "", True)
+    for d in client.disclosures:
+        yield Event(d.date, "disclosure", f"Disclosure to police ({label(DISCLOSURE_BASES, d.basis)})",
+                    f"Authorised by {d.authorised_by}. " + (d.what_shared or "")
+                    + ("" if d.written_report_date else " Written report not yet recorded."), True)
+    for o in client.onward_referrals:
+        yield Event(o.date, "onward", f"Signposted to {o.organisation or 'partner'}", o.purpose or "")
+    for o in client.outcomes:
+        yield Event(o.start_date, "outcome", f"{label(OUTCOME_KINDS, o.kind)} started"
+                    + (f" at {o.employer}" if o.employer else "") + (f" as {o.job_type}" if o.job_type else ""),
+                    f"{o.hours_per_week or '—'} hours a week; {'competitive' if o.competitive else 'not competitive'}")
+        if o.end_date:
+            yield Event(o.end_date, "outcome_end", f"{label(OUTCOME_KINDS, o.kind)} ended", o.reason_for_leaving or "")
+    for g in client.grant_bids:
+        if g.submitted_date:
+            yield Event(g.submitted_date, "grant", f"Grant bid submitted: £{g.amount_asked}", g.purpose or "")
+    for s in client.status_history:
+        yield Event(s.date, "status", f"Status: {label(CASE_STATUSES, s.status)}", s.reason or "")
+
+
+def timeline(client) -> list[Event]:
+    """Every event in the case file, newest first."""
+    return sorted((e for e in _events(client) if e.date), key=lambda e: (e.date, e.kind), reverse=True)
+
+
+def hours_totals(client) -> dict:
+    """Face-to-face and admin hours (and the rest) from the client's contacts."""
+    minutes = {"face_to_face": 0, "admin": 0, "other": 0}
+    for c in client.contacts:
+        key = c.mode if c.mode in ("face_to_face", "admin") else "other"
+        minutes[key] += c.minutes or 0
+    return {k: round(v / 60, 1) for k, v in minutes.items()}
+
+
+def current_plan(client) -> list:
+    """Open Vocational Action Plan goals, soonest due first."""
+    return sorted((g for g in client.plan_goals if g.status == "open"), key=lambda g: (g.due_date is None, g.due_date))

@@ -1,0 +1,247 @@
+"""The one base view every screen inherits: permissions, row-level scope, audit, rule errors.
+
+A screen cannot opt out: every exposed endpoint goes through `_handle_view`, which refuses any
+endpoint it does not know, and every read goes through `get_query`, which applies the scope.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import mongoengine
+from flask import abort, flash, redirect, request, url_for
+from flask_admin.contrib.mongoengine import ModelView
+from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
+from flask_login import current_user
+
+from admin_app import audit
+from admin_app.security import has_permission, register_permission, scope_filter, scoped
+
+# Flask-Admin endpoint (view function name) -> the action it needs.
+ENDPOINT_ACTIONS = {
+    "index_view": "list",
+    "details_view": "details",
+    "create_view": "create",
+    "edit_view": "edit",
+    "delete_view": "delete",
+    "export": "export",
+    "ajax_update": "edit",
+}
+ACTION_LABELS = {
+    "list": "see the list",
+    "details": "open details",
+    "create": "create",
+    "edit": "edit",
+    "delete": "delete",
+    "export": "export the list",
+    "casefile": "open the case-file page",
+}
+
+
+class RulesRefused(Exception):
+    """A save refused by domain rules; the messages are already on the form."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """Ajax look-ups that only offer records in the user's scope."""
+
+    def _objects(self):
+        return scoped(self.model.objects)
+
+    def get_one(self, pk):
+        try:
+            return self._objects().filter(pk=pk).first()
+        except mongoengine.ValidationError:
+            return None
+
+    def get_list(self, term, offset=0, limit=10):
+        objects = self._objects()
+        if term:
+            criteria = None
+            for field in self._cached_fields:
+                clause = mongoengine.Q(**{f"{field.name}__icontains": term})
+                criteria = clause if criteria is None else criteria | clause
+            objects = objects.filter(criteria)
+        return objects.skip(offset).limit(limit)
+
+
+def _form_field(form, path):
+    """The form field for a rule path such as ("contacts", 2, "minutes"), or None."""
+    node = form
+    for part in path:
+        if node is None:
+            return None
+        if isinstance(part, int):
+            entries = getattr(node, "entries", None)
+            node = entries[part] if entries is not None and part < len(entries) else None
+            node = getattr(node, "form", node)
+        else:
+            inner = getattr(node, "form", node)
+            node = getattr(inner, part, None) if inner is not None else None
+    return node
+
+
+def _validation_paths(error: mongoengine.ValidationError, prefix=()):
+    """Flatten a mongoengine ValidationError into (path, message) pairs."""
+    errors = error.errors or {}
+    if not errors:
+        return [(prefix, error.message)]
+    out = []
+    for key, value in errors.items():
+        part = int(key) if str(key).isdigit() else key
+        if isinstance(value, mongoengine.ValidationError):
+            out.extend(_validation_paths(value, prefix + (part,)))
+        elif isinstance(value, dict):
+            out.extend(_validation_paths(mongoengine.ValidationError(errors=value), prefix + (part,)))
+        else:
+            out.append((prefix + (part,), str(value)))
+    return out
+
+
+class SecuredModelView(ModelView):
+    """Every screen's base: an action is allowed only with its permission, rows only in scope."""
+
+    #: The actions this screen offers at all; each becomes a permission `<prefix>.<action>`.
+    screen_actions: tuple[str, ...] = ("list", "details", "create", "edit", "delete", "export")
+    #: Exposed endpoints of this screen beyond Flask-Admin's, and the action each needs.
+    extra_endpoints: dict[str, str] = {}
+    #: Permission prefix; defaults to the endpoint.
+    permission_prefix: str | None = None
+    export_types = ["csv"]
+    page_size = 20
+    list_template = "admin/secured_list.html"
+
+    def __init__(self, model, *args, **kwargs):
+        super().__init__(model, *args, **kwargs)
+        for action in self.screen_actions:
+            register_permission(self.permission(action), f"{self.name}: {ACTION_LABELS.get(action, action)}")
+        for name, text in self._bulk_action_names():
+            if name != "delete":
+                register_permission(self.permission(f"action.{name}"), f"{self.name}: {text}")
+
+    # --- permissions --------------------------------------------------------------------------
+    def _bulk_action_names(self):
+        for attr in dir(type(self)):
+            method = getattr(type(self), attr, None)
+            if hasattr(method, "_action"):
+                name, text, _ = method._action
+                yield name, str(text)
+
+    def permission(self, action: str) -> str:
+        return f"{self.permission_prefix or self.endpoint}.{action}"
+
+    def allows(self, action: str) -> bool:
+        offered = action in self.screen_actions or action.startswith("action.")
+        return offered and has_permission(self.permission(action))
+
+    @property
+    def can_create(self):
+        return self.allows("create")
+
+    @property
+    def can_edit(self):
+        return self.allows("edit")
+
+    @property
+    def can_delete(self):
+        return self.allows("delete")
+
+    @property
+    def can_export(self):
+        return self.allows("export")
+
+    @property
+    def can_view_details(self):
+        return self.allows("details")
+
+    def is_accessible(self):
+        return current_user.is_authenticated and self.allows("list")
+
+    def is_action_allowed(self, name):
+        if name == "delete":
+            return self.allows("delete")
+        return self.allows(f"action.{name}")
+
+    def _handle_view(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("security.login", next=request.full_path))
+        if name == "action_view":
+            # Each bulk action is checked by is_action_allowed; a user needs the list to act on it.
+            needed = "list"
+        elif name == "ajax_lookup":
+            needed = "edit" if self.allows("edit") else "create"
+        else:
+            needed = ENDPOINT_ACTIONS.get(name) or self.extra_endpoints.get(name)
+        if needed is None or not self.allows(needed):
+            audit.record("refused", collection=self.model._get_collection_name(),
+                         summary=f"refused {request.method} {request.path}")
+            abort(403)
+        if name == "export":
+            audit.record("export", collection=self.model._get_collection_name(),
+                         summary=f"exported the {self.name} list ({request.query_string.decode()[:200]})")
+        return None
+
+    # --- row-level scope ----------------------------------------------------------------------
+    def get_query(self):
+        return scoped(super().get_query())
+
+    def get_one(self, id):
+        try:
+            obj = self.get_query().filter(pk=id).first()
+        except (mongoengine.ValidationError, mongoengine.errors.InvalidQueryError):
+            obj = None
+        if obj is None:
+            # Out of scope and not there look the same: nothing is disclosed.
+            abort(404)
+        if request.method == "GET" and request.endpoint and request.endpoint.endswith(("details_view", "edit_view")):
+            audit.record("view", collection=self.model._get_collection_name(), record_id=obj.pk, summary=str(obj))
+        return obj
+
+    def _create_ajax_loader(self, name, opts):
+        field = getattr(self.model, name)
+        field = getattr(field, "field", field)
+        return ScopedAjaxLoader(name, field.document_type, **opts)
+
+    def enforce_scope(self, model) -> None:
+        """A user limited to their own rows cannot create or move a record out of their scope."""
+        for key, value in scope_filter(self.model).items():
+            if "__" not in key:
+                setattr(model, key, current_user._get_current_object())
+
+    # --- rules on save ------------------------------------------------------------------------
+    def model_errors(self, model, is_created: bool) -> list[tuple[tuple, str]]:
+        """Domain rules for this screen's documents; screens override."""
+        return []
+
+    def on_model_change(self, form, model, is_created):
+        self.enforce_scope(model)
+        errors = list(self.model_errors(model, is_created))
+        try:
+            model.validate()
+        except mongoengine.ValidationError as exc:
+            errors.extend(_validation_paths(exc))
+        if errors:
+            messages = []
+            for path, message in errors:
+                field = _form_field(form, path)
+                if field is not None and hasattr(field, "errors"):
+                    field.errors = list(field.errors or []) + [message]
+                label = " › ".join(str(p + 1) if isinstance(p, int) else str(p).replace("_", " ") for p in path)
+                messages.append(f"{label}: {message}" if label else message)
+            raise RulesRefused(messages)
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, RulesRefused):
+            flash("Not saved. Please correct: " + " | ".join(exc.messages), "error")
+            return True
+        if isinstance(exc, mongoengine.NotUniqueError):
+            flash("Not saved: a record with the same unique value already exists.", "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    @staticmethod
+    def today() -> date:
+        return date.today()
