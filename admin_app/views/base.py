@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import date
 
 import mongoengine
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin.contrib.mongoengine import ModelView
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
+from flask_wtf import FlaskForm
 from flask_login import current_user
 
 from admin_app import audit
@@ -110,6 +111,8 @@ class SecuredModelView(ModelView):
     extra_endpoints: dict[str, str] = {}
     #: Permission prefix; defaults to the endpoint.
     permission_prefix: str | None = None
+    # Flask-WTF's token, the same one CSRFProtect checks on every POST.
+    form_base_class = FlaskForm
     export_types = ["csv"]
     page_size = 20
     list_template = "admin/secured_list.html"
@@ -137,25 +140,17 @@ class SecuredModelView(ModelView):
         offered = action in self.screen_actions or action.startswith("action.")
         return offered and has_permission(self.permission(action))
 
-    @property
-    def can_create(self):
-        return self.allows("create")
+    def _can(self, action: str) -> bool:
+        # Outside a request (while Flask-Admin builds its caches) the screen reports what it offers.
+        if not has_request_context():
+            return action in self.screen_actions
+        return self.allows(action)
 
-    @property
-    def can_edit(self):
-        return self.allows("edit")
-
-    @property
-    def can_delete(self):
-        return self.allows("delete")
-
-    @property
-    def can_export(self):
-        return self.allows("export")
-
-    @property
-    def can_view_details(self):
-        return self.allows("details")
+    can_create = property(lambda self: self._can("create"))
+    can_edit = property(lambda self: self._can("edit"))
+    can_delete = property(lambda self: self._can("delete"))
+    can_export = property(lambda self: self._can("export"))
+    can_view_details = property(lambda self: self._can("details"))
 
     def is_accessible(self):
         return current_user.is_authenticated and self.allows("list")

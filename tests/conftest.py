@@ -1,0 +1,91 @@
+"""Shared fixtures: a fresh app on an in-memory database per test, users per role, signed-in clients."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+from flask_security import hash_password
+
+from config import load_settings
+
+PASSWORD = "correct-horse-battery"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def make_settings(tmp_path, **changes):
+    settings = load_settings({"SEED_DEMO": "false", "LOGIN_RATE_LIMITS": "1000 per minute",
+                              "MAIL_FOLDER": str(tmp_path / "mail")})
+    return replace(settings, **changes)
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    from admin_app import create_app
+
+    def build(**changes):
+        app = create_app(make_settings(tmp_path, **changes), TESTING=True)
+        return app
+
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def users(app):
+    """One user per role, plus a second worker."""
+    from admin_app.security import datastore
+    from admin_app.vocabulary import ROLES
+
+    made = {}
+    with app.app_context():
+        for role, _ in ROLES:
+            made[role] = datastore.create_user(email=f"{role}@test.e4e", name=role.title(),
+                                               password=hash_password(PASSWORD), roles=[role])
+        made["worker2"] = datastore.create_user(email="worker2@test.e4e", name="Second Worker",
+                                                password=hash_password(PASSWORD), roles=["worker"])
+    return made
+
+
+def csrf_token(client, url="/admin/") -> str:
+    page = client.get(url, follow_redirects=True).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+def sign_in(client, email, password=PASSWORD):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def login(app, users):
+    """login("worker") -> a test client signed in as that user."""
+
+    def make(who):
+        client = app.test_client()
+        response = sign_in(client, users[who].email)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return make
+
+
+def new_client(reference="E4E-T0001", worker=None, **fields):
+    """A minimal valid case file, saved."""
+    from admin_app.models.case_file import Client, Referral
+
+    today = date.today()
+    values = dict(
+        reference=reference, first_name="Test", last_name=reference.replace("-", ""),
+        date_of_birth=today - timedelta(days=365 * 25), worker=worker, status="active",
+        referral=Referral(date=today - timedelta(days=60), source="probation", cohort="convicted", decision="accepted"),
+    )
+    values.update(fields)
+    return Client(**values).save()
