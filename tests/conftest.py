@@ -25,7 +25,9 @@ def make_app(tmp_path):
     from admin_app import create_app
 
     def build(**changes):
-        app = create_app(make_settings(tmp_path, **changes), TESTING=True)
+        # Cheap hashing keeps the suite fast; production uses Flask-Security's argon2 defaults.
+        app = create_app(make_settings(tmp_path, **changes), TESTING=True,
+                         SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS={"argon2__rounds": 1, "argon2__memory_cost": 64})
         return app
 
     return build

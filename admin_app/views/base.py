@@ -9,8 +9,11 @@ from datetime import date
 
 import mongoengine
 from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext, ngettext
 from flask_admin.contrib.mongoengine import ModelView
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.mongoengine.form import CustomModelConverter
 from flask_wtf import FlaskForm
 from flask_login import current_user
 
@@ -102,6 +105,28 @@ def _validation_paths(error: mongoengine.ValidationError, prefix=()):
     return out
 
 
+class CaseFileConverter(CustomModelConverter):
+    """Form fields for our own field types: encrypted text is edited as plain text."""
+
+    def __init__(self, view):
+        super().__init__(view)
+        self.converters["EncryptedStringField"] = self.conv_String
+
+
+def clear_blank_choices(document) -> None:
+    """An optional choice left blank in a form arrives as ""; store it as no value."""
+    for name, field in document._fields.items():
+        value = document._data.get(name)
+        if getattr(field, "choices", None) and value == "":
+            setattr(document, name, None)
+        elif isinstance(value, mongoengine.EmbeddedDocument):
+            clear_blank_choices(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, mongoengine.EmbeddedDocument):
+                    clear_blank_choices(item)
+
+
 class SecuredModelView(ModelView):
     """Every screen's base: an action is allowed only with its permission, rows only in scope."""
 
@@ -111,6 +136,7 @@ class SecuredModelView(ModelView):
     extra_endpoints: dict[str, str] = {}
     #: Permission prefix; defaults to the endpoint.
     permission_prefix: str | None = None
+    model_form_converter = CaseFileConverter
     # Flask-WTF's token, the same one CSRFProtect checks on every POST.
     form_base_class = FlaskForm
     export_types = ["csv"]
@@ -195,6 +221,15 @@ class SecuredModelView(ModelView):
             audit.record("view", collection=self.model._get_collection_name(), record_id=obj.pk, summary=str(obj))
         return obj
 
+    def scoped_objects(self, ids):
+        """The records among `ids` that the user may act on (never `in_bulk`, which ignores filters)."""
+        return self.get_query().filter(pk__in=[self.object_id_converter(pk) for pk in ids])
+
+    @action("delete", lazy_gettext("Delete"), lazy_gettext("Are you sure you want to delete the selected records?"))
+    def action_delete(self, ids):
+        count = sum(1 for record in self.scoped_objects(ids) if self.delete_model(record))
+        flash(ngettext("Record was deleted.", "%(count)s records were deleted.", count, count=count), "success")
+
     def _create_ajax_loader(self, name, opts):
         field = getattr(self.model, name)
         field = getattr(field, "field", field)
@@ -213,6 +248,7 @@ class SecuredModelView(ModelView):
 
     def on_model_change(self, form, model, is_created):
         self.enforce_scope(model)
+        clear_blank_choices(model)
         errors = list(self.model_errors(model, is_created))
         try:
             model.validate()

@@ -133,7 +133,7 @@ class ClientView(SecuredModelView):
     @expose("/reassign/", methods=("GET", "POST"))
     def reassign_view(self):
         ids = [i for i in (request.values.get("ids") or "").split(",") if i]
-        clients = list(self.get_query().filter(pk__in=ids)) if ids else []
+        clients = list(self.scoped_objects(ids)) if ids else []
         if not clients:
             flash("Choose at least one client to reassign.", "error")
             return redirect(url_for(".index_view"))
