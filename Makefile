@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(BIN)/flask --app admin_app run --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	for f in bench/*.py; do $(BIN)/python $$f; done

@@ -97,6 +97,7 @@ class Settings:
             "SECURITY_POST_LOGOUT_VIEW": "/login",
             "SECURITY_USERNAME_ENABLE": False,
             "SECURITY_RETURN_GENERIC_RESPONSES": True,
+            "SECURITY_MSG_GENERIC_AUTHN_FAILED": ("Email or password is not right.", "error"),
             "SECURITY_MSG_INVALID_PASSWORD": ("Email or password is not right.", "error"),
             "SECURITY_MSG_USER_DOES_NOT_EXIST": ("Email or password is not right.", "error"),
             # Flask-Limiter

@@ -102,7 +102,8 @@ def _idle_timeout():
     now = datetime.now(timezone.utc).timestamp()
     last = session.get("last_seen")
     session.permanent = True
-    if last is not None and now - last > settings.session_idle_minutes * 60:
+    # No last_seen means the session was restored from a remember-me cookie: that needs a sign-in too.
+    if last is None or now - last > settings.session_idle_minutes * 60:
         audit.record("logout", collection="users", record_id=current_user.pk, summary="signed out after idle timeout")
         logout_user()
         session.pop("last_seen", None)

@@ -196,12 +196,13 @@ def sustainment(outcome: OutcomeRecord, as_of: date, days: int = SUSTAINED_13_WE
     return "too_early"
 
 
-def is_served_in(case: CaseRecord, period: Period) -> bool:
+def is_served_in(case: CaseRecord, period: Period, active: list[Interval] | None = None) -> bool:
     """Engaged by the period end and on the active caseload, or starting paid work, during it."""
     engaged = engagement_date(case)
     if engaged is None or engaged > period.end:
         return False
-    return bool(paid_starts_in(case, period) or active_intervals_in(case, period))
+    active = active_intervals(case) if active is None else active
+    return bool(paid_starts_in(case, period) or _intersect(active, [(period.start, period.end)]))
 
 
 # --- aggregate KPIs over many cases ---------------------------------------------------
@@ -353,13 +354,13 @@ class KpiTally:
         self.people_into_work += bool(starts)
         self.job_starts += len(starts)
         self.business_starts += sum(o.kind == "self_employment" for o in starts)
-        self.add_employment(case)
+        self.add_employment(case, intervals)
         self.add_sustainment(case)
         self.add_time_to_first(case)
         return active_at_end
 
-    def add_employment(self, case: CaseRecord) -> None:
-        if not is_served_in(case, self.period):
+    def add_employment(self, case: CaseRecord, active: list[Interval] | None = None) -> None:
+        if not is_served_in(case, self.period, active):
             return
         self.served += 1
         status = case.employment_status
