@@ -73,6 +73,52 @@ def register_cli(app: Flask) -> None:
             datastore.create_user(email=email, name=name, password=hash_password(password), roles=list(roles))
         click.echo(f"created {email} with roles {', '.join(roles)}")
 
+    @app.cli.command("import-cases")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def import_cases_command(path):
+        """Import case files from a JSON Lines file (docs/case-file-format.md); all or nothing."""
+        from admin_app.casefile_io import import_cases
+
+        try:
+            stream = open(path, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {path}: {exc.strerror}")
+        with stream, audit.acting_as("cli:import-cases"):
+            result = import_cases(stream, today=date.today())
+        if result.errors:
+            for line in result.errors:
+                click.echo(line, err=True)
+            raise click.ClickException(f"nothing imported: {len(result.errors)} problem(s) in {path}")
+        audit.record("import", collection="clients", summary=f"imported {result.count} case files from {path}",
+                     actor="cli:import-cases")
+        click.echo(f"imported {result.count} case files")
+
+    @app.cli.command("export-cases")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def export_cases_command(path):
+        """Export every case file to a JSON Lines file (plain text: keep it safe)."""
+        from admin_app.casefile_io import export_cases
+        from admin_app.models.case_file import Client
+
+        try:
+            stream = open(path, "w", encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {path}: {exc.strerror}")
+        with stream:
+            count = export_cases(stream, Client.objects.order_by("reference"))
+        audit.record("export", collection="clients", summary=f"exported {count} case files to {path}", actor="cli:export-cases")
+        click.echo(f"exported {count} case files to {path}")
+
+    @app.cli.command("rotate-keys")
+    def rotate_keys_command():
+        """Re-encrypt every encrypted field under the first key in FIELD_ENCRYPTION_KEYS."""
+        from admin_app.keys import rotate_client_keys
+
+        count = rotate_client_keys()
+        audit.record("update", collection="clients", summary=f"re-encrypted {count} fields under the current key",
+                     actor="cli:rotate-keys")
+        click.echo(f"re-encrypted {count} fields; the old key can be removed once every copy is rotated")
+
     @app.cli.command("seed-demo")
     @click.option("--clients", default=100, show_default=True, help="How many demo case files.")
     def seed_demo_command(clients):

@@ -1,0 +1,62 @@
+"""The app's commands: sync-roles, create-user, seed-demo, rotate-keys."""
+from __future__ import annotations
+
+from datetime import date
+
+from cryptography.fernet import Fernet
+
+from admin_app import crypto
+from admin_app.models import Client, Role, User
+from admin_app.models.case_file import RiskNote
+from tests.conftest import new_client
+
+
+def test_sync_roles_is_idempotent_and_keeps_admin_edits(app):
+    runner = app.test_cli_runner()
+    worker = Role.objects(name="worker").first()
+    worker.permissions = [p for p in worker.permissions if p != "client.create"]
+    worker.save()
+    first = runner.invoke(args=["sync-roles"])
+    second = runner.invoke(args=["sync-roles"])
+    assert first.exit_code == 0 and "already up to date" in second.output
+    assert Role.objects.count() == 7
+    assert "client.create" not in Role.objects(name="worker").first().permissions
+    runner.invoke(args=["sync-roles", "--reset"])
+    assert "client.create" in Role.objects(name="worker").first().permissions
+
+
+def test_create_user_with_a_role(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "New.Worker@Example.org", "--role", "worker", "--password", "long-enough-pass"])
+    assert result.exit_code == 0, result.output
+    user = User.objects(email="new.worker@example.org").first()
+    assert user.role_names == {"worker"} and user.password != "long-enough-pass"
+
+
+def test_create_user_refuses_bad_input_with_a_clear_line(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "x@example.org", "--role", "wizard", "--password", "long-enough-pass"])
+    assert result.exit_code != 0 and "wizard" in result.output
+    result = runner.invoke(args=["create-user", "x@example.org", "--role", "worker", "--password", "short"])
+    assert result.exit_code != 0 and "at least 12 characters" in result.output
+    runner.invoke(args=["create-user", "x@example.org", "--role", "worker", "--password", "long-enough-pass"])
+    result = runner.invoke(args=["create-user", "x@example.org", "--role", "worker", "--password", "long-enough-pass"])
+    assert result.exit_code != 0 and "already exists" in result.output and "Traceback" not in result.output
+
+
+def test_seed_demo_is_refused_outside_embedded_mode(make_app):
+    app = make_app(embedded=False, app_env="production")
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0 and "only in embedded" in result.output
+    assert User.objects(email__endswith="@demo.e4e").count() == 0
+
+
+def test_rotate_keys_re_encrypts_under_the_new_key(app):
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    crypto.configure([old_key])
+    case = new_client("E4E-K0001", risk_notes=[RiskNote(date=date.today(), text="Old secret note")])
+    crypto.configure([new_key, old_key])
+    result = app.test_cli_runner().invoke(args=["rotate-keys"])
+    assert result.exit_code == 0 and "re-encrypted 1 fields" in result.output
+    crypto.configure([new_key])
+    assert Client.objects(pk=case.pk).first().risk_notes[0].text == "Old secret note"
