@@ -86,12 +86,12 @@ def register_cli(app: Flask) -> None:
         with stream, audit.acting_as("cli:import-cases"):
             result = import_cases(stream, today=date.today())
         if result.errors:
-            for line in result.errors:
+            for line in result.messages():
                 click.echo(line, err=True)
             raise click.ClickException(f"nothing imported: {len(result.errors)} problem(s) in {path}")
-        audit.record("import", collection="clients", summary=f"imported {result.count} case files from {path}",
+        audit.record("import", collection="clients", summary=f"imported {result.imported} case files from {path}",
                      actor="cli:import-cases")
-        click.echo(f"imported {result.count} case files")
+        click.echo(f"imported {result.imported} case files")
 
     @app.cli.command("export-cases")
     @click.argument("path", type=click.Path(dir_okay=False))

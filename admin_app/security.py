@@ -10,7 +10,10 @@ from flask_security import MongoEngineUserDatastore, logout_user, user_authentic
 from mongoengine import get_db
 
 from admin_app import audit
-from admin_app.extensions import limiter, security
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from admin_app.extensions import security
 from admin_app.models.people import Role, User
 from admin_app.permissions import ADMIN_ROLE, DEFAULT_ROLE_PERMISSIONS, ROLE_DESCRIPTIONS, STANDING_PERMISSIONS, expand
 
@@ -18,6 +21,7 @@ from admin_app.permissions import ADMIN_ROLE, DEFAULT_ROLE_PERMISSIONS, ROLE_DES
 PERMISSIONS: dict[str, str] = dict(STANDING_PERMISSIONS)
 
 datastore = MongoEngineUserDatastore(None, User, Role)
+PER_ADDRESS_LOGIN_LIMITS = "60 per minute;600 per hour"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -171,12 +175,13 @@ def _login_key() -> str:
 def init_security(app: Flask) -> None:
     datastore.db = get_db
     security.init_app(app, datastore)
-    limiter.init_app(app)
-    limits = app.config["SETTINGS"].login_limits
-    login_view = app.view_functions["security.login"]
-    throttled = limiter.limit(limits, methods=["POST"], key_func=_login_key,
-                              error_message="Too many sign-in attempts. Wait a minute and try again.")(login_view)
-    throttled = limiter.limit(limits.replace("5 per minute", "20 per minute"), methods=["POST"])(throttled)
+    # One limiter per app, so each app's limits and counts are its own.
+    limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
+    app.extensions["login_limiter"] = limiter
+    throttled = limiter.limit(app.config["SETTINGS"].login_limits, methods=["POST"], key_func=_login_key)(
+        app.view_functions["security.login"])
+    # However many accounts one address tries, it gets a generous but firm ceiling.
+    throttled = limiter.limit(PER_ADDRESS_LOGIN_LIMITS, methods=["POST"])(throttled)
     app.view_functions["security.login"] = throttled
     app.before_request(_idle_timeout)
     app.before_request(_require_two_factor)

@@ -60,3 +60,25 @@ def test_rotate_keys_re_encrypts_under_the_new_key(app):
     assert result.exit_code == 0 and "re-encrypted 1 fields" in result.output
     crypto.configure([new_key])
     assert Client.objects(pk=case.pk).first().risk_notes[0].text == "Old secret note"
+
+
+def test_export_then_import_cases_through_the_commands(app, tmp_path, users):
+    new_client("E4E-X0001", worker=users["worker"], risk_notes=[RiskNote(date=date.today(), text="Moved areas")])
+    runner = app.test_cli_runner()
+    path = tmp_path / "cases.jsonl"
+    result = runner.invoke(args=["export-cases", str(path)])
+    assert result.exit_code == 0 and "exported 1 case files" in result.output
+    Client.objects.delete()
+    result = runner.invoke(args=["import-cases", str(path)])
+    assert result.exit_code == 0, result.output
+    assert Client.objects(reference="E4E-X0001").first().risk_notes[0].text == "Moved areas"
+
+
+def test_import_cases_reports_bad_lines_and_imports_nothing(app, tmp_path, users):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"reference": "E4E-Y0001"\nnot json\n', encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import-cases", str(path)])
+    assert result.exit_code != 0 and "line 1" in result.output and "line 2" in result.output
+    assert "nothing imported" in result.output and Client.objects.count() == 0
+    result = app.test_cli_runner().invoke(args=["import-cases", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code != 0 and "cannot read" in result.output and "Traceback" not in result.output

@@ -1,0 +1,277 @@
+"""The demo generator: deterministic, realistic, and within every save rule and caseload cap."""
+from __future__ import annotations
+
+import copy
+import io
+import time
+from datetime import date, timedelta
+
+import mongoengine
+import mongomock
+import pytest
+
+import config
+from admin_app import crypto, rules
+from admin_app.casefile_io import export_cases
+from admin_app.demo import DemoDataError, generate_demo
+from admin_app.models.case_file import Client
+from admin_app.models.partners import Employer, Organisation
+from admin_app.models.people import Role, StaffProfile, User
+from admin_app.vocabulary import PAID_OUTCOME_KINDS, REFERRAL_SOURCES
+
+TODAY = date(2026, 3, 15)
+SEEDED = (Organisation, Employer, StaffProfile, Client)
+
+
+COLLECTIONS = ("roles", "users", "organisations", "employers", "staff_profiles", "clients")
+
+
+def _connect():
+    crypto.configure([config.DEMO_FIELD_KEY])
+    mongoengine.disconnect_all()
+    mongoengine.connect(db="test", host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)
+    for model in (*SEEDED, User, Role):
+        model.drop_collection()
+    return mongoengine.get_db()
+
+
+def _make_staff() -> tuple[list[User], list[User]]:
+    worker, manager = Role(name="worker").save(), Role(name="manager").save()
+    workers = [User(email=f"worker{i}@test.e4e", name=name, roles=[worker]).save()
+               for i, name in enumerate(("Amara Okafor", "Jordan Hayes", "Priya Sandhu", "Marcus Bell"), start=1)]
+    managers = [User(email="manager@test.e4e", name="Grace Mensah", roles=[manager]).save()]
+    return workers, managers
+
+
+@pytest.fixture(scope="module")
+def demo_dump() -> tuple[dict, dict]:
+    """Seed the default demo once per module and keep the raw documents; each test restores them."""
+    db = _connect()
+    workers, managers = _make_staff()
+    counts = generate_demo(workers, managers, TODAY)
+    dump = {name: list(db[name].find()) for name in COLLECTIONS}
+    mongoengine.disconnect_all()
+    return counts, dump
+
+
+@pytest.fixture()
+def db():
+    yield _connect()
+    mongoengine.disconnect_all()
+
+
+@pytest.fixture()
+def staff(db):
+    return _make_staff()
+
+
+@pytest.fixture()
+def seeded(db, demo_dump):
+    counts, dump = demo_dump
+    for name, documents in dump.items():
+        db[name].insert_many(copy.deepcopy(documents))
+    workers = list(User.objects(email__startswith="worker").order_by("email"))
+    return counts, workers, list(Client.objects)
+
+
+def _snapshot(db) -> dict:
+    """Everything the generator wrote, references by natural key and encrypted text decrypted."""
+    buffer = io.StringIO()
+    export_cases(buffer, Client.objects.order_by("reference"))
+    return {
+        "clients": buffer.getvalue(),
+        "organisations": [{k: v for k, v in o.items() if k != "_id"} for o in db.organisations.find().sort("name")],
+        "employers": [{k: v for k, v in e.items() if k != "_id"} for e in db.employers.find().sort("name")],
+        "staff_profiles": [{k: v for k, v in p.items() if k != "_id"} for p in db.staff_profiles.find().sort("user")],
+    }
+
+
+def _paid(client: Client) -> list:
+    return [o for o in client.outcomes if o.kind in PAID_OUTCOME_KINDS]
+
+
+def test_same_seed_gives_the_same_demo_data(db, staff):
+    workers, managers = staff
+    generate_demo(workers, managers, TODAY, seed=7, clients=60)
+    first = _snapshot(db)
+    for model in SEEDED:
+        model.drop_collection()
+    generate_demo(workers, managers, TODAY, seed=7, clients=60)
+    assert _snapshot(db) == first
+    for model in SEEDED:
+        model.drop_collection()
+    generate_demo(workers, managers, TODAY, seed=8, clients=60)
+    assert _snapshot(db)["clients"] != first["clients"]
+
+
+def test_counts_are_returned_per_collection(seeded):
+    counts, _, clients = seeded
+    assert counts == {"organisations": len(Organisation.objects), "employers": len(Employer.objects),
+                      "staff_profiles": 4, "clients": 100}
+    assert 10 <= counts["organisations"] <= 14 and 25 <= counts["employers"] <= 35
+    assert [c.reference for c in clients] == [f"E4E-{n:05d}" for n in range(1, 101)]
+
+
+def test_every_demo_case_file_passes_the_save_rules(seeded):
+    _, _, clients = seeded
+    for client in clients:
+        client.validate()
+        assert rules.case_file_errors(client, TODAY) == [], client.reference
+
+
+def test_no_worker_holds_more_open_cases_than_their_cap(seeded):
+    _, workers, clients = seeded
+    for worker in workers:
+        cap = StaffProfile.objects.get(user=worker).effective_cap
+        open_cases = [c for c in clients if c.worker == worker and rules.counts_against_caseload(c.status, c.referral.decision)]
+        assert 0 < len(open_cases) <= cap, worker.email
+
+
+def test_a_single_worker_is_kept_within_their_cap(staff):
+    workers, managers = staff
+    generate_demo(workers[:1], managers, TODAY, clients=100)
+    clients = list(Client.objects)
+    open_cases = [c for c in clients if rules.counts_against_caseload(c.status, c.referral.decision)]
+    assert len([c for c in open_cases if c.worker]) <= StaffProfile.objects.get(user=workers[0]).effective_cap
+    assert any(c.referral.rejection_reason == "caseload_at_capacity" for c in clients)
+
+
+def test_status_is_the_last_entry_of_a_history_that_starts_with_the_referral(seeded):
+    _, _, clients = seeded
+    for client in clients:
+        history = client.status_history
+        assert history[0].status == "referred" and history[0].date == client.referral.date
+        assert client.status == history[-1].status
+        assert [s.date for s in history] == sorted(s.date for s in history)
+        assert all(a.status != b.status for a, b in zip(history, history[1:])), client.reference
+
+
+def test_referrals_come_from_every_source_over_eighteen_months(seeded):
+    _, _, clients = seeded
+    assert {c.referral.source for c in clients} == {value for value, _ in REFERRAL_SOURCES}
+    dates = [c.referral.date for c in clients]
+    assert min(dates) >= TODAY - timedelta(days=548) and (max(dates) - min(dates)).days > 450
+    assert all(c.referral.organisation is None for c in clients if c.referral.source == "self")
+
+
+def test_there_are_rejected_and_withdrawn_referrals_with_their_reasons(seeded):
+    _, _, clients = seeded
+    rejected = [c for c in clients if c.referral.decision == "rejected"]
+    withdrawn = [c for c in clients if c.referral.decision == "withdrawn"]
+    assert rejected and withdrawn
+    assert all(c.referral.rejection_reason and c.referral.rationale and c.status == "closed" for c in rejected)
+    assert all(not c.assessment.date for c in rejected + withdrawn)
+
+
+def test_accepted_case_files_have_consent_assessment_and_an_open_plan_when_open(seeded):
+    _, _, clients = seeded
+    assessed = [c for c in clients if c.assessment.date]
+    assert len(assessed) > 60
+    assert all(c.consent.recorded and c.consent.date and c.referral.decision == "accepted" for c in assessed)
+    employed = [c for c in assessed if c.assessment.employment_status == "employed_needing_support"]
+    assert len(employed) <= 0.15 * len(assessed)
+    assert any(c.assessment.previous_support_from for c in assessed)
+    for client in assessed:
+        if client.status != "closed":
+            assert any(g.status == "open" for g in client.plan_goals), client.reference
+
+
+def test_contacts_are_mostly_face_to_face_in_the_community_by_the_clients_worker(seeded):
+    _, _, clients = seeded
+    contacts = [(c, contact) for c in clients for contact in c.contacts]
+    assert all(contact.staff == client.worker for client, contact in contacts)
+    assert all(15 <= contact.minutes <= 120 for _, contact in contacts)
+    face_to_face = [contact for _, contact in contacts if contact.mode == "face_to_face"]
+    assert len(face_to_face) > len(contacts) / 2
+    community = sum(c.minutes for c in face_to_face if c.place == "community")
+    assert community > 0.65 * sum(c.minutes for c in face_to_face)
+    assert any(contact.out_of_hours for _, contact in contacts)
+    assert {contact.mode for _, contact in contacts} >= {"face_to_face", "phone", "admin"}
+
+
+def test_first_face_to_face_employer_contact_is_often_within_thirty_days(seeded):
+    _, _, clients = seeded
+    days = []
+    for client in clients:
+        first = [e.date for e in client.employer_contacts if e.face_to_face]
+        if client.assessment.date and first:
+            days.append((min(first) - client.assessment.date).days)
+    assert sum(d <= 30 for d in days) > len(days) / 2 and any(d > 30 for d in days)
+
+
+def test_workers_make_general_employer_contacts_several_times_a_week(seeded):
+    _, workers, _ = seeded
+    for worker in workers:
+        profile = StaffProfile.objects.get(user=worker)
+        since = max(profile.start_date, TODAY - timedelta(days=548))
+        visits = [c for e in Employer.objects for c in e.employer_contacts if c.staff == worker and c.face_to_face]
+        assert len(visits) / ((TODAY - since).days / 7) >= 2 * profile.fte, worker.email
+
+
+def test_staff_profiles_include_part_time_mid_year_and_lived_experience(seeded):
+    profiles = list(StaffProfile.objects)
+    assert any(p.fte < 1 for p in profiles)
+    assert any(TODAY - timedelta(days=365) < p.start_date < TODAY - timedelta(days=60) for p in profiles)
+    assert any(p.lived_experience for p in profiles)
+    assert any(len(p.languages) > 1 for p in profiles)
+
+
+def test_there_are_sustained_and_unsustained_jobs_and_people_with_two_jobs(seeded):
+    _, _, clients = seeded
+    jobs = [job for c in clients for job in _paid(c)]
+    sustained = [j for j in jobs if j.start_date <= TODAY - timedelta(days=91)
+                 and (j.end_date is None or (j.end_date - j.start_date).days >= 91)]
+    beyond_26_weeks = [j for j in sustained if (((j.end_date or TODAY) - j.start_date).days >= 182)]
+    ended_early = [j for j in jobs if j.end_date and (j.end_date - j.start_date).days < 91]
+    assert sustained and beyond_26_weeks and ended_early
+    assert all(j.reason_for_leaving for j in ended_early)
+    assert any(len(_paid(c)) >= 2 for c in clients)
+    assert any(j.kind == "self_employment" for j in jobs)
+    assert any(not j.competitive for j in jobs) and sum(j.competitive for j in jobs) > 0.85 * len(jobs)
+    assert len({j.employer.name for j in jobs if j.employer}) > 10
+    assert {o.kind for c in clients for o in c.outcomes} >= {"education", "training", "volunteering"}
+
+
+def test_closed_and_re_opened_cases_keep_their_history(seeded):
+    _, _, clients = seeded
+    reopened = [c for c in clients
+                if any(a.status == "closed" and b.status == "active" for a, b in zip(c.status_history, c.status_history[1:]))]
+    assert reopened
+    assert any(c.status == "closed" and c.assessment.date for c in clients)
+
+
+def test_there_are_grant_bids_risk_records_and_disclosures_awaiting_their_report(seeded):
+    _, _, clients = seeded
+    bids = [b for c in clients for b in c.grant_bids]
+    assert bids and any(b.amount_awarded for b in bids) and {b.status for b in bids} & {"draft", "submitted"}
+    assessments = [a for c in clients for a in c.risk_assessments]
+    assert any(a.level == "high" for a in assessments)
+    open_clients = [c for c in clients if c.status != "closed"]
+    assert any(c.risk_assessments and max(c.risk_assessments, key=lambda a: a.date).review_date < TODAY
+               for c in open_clients), "some risk reviews should be overdue"
+    assert any(c.risk_notes for c in clients) and any(c.safeguarding_concerns for c in clients)
+    disclosures = [d for c in clients for d in c.disclosures]
+    assert disclosures and all(d.basis and d.authorised_by for d in disclosures)
+    assert rules.disclosures_awaiting_report(disclosures)
+    assert any(c.onward_referrals for c in clients) and any(c.benefits_sessions for c in clients)
+
+
+def test_risk_notes_are_ciphertext_in_the_database(seeded, db):
+    raw = db.clients.find_one({"risk_notes.0": {"$exists": True}})
+    stored = raw["risk_notes"][0]["text"]
+    assert crypto.is_token(stored) and "demo" not in stored
+    client = Client.objects.get(pk=raw["_id"])
+    assert client.risk_notes[0].text.startswith("[demo] ")
+
+
+def test_seeding_a_hundred_case_files_is_quick(staff):
+    workers, managers = staff
+    started = time.perf_counter()
+    generate_demo(workers, managers, TODAY)
+    assert time.perf_counter() - started < 5
+
+
+def test_demo_case_files_go_only_into_an_empty_database(seeded):
+    _, workers, _ = seeded
+    with pytest.raises(DemoDataError):
+        generate_demo(workers, [], TODAY)
