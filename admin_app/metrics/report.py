@@ -70,7 +70,7 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
     workers_in_post = [s for s in staff_by_id.values() if s.is_worker]
     workers = {_key(user_id, staff_by_id): _worker_figures(part, staff_by_id.get(user_id), period, targets)
                for user_id, part in sorted(tallies.items())}
-    service_figures = _figures(service, [s for s in workers_in_post], period, targets)
+    service_figures = _figures(service, workers_in_post, period, targets)
     return {
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "days": period.days},
         "as_of": as_of.isoformat(),

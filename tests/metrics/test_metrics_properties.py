@@ -1,0 +1,103 @@
+"""Properties that hold for any case records (hypothesis), and the report agreeing with the single KPIs."""
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from metrics_builders import staff
+
+from admin_app.metrics import kpis
+from admin_app.metrics.periods import Period
+from admin_app.metrics.records import (
+    CaseRecord,
+    ContactRecord,
+    EmployerContactRecord,
+    OutcomeRecord,
+    PlanGoalRecord,
+    StatusChangeRecord,
+)
+from admin_app.metrics.report import kpi_report
+
+BASE = date(2024, 1, 1)
+days = st.integers(0, 540).map(lambda n: BASE + timedelta(days=n))
+contacts = st.builds(ContactRecord, days, st.integers(1, 240), st.sampled_from(kpis.CONTACT_MODES),
+                     st.sampled_from(["community", "office", None]), st.booleans(), st.sampled_from(["w1", "w2", None]))
+outcomes = st.builds(OutcomeRecord, st.sampled_from(["paid_employment", "self_employment", "training"]), days,
+                     st.none() | days, st.sampled_from(["e1", "e2", None]), st.sampled_from(["chef", "retail", None]),
+                     st.booleans())
+cases = st.builds(
+    CaseRecord, id=st.uuids().map(str), referral_date=days, worker_id=st.sampled_from(["w1", "w2", None]),
+    referral_decision=st.sampled_from(["pending", "accepted", "rejected", "withdrawn"]),
+    assessment_date=st.none() | days, agreed_to_take_part=st.booleans(),
+    employment_status=st.sampled_from(["unemployed", "inactive", "employed_needing_support", None]),
+    status_history=st.lists(st.builds(StatusChangeRecord, days, st.sampled_from(["active", "closed", "in_work"])),
+                            max_size=4).map(tuple),
+    plan_goals=st.lists(st.builds(PlanGoalRecord, st.sampled_from(["open", "achieved", "dropped"]), st.none() | days),
+                        max_size=2).map(tuple),
+    contacts=st.lists(contacts, max_size=6).map(tuple),
+    employer_contacts=st.lists(st.builds(EmployerContactRecord, days, st.booleans(), st.just("e1"),
+                                         st.sampled_from(["w1", None])), max_size=3).map(tuple),
+    outcomes=st.lists(outcomes, max_size=3).map(tuple),
+)
+periods = st.tuples(days, days).map(lambda p: Period(min(p), max(p)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(cases, max_size=8), periods)
+def test_engaged_never_exceeds_referrals_and_people_never_exceed_job_starts(records, period):
+    assert kpis.referrals_engaged(records, period) <= kpis.referrals(records, period)
+    assert kpis.people_into_work(records, period) <= kpis.job_starts(records, period)
+    rate = kpis.employment_rate(records, period)
+    assert rate["people_into_work"] <= rate["people_unemployed_or_inactive"]
+    s = kpis.sustained_outcomes(records, period)
+    assert s["sustained_26_weeks"] <= s["sustained_13_weeks"] + s["too_early_for_13_weeks"] <= s["jobs_started"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(cases, max_size=8), periods, st.integers(1, 200))
+def test_moving_a_period_end_later_never_makes_a_count_smaller_or_negative(records, period, extra):
+    longer = Period(period.start, period.end + timedelta(days=extra))
+    for kpi in (kpis.referrals, kpis.referrals_engaged, kpis.people_accessing, kpis.people_into_work, kpis.job_starts):
+        assert 0 <= kpi(records, period) <= kpi(records, longer)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(cases, max_size=8), periods, periods)
+def test_counts_over_two_touching_periods_add_up(records, first, second):
+    start, middle, end = sorted([first.start, first.end, second.end])
+    if middle >= end:
+        return
+    left, right, whole = Period(start, middle), Period(middle + timedelta(days=1), end), Period(start, end)
+    for kpi in (kpis.referrals, kpis.job_starts):
+        assert kpi(records, left) + kpi(records, right) == kpi(records, whole)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(cases, max_size=6), st.integers(0, 400), st.integers(0, 60))
+def test_caseload_peak_matches_counting_day_by_day(records, offset, length):
+    period = Period(BASE + timedelta(days=offset), BASE + timedelta(days=offset + length))
+    daily = [kpis.active_caseload(records, period.start + timedelta(days=n)) for n in range(period.days)]
+    peak, _ = kpis.caseload_peak(records, period)
+    assert peak == max(daily) and daily[-1] == kpis.active_caseload(records, period.end)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(cases, max_size=8), periods)
+def test_report_service_figures_agree_with_the_single_kpis_and_workers_add_up(records, period):
+    report = kpi_report(records, [staff("w1", "w1@e4e.test"), staff("w2", "w2@e4e.test", fte=0.5)], [], period)
+    json.dumps(report)
+    service = report["service"]
+    assert service["referrals"] == kpis.referrals(records, period)
+    assert service["referrals_engaged"] == kpis.referrals_engaged(records, period)
+    assert service["carried_over"] == kpis.carried_over(records, period)
+    assert service["active_caseload"]["at_end"] == kpis.active_caseload(records, period.end)
+    assert service["active_caseload"]["peak"] == kpis.caseload_peak(records, period)[0]
+    assert service["people_into_work"] == kpis.people_into_work(records, period)
+    assert service["job_starts"] == kpis.job_starts(records, period)
+    assert service["hours"] == kpis.hours(records, period)
+    for figure in ("referrals", "job_starts", "people_into_work"):
+        assert sum(w[figure] for w in report["workers"].values()) == service[figure]
+    for item in service["fidelity"].values():
+        assert item["score"] is None or 1 <= item["score"] <= 5
