@@ -119,6 +119,47 @@ def register_cli(app: Flask) -> None:
                      actor="cli:rotate-keys")
         click.echo(f"re-encrypted {count} fields; the old key can be removed once every copy is rotated")
 
+    @app.cli.command("kpis")
+    @click.option("--from", "start", required=True, help="First day of the period, YYYY-MM-DD (inclusive).")
+    @click.option("--to", "end", required=True, help="Last day of the period, YYYY-MM-DD (inclusive).")
+    @click.option("--worker", "worker_email", default=None, help="Only this worker's caseload and figures.")
+    @click.option("--format", "output", type=click.Choice(["json", "table"]), default="table", show_default=True)
+    def kpis_command(start, end, worker_email, output):
+        """Print the KPIs, targets and fidelity indicators for a period (docs/metrics.md)."""
+        import json
+
+        from bson import ObjectId
+
+        from admin_app.db import database
+        from admin_app.metrics.periods import Period
+        from admin_app.metrics.report import load_report
+
+        try:
+            period = Period(date.fromisoformat(start), date.fromisoformat(end))
+        except ValueError:
+            raise click.ClickException("--from and --to must be dates written YYYY-MM-DD") from None
+        if period.end < period.start:
+            raise click.ClickException("--to must not be before --from")
+        match = {}
+        if worker_email:
+            worker = User.objects(email=worker_email.strip().lower()).first()
+            if worker is None:
+                raise click.ClickException(f"no user with email {worker_email}")
+            match = {"worker": ObjectId(str(worker.pk))}
+        report = load_report(database(), match, period)
+        if output == "json":
+            click.echo(json.dumps(report, indent=2, sort_keys=True, default=str))
+            return
+        service = report.get("service", report)
+        click.echo(f"KPIs {period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}" + (f" for {worker_email}" if worker_email else ""))
+        for key, value in service.items():
+            if isinstance(value, dict):
+                for sub, inner in value.items():
+                    if not isinstance(inner, (dict, list)):
+                        click.echo(f"  {key.replace('_', ' ') + ': ' + sub.replace('_', ' '):<56} {inner}")
+            elif not isinstance(value, list):
+                click.echo(f"  {key.replace('_', ' '):<56} {value}")
+
     @app.cli.command("seed-demo")
     @click.option("--clients", default=100, show_default=True, help="How many demo case files.")
     def seed_demo_command(clients):

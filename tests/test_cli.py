@@ -82,3 +82,28 @@ def test_import_cases_reports_bad_lines_and_imports_nothing(app, tmp_path, users
     assert "nothing imported" in result.output and Client.objects.count() == 0
     result = app.test_cli_runner().invoke(args=["import-cases", str(tmp_path / "missing.jsonl")])
     assert result.exit_code != 0 and "cannot read" in result.output and "Traceback" not in result.output
+
+
+def test_kpis_command_prints_the_report_figures_for_the_period_and_scope(app, users):
+    import json
+
+    from admin_app.db import database
+    from admin_app.metrics.periods import Period
+    from admin_app.metrics.report import load_report
+    from bson import ObjectId
+
+    new_client("E4E-Z0001", worker=users["worker"])
+    new_client("E4E-Z0002", worker=users["worker2"])
+    runner = app.test_cli_runner()
+    start, end = date(date.today().year - 1, 4, 1), date.today()
+    result = runner.invoke(args=["kpis", "--from", start.isoformat(), "--to", end.isoformat(),
+                                 "--worker", users["worker"].email, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    expected = load_report(database(), {"worker": ObjectId(str(users["worker"].pk))}, Period(start, end))
+    assert json.loads(result.output) == json.loads(json.dumps(expected, default=str))
+    assert json.loads(result.output)["service"]["referrals"] == 1
+
+
+def test_kpis_command_refuses_bad_dates_with_a_clear_line(app):
+    result = app.test_cli_runner().invoke(args=["kpis", "--from", "01/04/2025", "--to", "2026-03-31"])
+    assert result.exit_code != 0 and "YYYY-MM-DD" in result.output and "Traceback" not in result.output
