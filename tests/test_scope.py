@@ -12,6 +12,13 @@ from admin_app.views.base import SecuredModelView
 from tests.conftest import csrf_token, new_client
 
 
+def grant_worker(*permissions):
+    """Give the worker role more permissions, to prove the scope holds even then."""
+    role = Role.objects(name="worker").first()
+    role.permissions = role.permissions + list(permissions)
+    role.save()
+
+
 @pytest.fixture
 def cases(app, users):
     with app.app_context():
@@ -53,10 +60,7 @@ def test_worker_cannot_edit_another_workers_case_file_by_post(login, cases):
 
 
 def test_worker_cannot_delete_another_workers_case_file_even_with_delete_permission(app, login, cases):
-    with app.app_context():
-        role = Role.objects(name="worker").first()
-        role.permissions = role.permissions + ["client.delete"]
-        role.save()
+    grant_worker("client.delete")
     worker = login("worker")
     mine, theirs = cases
     token = csrf_token(worker)
@@ -69,19 +73,13 @@ def test_worker_cannot_delete_another_workers_case_file_even_with_delete_permiss
 
 
 def test_worker_export_contains_only_their_own_caseload(app, login, cases):
-    with app.app_context():
-        role = Role.objects(name="worker").first()
-        role.permissions = role.permissions + ["client.export"]
-        role.save()
+    grant_worker("client.export")
     csv = login("worker").get("/admin/client/export/csv/").get_data(as_text=True)
     assert "E4E-MINE1" in csv and "E4E-THEIRS" not in csv
 
 
 def test_worker_cannot_reassign_another_workers_client_by_url(app, login, users, cases):
-    with app.app_context():
-        role = Role.objects(name="worker").first()
-        role.permissions = role.permissions + ["client.action.reassign"]
-        role.save()
+    grant_worker("client.action.reassign")
     worker = login("worker")
     _, theirs = cases
     token = csrf_token(worker)
@@ -116,10 +114,7 @@ def test_ajax_lookup_offers_a_worker_only_their_own_clients(app, users, cases):
     from admin_app.security import register_permission
 
     app.extensions["e4e_admin"].add_view(NoteView(Note, name="Notes", endpoint="note"))
-    with app.app_context():
-        role = Role.objects(name="worker").first()
-        role.permissions = role.permissions + ["note.list", "note.create", "note.edit"]
-        role.save()
+    grant_worker("note.list", "note.create", "note.edit")
     from tests.conftest import sign_in
 
     worker = app.test_client()
