@@ -1,0 +1,41 @@
+"""The Celery app, configured from config.py; a worker connects to MongoDB itself and needs no Flask app.
+
+`celery -A jobs.celery_app worker` and `celery -A jobs.celery_app beat` use the module-level `celery`.
+Without a broker (embedded mode) tasks run at once in the calling process.
+"""
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from config import Settings, load_settings
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("e4e")
+    app.conf.update(
+        broker_url=settings.broker_url or "memory://",
+        result_backend=settings.result_backend,
+        task_always_eager=settings.broker_url is None,
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        timezone="Europe/London",
+        enable_utc=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+    )
+    app.conf.e4e_settings = settings
+    return app
+
+
+celery = make_celery(load_settings())
+
+
+@worker_process_init.connect
+def _connect_database(**kwargs) -> None:
+    from admin_app.db import connect
+
+    connect(celery.conf.e4e_settings)
