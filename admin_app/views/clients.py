@@ -97,6 +97,9 @@ class ClientView(SecuredModelView):
     form_excluded_columns = ("created_at", "updated_at")
     column_details_list = ("reference", "first_name", "last_name", "date_of_birth", "postcode", "phone", "worker", "status")
 
+    def search_placeholder(self):
+        return "Reference or name"
+
     # --- rules on save ---------------------------------------------------------------------------
     def on_model_change(self, form, model, is_created):
         before = getattr(model, "_audit_before", None) or {}
