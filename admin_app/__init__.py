@@ -73,6 +73,9 @@ def _register_admin(app: Flask) -> None:
     admin.add_view(UserView(User, name="Users", category="Staff"))
     admin.add_view(RoleView(Role, name="Roles", category="Staff"))
     admin.add_view(AuditEventView(AuditEvent, name="Audit log", category="Staff"))
+    from admin_app.views.dashboards import DashboardView
+
+    admin.add_view(DashboardView(name="Dashboard", endpoint="dashboard"))
     app.extensions["e4e_admin"] = admin
     with app.app_context():
         sync_roles()
