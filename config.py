@@ -56,6 +56,8 @@ class Settings:
     ratelimit_storage_uri: str
     base_url: str
     seed_demo: bool
+    mail_retries: int = 5
+    mail_retry_seconds: int = 60
     extra: dict = field(default_factory=dict)
 
     def flask_config(self) -> dict:
@@ -146,6 +148,8 @@ def load_settings(environ: dict | None = None) -> Settings:
         login_limits=get("LOGIN_RATE_LIMITS", "5 per minute;30 per hour") or "",
         ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI", broker if broker and broker.startswith("redis") else "memory://") or "memory://",
         base_url=get("BASE_URL", "http://127.0.0.1:5000") or "",
+        mail_retries=int(get("MAIL_RETRIES", "5") or 5),
+        mail_retry_seconds=int(get("MAIL_RETRY_SECONDS", "60") or 60),
         seed_demo=embedded and (get("SEED_DEMO", "true") or "true").lower() in {"1", "true", "yes"},
     )
     if not embedded:

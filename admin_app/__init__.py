@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     db.connect(settings)
     audit.watch(Client, Organisation, Employer, StaffProfile, User, Role)
+    from admin_app.models.exports import ExportSchedule
+
+    audit.watch(ExportSchedule)
     csrf.init_app(app)
     init_security(app)
     _register_admin(app)
@@ -76,6 +79,11 @@ def _register_admin(app: Flask) -> None:
     from admin_app.views.dashboards import DashboardView
 
     admin.add_view(DashboardView(name="Dashboard", endpoint="dashboard"))
+    from admin_app.models.exports import ExportRun, ExportSchedule
+    from admin_app.views.exports import ExportRunView, ExportScheduleView
+
+    admin.add_view(ExportScheduleView(ExportSchedule, name="Export schedules", category="Reports"))
+    admin.add_view(ExportRunView(ExportRun, name="Export runs", category="Reports"))
     app.extensions["e4e_admin"] = admin
     with app.app_context():
         sync_roles()

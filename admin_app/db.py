@@ -14,7 +14,10 @@ def connect(settings) -> None:
         mongoengine.connect(db=settings.mongodb_db, host=settings.mongodb_uri, tz_aware=False, uuidRepresentation="standard")
     else:
         import mongomock
+        import mongomock.gridfs
 
+        # Export files are kept in GridFS; mongomock serves it once told to.
+        mongomock.gridfs.enable_gridfs_integration()
         mongoengine.connect(
             db=settings.mongodb_db,
             host="mongodb://localhost",

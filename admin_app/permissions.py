@@ -13,6 +13,7 @@ STANDING_PERMISSIONS = {
     "caseload.override_cap": "Assign a worker beyond their caseload cap, with a recorded reason",
     "dashboard.service": "See the service dashboard",
     "dashboard.caseload": "See the my-caseload dashboard",
+    "exports.all": "See and download every export run, not only those you started or received",
 }
 
 ADMIN_ROLE = "admin"
@@ -23,6 +24,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "caseload.all", "caseload.override_cap", "dashboard.*",
         "client.*", "organisation.*", "employer.*", "staffprofile.*",
         "auditevent.list", "auditevent.details", "auditevent.export",
+        "exports.all", "exportschedule.*", "exportrun.*",
     ),
     "worker": (
         "dashboard.caseload",
@@ -36,8 +38,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "organisation.*", "employer.*", "staffprofile.*",
     ),
     "grant_panel": (),
-    "evaluator": (),
-    "commissioner": ("dashboard.service",),
+    "evaluator": ("exportrun.list", "exportrun.details", "exportrun.download"),
+    "commissioner": ("dashboard.service", "exportrun.list", "exportrun.details", "exportrun.download"),
 }
 
 ROLE_DESCRIPTIONS = {

@@ -6,13 +6,14 @@ Without a broker (embedded mode) tasks run at once in the calling process.
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_process_init
 
 from config import Settings, load_settings
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("e4e")
+    app = Celery("e4e", include=["jobs.tasks"])
     app.conf.update(
         broker_url=settings.broker_url or "memory://",
         result_backend=settings.result_backend,
@@ -26,6 +27,11 @@ def make_celery(settings: Settings) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        # Beat only ticks; the dispatcher decides what is due from the schedules in MongoDB.
+        beat_schedule={
+            "dispatch-exports": {"task": "exports.dispatch", "schedule": 60.0},
+            "daily-digest": {"task": "digest.daily", "schedule": crontab(hour=7, minute=0)},
+        },
     )
     app.conf.e4e_settings = settings
     return app

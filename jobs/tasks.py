@@ -1,0 +1,82 @@
+"""The background jobs: the beat-driven export dispatcher, building and emailing runs, the daily digest.
+
+Tasks are thin: the rules live in admin_app.export_runs, whose conditional updates make every task
+safe to run twice.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from jobs.celery_app import celery
+
+
+def settings():
+    """The Flask app's settings when a task runs inside a request (embedded mode), else the worker's."""
+    from flask import current_app, has_app_context
+
+    if has_app_context() and "SETTINGS" in current_app.config:
+        return current_app.config["SETTINGS"]
+    return celery.conf.e4e_settings
+
+
+def _connected() -> None:
+    import mongoengine
+    from mongoengine.connection import DEFAULT_CONNECTION_NAME, _connection_settings
+
+    if DEFAULT_CONNECTION_NAME not in _connection_settings:
+        from admin_app.db import connect
+
+        connect(settings())
+    mongoengine.get_db()
+
+
+@celery.task(name="exports.dispatch")
+def dispatch_exports() -> list[str]:
+    """Create the runs of every schedule now due, and hand each to a build task."""
+    from admin_app import export_runs
+    from admin_app.export_scopes import resolve_scope
+
+    _connected()
+    run_ids = export_runs.dispatch_due(datetime.utcnow(), resolve_scope)
+    for run_id in run_ids:
+        build_export.delay(run_id)
+    return run_ids
+
+
+@celery.task(name="exports.build")
+def build_export(run_id: str) -> str | None:
+    from admin_app import export_runs
+
+    _connected()
+    run = export_runs.build(run_id, settings().pseudonym_key)
+    if run is not None and run.status == "built" and run.recipients:
+        deliver_export.delay(run_id)
+    return run.status if run is not None else None
+
+
+@celery.task(name="exports.deliver", bind=True, max_retries=None)
+def deliver_export(self, run_id: str) -> bool:
+    """Email a built run once; SMTP refusals retry with doubling waits, then fail the run and tell managers."""
+    from admin_app import export_runs
+    from admin_app.mail import MailNotSent
+    from admin_app.models.exports import ExportRun
+
+    _connected()
+    config = settings()
+    try:
+        return export_runs.deliver(run_id, config).sent
+    except MailNotSent as exc:
+        attempts = ExportRun.objects(pk=run_id).only("mail_attempts").first().mail_attempts
+        if attempts >= config.mail_retries:
+            export_runs.give_up(run_id, str(exc), config)
+            return False
+        raise self.retry(exc=exc, countdown=export_runs.backoff_seconds(attempts, config.mail_retry_seconds))
+
+
+@celery.task(name="digest.daily")
+def send_daily_digests() -> int:
+    """Each worker's and manager's morning email of due items (counts and links only)."""
+    from admin_app.digest import send_digests
+
+    _connected()
+    return send_digests(settings(), date.today())
