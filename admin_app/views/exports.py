@@ -11,7 +11,6 @@ from mongoengine import Q
 
 from admin_app import audit, export_runs
 from admin_app.export_scopes import ScopeProblem, resolve_scope, scope_choices
-from admin_app.models.exports import Notice
 from admin_app.security import has_permission
 from admin_app.views.base import SecuredModelView
 
@@ -208,7 +207,3 @@ class ExportRunView(SecuredModelView):
         flash("Sending again.", "success")
         return redirect(url_for(".details_view", id=run.pk))
 
-
-def notices_for(user) -> list[Notice]:
-    roles = [role.name for role in user.roles]
-    return list(Notice.objects(role__in=roles, dismissed_by__ne=user.email).order_by("-created_at").limit(20))

@@ -1,7 +1,15 @@
-"""The admin home page, which needs a sign-in like every other screen."""
-from flask import redirect, request, url_for
+"""The admin home page, which needs a sign-in like every other screen, and shows the user's notices."""
+from flask import flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
+
+from admin_app.models.exports import Notice
+
+
+def notices_for(user) -> list[Notice]:
+    """Notices to any of the user's roles that they have not dismissed, newest first."""
+    roles = [role.name for role in user.roles]
+    return list(Notice.objects(role__in=roles, dismissed_by__ne=user.email).order_by("-created_at").limit(20))
 
 
 class HomeView(AdminIndexView):
@@ -15,4 +23,20 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/home.html")
+        return self.render("admin/home.html", notices=notices_for(current_user))
+
+    @expose("/notices/dismiss/", methods=("POST",))
+    def dismiss_notice(self):
+        roles = [role.name for role in current_user.roles]
+        # Only a notice addressed to one of the user's roles can be dismissed, and only for them.
+        done = Notice.objects(pk=request.form.get("id"), role__in=roles).update_one(add_to_set__dismissed_by=current_user.email) \
+            if _object_id(request.form.get("id")) else 0
+        if not done:
+            flash("That notice is not yours to dismiss.", "error")
+        return redirect(url_for(".index"))
+
+
+def _object_id(value) -> bool:
+    from bson import ObjectId
+
+    return ObjectId.is_valid(value or "")

@@ -1,0 +1,193 @@
+"""Export Schedules and Export Runs screens: who may do what, which runs each user sees, bad input."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+import pytest
+
+from admin_app import export_runs
+from admin_app.metrics.periods import previous_quarter
+from tests.conftest import csrf_token, new_client
+
+SCHEDULE_FORM = {"name": "Evaluator monthly", "report": "evaluator_extract", "period_rule": "previous_month",
+                 "cron": "0 6 2 * *", "recipients-0": "uni@example.ac.uk", "delivery": "link", "scope": "",
+                 "notes": "", "active": "y"}
+
+
+def post_form(client, url, data):
+    return client.post(url, data={**data, "csrf_token": csrf_token(client, url)})
+
+
+def a_run(started_by="manager@test.e4e", recipients=(), user=None, **fields):
+    run = export_runs.create_run("kpi_fidelity", previous_quarter(date.today()), match={}, scope="Every case file",
+                                 started_by=started_by, started_by_user=user.pk if user else None)
+    run.update(set__recipients=list(recipients), **{f"set__{k}": v for k, v in fields.items()})
+    return run.reload()
+
+
+@pytest.mark.parametrize("role", ["worker", "admin_staff", "grant_panel", "evaluator", "commissioner"])
+def test_only_managers_and_admins_see_schedules(login, role):
+    assert login(role).get("/admin/exportschedule/").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["worker", "admin_staff", "grant_panel", "evaluator", "commissioner"])
+def test_roles_without_run_cannot_start_a_report(app, login, role):
+    client = login(role)
+    assert client.get("/admin/exportrun/new/").status_code == 403
+    token = csrf_token(client, "/admin/")
+    response = client.post("/admin/exportrun/new/", data={"report": "kpi_fidelity", "kind": "fy", "csrf_token": token})
+    assert response.status_code == 403
+    with app.app_context():
+        from admin_app.models.exports import ExportRun
+
+        assert ExportRun.objects.count() == 0
+
+
+def test_manager_creates_a_schedule_and_its_next_time_is_set(app, login):
+    manager = login("manager")
+    response = post_form(manager, "/admin/exportschedule/new/", SCHEDULE_FORM)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        from admin_app.models.exports import ExportSchedule
+
+        schedule = ExportSchedule.objects.get(name="Evaluator monthly")
+        assert schedule.recipients == ["uni@example.ac.uk"] and schedule.created_by == "manager@test.e4e"
+        assert schedule.next_due_at > datetime.utcnow()
+        assert export_runs.local_date(schedule.next_due_at).day == 2
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"cron": "at seven"}, "five cron fields"),
+    ({"report": "everything"}, "Not a valid choice"),
+    ({"recipients-0": "not-an-address"}, "email"),
+])
+def test_a_bad_schedule_is_refused_with_a_clear_message(app, login, change, message):
+    manager = login("manager")
+    response = post_form(manager, "/admin/exportschedule/new/", {**SCHEDULE_FORM, **change})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and message.lower() in page.lower()
+    with app.app_context():
+        from admin_app.models.exports import ExportSchedule
+
+        assert ExportSchedule.objects.count() == 0
+
+
+def test_manager_runs_a_report_now_and_downloads_it(app, users, login):
+    with app.app_context():
+        new_client("E4E-S0001", worker=users["worker"])
+    manager = login("manager")
+    response = post_form(manager, "/admin/exportrun/new/", {"report": "kpi_fidelity", "kind": "fy", "fy": "2026",
+                                                           "scope": ""})
+    assert response.status_code == 302
+    with app.app_context():
+        from admin_app.models.exports import ExportRun
+
+        run = ExportRun.objects.get()
+        assert run.status == "built", run.error
+        assert (run.period_start, run.period_end) == (date(2026, 4, 1), date(2027, 3, 31))
+        assert run.started_by == "manager@test.e4e" and not run.recipients
+    download = manager.get(f"/admin/exportrun/download/{run.pk}")
+    assert download.status_code == 200
+    assert hashlib.sha256(download.data).hexdigest() == run.checksum
+    assert "attachment" in download.headers["Content-Disposition"]
+
+
+def test_a_bad_period_is_explained_and_nothing_runs(app, login):
+    manager = login("manager")
+    response = post_form(manager, "/admin/exportrun/new/", {"report": "kpi_fidelity", "kind": "custom",
+                                                           "start": "2026-06-31", "end": "2026-07-01"})
+    assert response.status_code == 200 and "Not run" in response.get_data(as_text=True)
+    with app.app_context():
+        from admin_app.models.exports import ExportRun
+
+        assert ExportRun.objects.count() == 0
+
+
+def test_a_run_started_by_a_worker_covers_only_their_caseload(app, users, login):
+    with app.app_context():
+        from admin_app.models import Role
+
+        role = Role.objects.get(name="worker")
+        role.permissions = sorted(set(role.permissions) | {"exportrun.list", "exportrun.details", "exportrun.run",
+                                                            "exportrun.download"})
+        role.save()
+    worker = login("worker")
+    response = post_form(worker, "/admin/exportrun/new/", {"report": "kpi_fidelity", "kind": "fy", "fy": "2026"})
+    assert response.status_code == 302
+    with app.app_context():
+        from admin_app.models.exports import ExportRun
+
+        run = ExportRun.objects.get()
+        assert export_runs.decode_match(run.match_json) == {"worker": users["worker"].pk}
+        assert run.scope == "Own caseload"
+
+
+def test_recipients_see_only_their_own_runs_even_by_url(app, users, login):
+    with app.app_context():
+        mine = a_run(recipients=["evaluator@test.e4e"], status="sent", filename="mine.xlsx")
+        theirs = a_run(recipients=["opcc@example.org"], status="sent", filename="theirs.xlsx")
+    evaluator = login("evaluator")
+    listing = evaluator.get("/admin/exportrun/").get_data(as_text=True)
+    assert str(mine.pk) in listing and str(theirs.pk) not in listing
+    assert evaluator.get(f"/admin/exportrun/details/?id={mine.pk}").status_code == 200
+    assert evaluator.get(f"/admin/exportrun/details/?id={theirs.pk}").status_code == 404
+    assert evaluator.get(f"/admin/exportrun/download/{theirs.pk}").status_code == 404
+    manager = login("manager")
+    assert manager.get(f"/admin/exportrun/details/?id={theirs.pk}").status_code == 200
+
+
+def test_a_download_needs_a_sign_in(app, users):
+    with app.app_context():
+        run = a_run(recipients=["evaluator@test.e4e"])
+    response = app.test_client().get(f"/admin/exportrun/download/{run.pk}")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("role", ["evaluator", "commissioner"])
+def test_recipients_cannot_send_a_run_again(app, login, role):
+    with app.app_context():
+        run = a_run(recipients=[f"{role}@test.e4e"], status="failed")
+    client = login(role)
+    token = csrf_token(client, "/admin/")
+    assert client.post("/admin/exportrun/retry/", data={"id": str(run.pk), "csrf_token": token}).status_code == 403
+
+
+def test_run_now_on_a_schedule_asks_first_then_runs_for_its_period(app, users, login):
+    from admin_app.models.exports import ExportRun, ExportSchedule
+
+    with app.app_context():
+        schedule = ExportSchedule(name="KPI quarterly", report="kpi_fidelity", period_rule="previous_quarter",
+                                  cron="0 7 5 1,4,7,10 *", recipients=["lead@example.org"], delivery="link").save()
+    manager = login("manager")
+    page = manager.get(f"/admin/exportschedule/run/?id={schedule.pk}").get_data(as_text=True)
+    assert "Run and send now" in page and "lead@example.org" in page
+    with app.app_context():
+        assert ExportRun.objects.count() == 0
+    response = post_form(manager, f"/admin/exportschedule/run/?id={schedule.pk}", {"id": str(schedule.pk)})
+    assert response.status_code == 302
+    with app.app_context():
+        run = ExportRun.objects.get()
+        period = previous_quarter(date.today())
+        assert (run.period_start, run.period_end) == (period.start, period.end)
+        assert run.recipients == ["lead@example.org"] and run.schedule_name == "KPI quarterly"
+
+
+def test_notices_reach_their_role_only_and_are_dismissed_per_person(app, login):
+    from admin_app.models.exports import Notice
+
+    with app.app_context():
+        notice = Notice(role="manager", text="Export run failed: OPCC quarterly").save()
+    worker = login("worker")
+    assert "OPCC quarterly" not in worker.get("/admin/").get_data(as_text=True)
+    token = csrf_token(worker, "/admin/")
+    refused = worker.post("/admin/notices/dismiss/", data={"id": str(notice.pk), "csrf_token": token},
+                          follow_redirects=True)
+    assert "not yours to dismiss" in refused.get_data(as_text=True)
+    manager = login("manager")
+    assert "OPCC quarterly" in manager.get("/admin/").get_data(as_text=True)
+    token = csrf_token(manager, "/admin/")
+    manager.post("/admin/notices/dismiss/", data={"id": str(notice.pk), "csrf_token": token})
+    assert "OPCC quarterly" not in manager.get("/admin/").get_data(as_text=True)
+    with app.app_context():
+        assert Notice.objects.get(pk=notice.pk).dismissed_by == ["manager@test.e4e"]
