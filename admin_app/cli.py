@@ -166,3 +166,11 @@ def register_cli(app: Flask) -> None:
         """Seed demo users (one per role) and demo case files; embedded mode only."""
         counts = seed_demo_data(clients)
         click.echo("seeded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+    @app.cli.command("dispatch-exports")
+    def dispatch_exports_command():
+        """Start every export schedule that is due now (what beat does each minute)."""
+        from jobs.tasks import dispatch_exports
+
+        run_ids = dispatch_exports.apply().get()
+        click.echo(f"{len(run_ids)} run(s) started" + (": " + ", ".join(run_ids) if run_ids else ""))
