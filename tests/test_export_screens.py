@@ -191,3 +191,42 @@ def test_notices_reach_their_role_only_and_are_dismissed_per_person(app, login):
     assert "OPCC quarterly" not in manager.get("/admin/").get_data(as_text=True)
     with app.app_context():
         assert Notice.objects.get(pk=notice.pk).dismissed_by == ["manager@test.e4e"]
+
+
+def _grant(role_name, *permissions):
+    from admin_app.models import Role
+
+    role = Role.objects.get(name=role_name)
+    role.permissions = list(permissions)
+    role.save()
+
+
+def test_each_schedule_action_needs_its_own_permission(app, login):
+    from admin_app.models.exports import ExportSchedule
+
+    with app.app_context():
+        schedule = ExportSchedule(name="KPI quarterly", report="kpi_fidelity", period_rule="previous_quarter",
+                                  cron="0 7 5 1,4,7,10 *", recipients=["lead@example.org"]).save()
+        _grant("admin_staff", "exportschedule.list", "exportschedule.details")
+    client = login("admin_staff")
+    assert client.get("/admin/exportschedule/").status_code == 200
+    assert client.get(f"/admin/exportschedule/details/?id={schedule.pk}").status_code == 200
+    for url in ("/admin/exportschedule/new/", f"/admin/exportschedule/edit/?id={schedule.pk}",
+                f"/admin/exportschedule/run/?id={schedule.pk}"):
+        assert client.get(url).status_code == 403, url
+    token = csrf_token(client, "/admin/exportschedule/")
+    assert client.post("/admin/exportschedule/delete/", data={"id": str(schedule.pk), "csrf_token": token}).status_code == 403
+    assert client.post(f"/admin/exportschedule/run/?id={schedule.pk}", data={"csrf_token": token}).status_code == 403
+    with app.app_context():
+        from admin_app.models.exports import ExportRun
+
+        assert ExportSchedule.objects.count() == 1 and ExportRun.objects.count() == 0
+
+
+def test_download_needs_its_own_permission(app, login):
+    with app.app_context():
+        run = a_run(recipients=["admin_staff@test.e4e"], status="sent", filename="x.xlsx")
+        _grant("admin_staff", "exportrun.list", "exportrun.details")
+    client = login("admin_staff")
+    assert client.get(f"/admin/exportrun/details/?id={run.pk}").status_code == 200
+    assert client.get(f"/admin/exportrun/download/{run.pk}").status_code == 403
