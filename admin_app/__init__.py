@@ -37,6 +37,15 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from admin_app.models.exports import ExportSchedule
 
     audit.watch(ExportSchedule)
+    from admin_app.models.saved_filters import SavedFilter
+
+    audit.watch(SavedFilter)
+    from admin_app.models.grants import GrantPot
+
+    audit.watch(GrantPot)
+    from admin_app.models.fidelity import FidelityAnchor, FidelityReview
+
+    audit.watch(FidelityReview, FidelityAnchor)
     csrf.init_app(app)
     init_security(app)
     _register_admin(app)
@@ -84,6 +93,21 @@ def _register_admin(app: Flask) -> None:
 
     admin.add_view(ExportScheduleView(ExportSchedule, name="Export schedules", category="Reports"))
     admin.add_view(ExportRunView(ExportRun, name="Export runs", category="Reports"))
+    from admin_app.models.saved_filters import SavedFilter
+    from admin_app.views.saved_filters import SavedFilterView
+
+    admin.add_view(SavedFilterView(SavedFilter, name="Saved filters", endpoint="savedfilter"))
+    from admin_app.models.grants import GrantPot
+    from admin_app.views.grants import GrantBidView, GrantPotView, PermissionLink
+
+    admin.add_view(GrantBidView(name="Grant bids", endpoint="grantbid", category="Grants"))
+    admin.add_link(PermissionLink("Panel queue", "grantbid.queue", endpoint="grantbid.queue", category="Grants"))
+    admin.add_view(GrantPotView(GrantPot, name="Grant pots", category="Grants"))
+    from admin_app.models.fidelity import FidelityAnchor, FidelityReview
+    from admin_app.views.fidelity import FidelityAnchorView, FidelityReviewView
+
+    admin.add_view(FidelityReviewView(FidelityReview, name="Fidelity reviews", category="Reports"))
+    admin.add_view(FidelityAnchorView(FidelityAnchor, name="Fidelity anchors", category="Reports"))
     app.extensions["e4e_admin"] = admin
     with app.app_context():
         sync_roles()

@@ -125,14 +125,17 @@ def register_cli(app: Flask) -> None:
     @click.option("--worker", "worker_email", default=None, help="Only this worker's caseload and figures.")
     @click.option("--format", "output", type=click.Choice(["json", "table"]), default="table", show_default=True)
     def kpis_command(start, end, worker_email, output):
-        """Print the KPIs, targets and fidelity indicators for a period (docs/metrics.md)."""
+        """Print the KPIs, targets and fidelity indicators for a period (docs/metrics.md).
+
+        A period still running is judged as of today, as the dashboards judge it.
+        """
         import json
 
         from bson import ObjectId
 
         from admin_app.db import database
         from admin_app.metrics.periods import Period
-        from admin_app.metrics.report import load_report
+        from admin_app.metrics.report import as_of_for, load_report
 
         try:
             period = Period(date.fromisoformat(start), date.fromisoformat(end))
@@ -146,12 +149,20 @@ def register_cli(app: Flask) -> None:
             if worker is None:
                 raise click.ClickException(f"no user with email {worker_email}")
             match = {"worker": ObjectId(str(worker.pk))}
-        report = load_report(database(), match, period)
+        try:
+            report = load_report(database(), match, period, as_of=as_of_for(period, date.today()))
+        except ValueError as exc:
+            raise click.ClickException(f"the stored fidelity anchors cannot score ({exc}); correct them on the anchors screen")
         if output == "json":
             click.echo(json.dumps(report, indent=2, sort_keys=True, default=str))
             return
         service = report.get("service", report)
         click.echo(f"KPIs {period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}" + (f" for {worker_email}" if worker_email else ""))
+        as_of = date.fromisoformat(report["as_of"])
+        if report["period"]["running"]:
+            click.echo(f"  the period is still running: figures judged as of {as_of:%d/%m/%Y}")
+        for month in service.get("by_month", []):
+            click.echo(f"  {'month ' + month['month'] + ': referrals, job starts':<56} {month['referrals']}, {month['job_starts']}")
         for key, value in service.items():
             if isinstance(value, dict):
                 for sub, inner in value.items():

@@ -736,7 +736,7 @@ class _CaseStory:
             if status in ("approved", "paid"):
                 awarded = asked if rng.random() < 0.6 else (asked * Decimal("0.8")).quantize(Decimal("1.00"))
             client.grant_bids.append(GrantBid(
-                amount_asked=asked, purpose=rng.choice(("Equipment and first stock", "Van deposit and insurance",
+                bid_id=f"{client.reference}-{len(client.grant_bids) + 1}", amount_asked=asked, purpose=rng.choice(("Equipment and first stock", "Van deposit and insurance",
                                                          "Clippers, chair and mirror", "Website and first batch of stock")),
                 plan_summary="Business plan written with the start-up adviser; break-even in six months.",
                 submitted_date=None if status == "draft" else submitted, status=status, amount_awarded=awarded))

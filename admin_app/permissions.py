@@ -14,6 +14,7 @@ STANDING_PERMISSIONS = {
     "dashboard.service": "See the service dashboard",
     "dashboard.caseload": "See the my-caseload dashboard",
     "exports.all": "See and download every export run, not only those you started or received",
+    "grants.all": "See every grant bid sent to the panel (the client's reference and first name only)",
 }
 
 ADMIN_ROLE = "admin"
@@ -24,20 +25,29 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "caseload.all", "caseload.override_cap", "dashboard.*",
         "client.*", "organisation.*", "employer.*", "staffprofile.*",
         "auditevent.list", "auditevent.details", "auditevent.export",
-        "exports.all", "exportschedule.*", "exportrun.*",
+        "exports.all", "exportschedule.*", "exportrun.*", "savedfilter.*",
+        "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
+        "grantbid.approve", "grantbid.reject", "grantbid.withdraw", "grantbid.close", "grantpot.*",
+        "fidelityreview.*", "fidelityanchor.*",
     ),
     "worker": (
-        "dashboard.caseload",
+        "dashboard.caseload", "savedfilter.*",
         "client.list", "client.details", "client.create", "client.edit", "client.casefile",
         "employer.list", "employer.details", "employer.create", "employer.edit",
         "organisation.list", "organisation.details",
+        "grantbid.list", "grantbid.details", "grantbid.create", "grantbid.edit", "grantbid.attachment",
+        "grantbid.submit", "grantbid.withdraw",
     ),
     "admin_staff": (
         "caseload.all",
         "client.list", "client.details", "client.create", "client.edit", "client.casefile", "client.export",
-        "organisation.*", "employer.*", "staffprofile.*",
+        "organisation.*", "employer.*", "staffprofile.*", "savedfilter.*",
+        "grantbid.list", "grantbid.details", "grantbid.attachment", "grantbid.pay", "grantpot.list", "grantpot.details",
     ),
-    "grant_panel": (),
+    "grant_panel": (
+        "grants.all", "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
+        "grantbid.review", "grantbid.recommend", "grantpot.list", "grantpot.details",
+    ),
     "evaluator": ("exportrun.list", "exportrun.details", "exportrun.download"),
     "commissioner": ("dashboard.service", "exportrun.list", "exportrun.details", "exportrun.download"),
 }

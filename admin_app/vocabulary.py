@@ -119,6 +119,25 @@ GRANT_BID_STATUSES = (
     ("withdrawn", "Withdrawn"),
 )
 
+GRANT_BID_ACTIONS = (
+    ("create", "Drafted"),
+    ("edit", "Draft changed"),
+    ("submit", "Submitted to the panel"),
+    ("review", "Taken into panel review"),
+    ("recommend", "Panel recommendation"),
+    ("approve", "Approved"),
+    ("reject", "Rejected"),
+    ("pay", "Payment recorded"),
+    ("withdraw", "Withdrawn"),
+    ("close", "Closed"),
+)
+
+GRANT_RECOMMENDATIONS = (
+    ("approve", "Approve the amount asked"),
+    ("approve_reduced", "Approve a smaller amount"),
+    ("reject", "Reject"),
+)
+
 LANGUAGES = ("English", "Urdu", "Punjabi", "Bengali", "Somali", "Arabic", "Polish", "Romanian", "Kurdish", "Pashto")
 
 

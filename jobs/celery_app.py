@@ -40,8 +40,16 @@ def make_celery(settings: Settings) -> Celery:
 celery = make_celery(load_settings())
 
 
+def ensure_database() -> None:
+    """Connect to MongoDB unless this process already is (an eager task inside the web app, a test)."""
+    from mongoengine.connection import DEFAULT_CONNECTION_NAME, _connection_settings
+
+    if DEFAULT_CONNECTION_NAME not in _connection_settings:
+        from admin_app.db import connect
+
+        connect(celery.conf.e4e_settings)
+
+
 @worker_process_init.connect
 def _connect_database(**kwargs) -> None:
-    from admin_app.db import connect
-
-    connect(celery.conf.e4e_settings)
+    ensure_database()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from jobs.celery_app import celery
+from jobs.celery_app import celery, ensure_database
 
 
 def settings():
@@ -19,24 +19,13 @@ def settings():
     return celery.conf.e4e_settings
 
 
-def _connected() -> None:
-    import mongoengine
-    from mongoengine.connection import DEFAULT_CONNECTION_NAME, _connection_settings
-
-    if DEFAULT_CONNECTION_NAME not in _connection_settings:
-        from admin_app.db import connect
-
-        connect(settings())
-    mongoengine.get_db()
-
-
 @celery.task(name="exports.dispatch")
 def dispatch_exports() -> list[str]:
     """Create the runs of every schedule now due, and hand each to a build task."""
     from admin_app import export_runs
     from admin_app.export_scopes import resolve_scope
 
-    _connected()
+    ensure_database()
     run_ids = export_runs.dispatch_due(datetime.utcnow(), resolve_scope)
     for run_id in run_ids:
         build_export.delay(run_id)
@@ -47,7 +36,7 @@ def dispatch_exports() -> list[str]:
 def build_export(run_id: str) -> str | None:
     from admin_app import export_runs
 
-    _connected()
+    ensure_database()
     run = export_runs.build(run_id, settings().pseudonym_key)
     if run is not None and run.status == "built" and run.recipients:
         deliver_export.delay(run_id)
@@ -61,7 +50,7 @@ def deliver_export(self, run_id: str) -> bool:
     from admin_app.mail import MailNotSent
     from admin_app.models.exports import ExportRun
 
-    _connected()
+    ensure_database()
     config = settings()
     try:
         return export_runs.deliver(run_id, config).sent
@@ -78,5 +67,5 @@ def send_daily_digests() -> int:
     """Each worker's and manager's morning email of due items (counts and links only)."""
     from admin_app.digest import send_digests
 
-    _connected()
+    ensure_database()
     return send_digests(settings(), date.today())

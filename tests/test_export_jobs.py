@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import time
-import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -48,15 +47,37 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class MailServer:
+    """A real SMTP server on a fixed port that can be taken down and brought back."""
+
+    def __init__(self):
+        self.handler = Inbox()
+        self.port = _free_port()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self):
+        return self.handler.messages
+
+    def refuse_next(self, count):
+        self.handler.refuse = count
+
+
 @pytest.fixture
 def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    handler.port = controller.port
-    handler.controller = controller
-    yield handler
-    controller.stop()
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -69,20 +90,18 @@ def worker(app, inbox):
     settings = replace(app.config["SETTINGS"], smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_tls=False,
                        mail_retries=3, mail_retry_seconds=1)
     app.config["SETTINGS"] = settings
-    saved = {key: celery.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue", "e4e_settings")}
+    saved = {key: celery.conf[key] for key in ("broker_url", "task_always_eager", "e4e_settings")}
     celery.conf.update(broker_url=os.environ.get("REDIS_URL") or "memory://", task_always_eager=False,
-                       task_default_queue=f"test-{uuid.uuid4().hex}", e4e_settings=settings)
-    celery.connection_for_write().ensure_connection(max_retries=1)
+                       e4e_settings=settings)
+    celery.control.purge()  # nothing left over from an earlier test or run
     try:
         with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=30):
             yield celery
     finally:
         celery.conf.update(saved)
-        celery.pool.force_close_all()
-        celery._pool = None
 
 
-def wait_for_run(run_id, statuses=TERMINAL, seconds=60):
+def wait_for_run(run_id, statuses=TERMINAL, seconds=120):
     from admin_app.models.exports import ExportRun
 
     deadline = time.monotonic() + seconds
@@ -195,7 +214,7 @@ def test_a_refused_send_is_retried_with_back_off_and_sent_once(app, users, worke
     with app.app_context():
         seed_case_files(users)
         schedule = make_schedule(delivery="link", recipients=["opcc@example.org"])
-        inbox.refuse = 2
+        inbox.refuse_next(2)
         run = export_runs.create_run("opcc_return", previous_quarter(date.today()), match={}, scope="all",
                                      started_by="test", schedule=schedule)
         from jobs.tasks import build_export
@@ -211,14 +230,14 @@ def test_an_smtp_outage_fails_the_run_tells_managers_and_loses_nothing(app, user
     from admin_app.models.exports import ExportRun, Notice
     from jobs.tasks import build_export
 
-    inbox.controller.stop()  # the mail server is down
+    inbox.stop()  # the mail server is down
     with app.app_context():
         seed_case_files(users)
         schedule = make_schedule(delivery="link", recipients=["opcc@example.org"])
         run = export_runs.create_run("opcc_return", previous_quarter(date.today()), match={}, scope="all",
                                      started_by="test", schedule=schedule)
         build_export.delay(str(run.pk))
-        run = wait_for_run(run.pk, seconds=90)
+        run = wait_for_run(run.pk, seconds=180)
         assert run.status == "failed"
         assert run.mail_attempts == 3 and "Email not sent" in run.error
         assert run.file_id is not None  # the workbook is kept
@@ -227,7 +246,7 @@ def test_an_smtp_outage_fails_the_run_tells_managers_and_loses_nothing(app, user
     manager = login("manager")
     assert "OPCC quarterly" in manager.get("/admin/").get_data(as_text=True)
 
-    inbox.controller.start()  # back up: a manager sends it again
+    inbox.start()  # back up: a manager sends it again
     token = csrf_token(manager, f"/admin/exportrun/details/?id={run.pk}")
     response = manager.post("/admin/exportrun/retry/", data={"id": str(run.pk), "csrf_token": token})
     assert response.status_code == 302

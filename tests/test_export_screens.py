@@ -34,9 +34,9 @@ def test_only_managers_and_admins_see_schedules(login, role):
 @pytest.mark.parametrize("role", ["worker", "admin_staff", "grant_panel", "evaluator", "commissioner"])
 def test_roles_without_run_cannot_start_a_report(app, login, role):
     client = login(role)
-    assert client.get("/admin/exportrun/new/").status_code == 403
+    assert client.get("/admin/exportrun/run/").status_code == 403
     token = csrf_token(client, "/admin/")
-    response = client.post("/admin/exportrun/new/", data={"report": "kpi_fidelity", "kind": "fy", "csrf_token": token})
+    response = client.post("/admin/exportrun/run/", data={"report": "kpi_fidelity", "kind": "fy", "csrf_token": token})
     assert response.status_code == 403
     with app.app_context():
         from admin_app.models.exports import ExportRun
@@ -77,7 +77,7 @@ def test_manager_runs_a_report_now_and_downloads_it(app, users, login):
     with app.app_context():
         new_client("E4E-S0001", worker=users["worker"])
     manager = login("manager")
-    response = post_form(manager, "/admin/exportrun/new/", {"report": "kpi_fidelity", "kind": "fy", "fy": "2026",
+    response = post_form(manager, "/admin/exportrun/run/", {"report": "kpi_fidelity", "kind": "fy", "fy": "2026",
                                                            "scope": ""})
     assert response.status_code == 302
     with app.app_context():
@@ -87,6 +87,8 @@ def test_manager_runs_a_report_now_and_downloads_it(app, users, login):
         assert run.status == "built", run.error
         assert (run.period_start, run.period_end) == (date(2026, 4, 1), date(2027, 3, 31))
         assert run.started_by == "manager@test.e4e" and not run.recipients
+    listing = manager.get("/admin/exportrun/").get_data(as_text=True)
+    assert f"/admin/exportrun/download/{run.pk}" in listing and run.filename in listing
     download = manager.get(f"/admin/exportrun/download/{run.pk}")
     assert download.status_code == 200
     assert hashlib.sha256(download.data).hexdigest() == run.checksum
@@ -95,7 +97,7 @@ def test_manager_runs_a_report_now_and_downloads_it(app, users, login):
 
 def test_a_bad_period_is_explained_and_nothing_runs(app, login):
     manager = login("manager")
-    response = post_form(manager, "/admin/exportrun/new/", {"report": "kpi_fidelity", "kind": "custom",
+    response = post_form(manager, "/admin/exportrun/run/", {"report": "kpi_fidelity", "kind": "custom",
                                                            "start": "2026-06-31", "end": "2026-07-01"})
     assert response.status_code == 200 and "Not run" in response.get_data(as_text=True)
     with app.app_context():
@@ -113,7 +115,7 @@ def test_a_run_started_by_a_worker_covers_only_their_caseload(app, users, login)
                                                             "exportrun.download"})
         role.save()
     worker = login("worker")
-    response = post_form(worker, "/admin/exportrun/new/", {"report": "kpi_fidelity", "kind": "fy", "fy": "2026"})
+    response = post_form(worker, "/admin/exportrun/run/", {"report": "kpi_fidelity", "kind": "fy", "fy": "2026"})
     assert response.status_code == 302
     with app.app_context():
         from admin_app.models.exports import ExportRun

@@ -44,8 +44,39 @@ REVIEW_ITEMS: dict[str, tuple[str, ...]] = {
                  "assertive_engagement_and_outreach"),
 }
 ALL_ITEMS = tuple(item for items in REVIEW_ITEMS.values() for item in items)
+# What each item is called on screens and in reviews; principles a (integration with a clinical team) and d
+# (the person decides when to return to work) are scored against their meaning adapted for this service.
+ITEM_LABELS: dict[str, str] = {
+    "caseload_size": "Caseload size",
+    "employment_services_staff": "Employment services staff",
+    "vocational_generalists": "Vocational generalists",
+    "integration_team_assignment": "Integration with partner teams: assignment to referring teams",
+    "integration_team_contact": "Integration with partner teams: frequent contact",
+    "collaboration_with_employment_agencies": "Collaboration with Jobcentre Plus / DWP",
+    "vocational_unit": "Vocational unit",
+    "role_of_employment_supervisor": "Role of the employment supervisor",
+    "zero_exclusion": "Zero exclusion criteria",
+    "agency_focus_on_competitive_employment": "Agency focus on competitive employment",
+    "executive_team_support": "Executive team support for IPS",
+    "work_incentives_planning": "Work incentives (benefits) planning",
+    "disclosure": "Disclosure (of convictions and circumstances to employers)",
+    "ongoing_work_based_assessment": "Ongoing, work-based vocational assessment",
+    "rapid_job_search": "Rapid job search",
+    "individualised_job_search": "Individualised job search",
+    "job_development_frequency": "Job development: frequency of employer contact",
+    "job_development_quality": "Job development: quality of employer contact",
+    "diversity_of_job_types": "Diversity of job types",
+    "diversity_of_employers": "Diversity of employers",
+    "competitive_jobs": "Competitive jobs",
+    "individualised_follow_along": "Individualised follow-along supports",
+    "time_unlimited_follow_along": "Time-unlimited follow-along supports",
+    "community_based_services": "Community-based services",
+    "assertive_engagement_and_outreach": "Assertive engagement and outreach",
+}
+SECTION_LABELS = {"staffing": "Staffing", "organisation": "Organisation", "services": "Services"}
 MANAGER_ITEMS = tuple(item for item in ALL_ITEMS if item not in DEFAULT_ANCHORS)
 BANDS = ((115, "exemplary"), (100, "good"), (74, "fair"), (0, "not_ips"))
+BAND_LABELS = {"exemplary": "Exemplary", "good": "Good", "fair": "Fair", "not_ips": "Not IPS"}
 RAG_BY_SCORE = {5: "green", 4: "green", 3: "amber", 2: "red", 1: "red"}
 RAPID_SEARCH_DAYS = 30
 
@@ -60,11 +91,12 @@ def resolve_anchors(overrides: Mapping[str, Mapping[str, Any]] | None = None) ->
             raise ValueError(f"{item!r} is not a data-scored fidelity item; known: {', '.join(DATA_ITEMS)}")
         anchors[item].update(copy.deepcopy(dict(change)))
     for item, anchor in anchors.items():
-        _check_anchor(item, anchor)
+        check_anchor(item, anchor)
     return anchors
 
 
-def _check_anchor(item: str, anchor: Mapping[str, Any]) -> None:
+def check_anchor(item: str, anchor: Mapping[str, Any]) -> None:
+    """Refuse (ValueError, with a message for the person who typed it) an anchor that cannot score."""
     better, limits = anchor.get("better"), anchor.get("thresholds")
     if better not in ("lower", "higher"):
         raise ValueError(f"{item}: 'better' must be 'lower' or 'higher'")
@@ -72,7 +104,9 @@ def _check_anchor(item: str, anchor: Mapping[str, Any]) -> None:
         raise ValueError(f"{item}: 'thresholds' must be four numbers, the limits for scores 5, 4, 3 and 2")
     ordered = sorted(limits) if better == "lower" else sorted(limits, reverse=True)
     if list(limits) != ordered:
-        raise ValueError(f"{item}: thresholds must run from the score-5 limit to the score-2 limit")
+        order = "rising" if better == "lower" else "falling"
+        raise ValueError(f"{item}: thresholds must run from the score-5 limit to the score-2 limit, {order} "
+                         f"({better} values are better)")
 
 
 def score(value: float | None, anchor: Mapping[str, Any]) -> int | None:
@@ -166,8 +200,9 @@ class FidelityTally:
             self.first_contact_days += days
             self.first_contacts += 1
         engaged = engagement_date(case)
-        if (active_at_end and engaged is not None and (first is None or first > self.period.end)
-                and (self.period.end - engaged).days > RAPID_SEARCH_DAYS):
+        end_day = min(self.period.end, self.as_of)
+        if (active_at_end and engaged is not None and (first is None or first > end_day)
+                and (end_day - engaged).days > RAPID_SEARCH_DAYS):
             self.awaiting_over_30_days += 1
         for job in paid_starts_in(case, self.period):
             self.add_job(case, job)
@@ -260,6 +295,24 @@ def fidelity_review(data_scores: Mapping[str, int | None], manager_scores: Mappi
         "missing": missing,
         "band": band(total) if not missing else None,
     }
+
+
+def review_problems(manager_scores: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with a manager's scores, by item: every organisational item needs a whole number 1-5;
+    a data-scored item may be left to the data (None) or corrected with a 1-5 score."""
+    problems = {}
+    for item in ALL_ITEMS:
+        points = manager_scores.get(item)
+        if points is None and item in DATA_ITEMS:
+            continue
+        if points is None:
+            problems[item] = "Score this item: a whole number from 1 to 5."
+        elif not isinstance(points, int) or isinstance(points, bool) or not 1 <= points <= 5:
+            problems[item] = f"A score is a whole number from 1 to 5, not {points!r}."
+    for item in manager_scores:
+        if item not in ALL_ITEMS:
+            problems[item] = "This is not an IPS fidelity item."
+    return problems
 
 
 def band(total: int) -> str:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
-from admin_app.metrics.periods import Period, add_months
+from admin_app.metrics.periods import Period, add_months, month_key, months_in
 from admin_app.metrics.records import CaseRecord, ContactRecord, OutcomeRecord, StaffRecord
 
 Interval = tuple[date, date]  # inclusive
@@ -277,6 +277,14 @@ def out_of_hours_contacts(cases: Iterable[CaseRecord], period: Period) -> int:
     return sum(c.out_of_hours and c.date in period for case in cases for c in case.contacts)
 
 
+def by_month(cases: Iterable[CaseRecord], period: Period) -> list[dict[str, Any]]:
+    """Referrals and job starts in each calendar month of the period (months cut to the period's dates)."""
+    tally = KpiTally(period)
+    for case in cases:
+        tally.add_monthly(case)
+    return tally.by_month()
+
+
 # --- one pass, many figures -----------------------------------------------------------
 
 class DailyCount:
@@ -302,7 +310,12 @@ class DailyCount:
 
 @dataclass
 class KpiTally:
-    """Running totals of every KPI for one period, for the whole service or for one worker."""
+    """Running totals of every KPI for one period, for the whole service or for one worker.
+
+    `as_of` is the day the figures are judged on (default: the period end). Sustainment and
+    follow-along are judged on it; for a period still running (as_of before the end) the "at end"
+    figures are taken on as_of and the peak looks only at the days up to it.
+    """
 
     period: Period
     as_of: date | None = None
@@ -325,13 +338,20 @@ class KpiTally:
     minutes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONTACT_MODES, 0))
     out_of_hours: int = 0
     out_of_hours_minutes: int = 0
+    monthly_referrals: dict[str, int] = field(default_factory=dict)
+    monthly_job_starts: dict[str, int] = field(default_factory=dict)
     daily: DailyCount | None = None
 
     def __post_init__(self) -> None:
         self.as_of = self.as_of or self.period.end
-        if self.as_of < self.period.end:
-            raise ValueError("sustained outcomes are judged on or after the period end (as_of >= period end)")
+        if self.as_of < self.period.start:
+            raise ValueError("figures cannot be judged on a day before the period starts (as_of >= period start)")
         self.daily = DailyCount(self.period)
+
+    @property
+    def end_day(self) -> date:
+        """The day the "at end" figures are taken on: the period end, or as_of while the period is running."""
+        return min(self.period.end, self.as_of)
 
     def merge(self, other: "KpiTally") -> None:
         merge_counts(self, other)
@@ -339,7 +359,7 @@ class KpiTally:
     def add_case(self, case: CaseRecord) -> bool:
         """Everything that belongs to the case's worker (contacts are added one by one, by who made them).
 
-        Returns whether the case is active at the period end.
+        Returns whether the case is active at the end (end_day).
         """
         self.referrals += is_referral_in(case, self.period)
         self.referrals_engaged += is_referral_engaged_in(case, self.period)
@@ -347,9 +367,9 @@ class KpiTally:
         intervals = active_intervals(case)
         carried = carried_over_day(self.period)
         self.carried_over += any(lo <= carried <= hi for lo, hi in intervals)
-        active_at_end = any(lo <= self.period.end <= hi for lo, hi in intervals)
+        active_at_end = any(lo <= self.end_day <= hi for lo, hi in intervals)
         self.active_at_end += active_at_end
-        self.daily.add(_intersect(intervals, [(self.period.start, self.period.end)]))
+        self.daily.add(_intersect(intervals, [(self.period.start, self.end_day)]))
         starts = paid_starts_in(case, self.period)
         self.people_into_work += bool(starts)
         self.job_starts += len(starts)
@@ -357,7 +377,16 @@ class KpiTally:
         self.add_employment(case, intervals)
         self.add_sustainment(case)
         self.add_time_to_first(case)
+        self.add_monthly(case, starts)
         return active_at_end
+
+    def add_monthly(self, case: CaseRecord, starts: list[OutcomeRecord] | None = None) -> None:
+        if is_referral_in(case, self.period):
+            key = month_key(case.referral_date)
+            self.monthly_referrals[key] = self.monthly_referrals.get(key, 0) + 1
+        for outcome in paid_starts_in(case, self.period) if starts is None else starts:
+            key = month_key(outcome.start)
+            self.monthly_job_starts[key] = self.monthly_job_starts.get(key, 0) + 1
 
     def add_employment(self, case: CaseRecord, active: list[Interval] | None = None) -> None:
         if not is_served_in(case, self.period, active):
@@ -416,6 +445,12 @@ class KpiTally:
             "as_of": self.as_of.isoformat(),
         }
 
+    def by_month(self) -> list[dict[str, Any]]:
+        return [{"month": month_key(m.start), "start": m.start.isoformat(), "end": m.end.isoformat(),
+                 "referrals": self.monthly_referrals.get(month_key(m.start), 0),
+                 "job_starts": self.monthly_job_starts.get(month_key(m.start), 0)}
+                for m in months_in(self.period)]
+
     def hours(self) -> dict[str, float]:
         out = {mode: round(minutes / 60, 2) for mode, minutes in self.minutes.items()}
         out["total"] = round(sum(self.minutes.values()) / 60, 2)
@@ -439,6 +474,7 @@ class KpiTally:
             "hours": self.hours(),
             "out_of_hours_contacts": {"contacts": self.out_of_hours,
                                       "hours": round(self.out_of_hours_minutes / 60, 2)},
+            "by_month": self.by_month(),
         }
 
 

@@ -89,6 +89,21 @@ def month_of(day: date) -> Period:
     return Period(first, add_months(first, 1) - timedelta(days=1))
 
 
+def months_in(period: Period) -> list[Period]:
+    """The calendar months the period touches, each cut to the period's own dates."""
+    out, first = [], period.start.replace(day=1)
+    while first <= period.end:
+        month = month_of(first)
+        out.append(Period(max(month.start, period.start), min(month.end, period.end)))
+        first = add_months(first, 1)
+    return out
+
+
+def month_key(day: date) -> str:
+    """'2024-07' for any day in July 2024."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 def previous_month(day: date) -> Period:
     return month_of(day.replace(day=1) - timedelta(days=1))
 

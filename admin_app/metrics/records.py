@@ -12,6 +12,9 @@ EMPLOYERS = "employers"
 STAFF_PROFILES = "staff_profiles"
 USERS = "users"
 ROLES = "roles"
+FIDELITY_ANCHORS = "fidelity_anchors"
+#: Stored anchor fields, in score order (5, 4, 3, 2), read back as an anchor's `thresholds`.
+ANCHOR_LIMITS = ("limit_5", "limit_4", "limit_3", "limit_2")
 BATCH_SIZE = 500
 
 
@@ -217,6 +220,26 @@ def read_general_employer_contacts(db: Any, staff: Any = None, start: date | Non
                     yield record
     finally:
         cursor.close()
+
+
+def read_anchor_overrides(db: Any) -> dict[str, dict[str, Any]]:
+    """The fidelity anchors a manager has stored, as overrides for fidelity.resolve_anchors (one small document per item)."""
+    projection = {"item": 1, "better": 1, "unit": 1, "contact_modes": 1, "months": 1, **dict.fromkeys(ANCHOR_LIMITS, 1)}
+    overrides: dict[str, dict[str, Any]] = {}
+    for doc in db[FIDELITY_ANCHORS].find({}, projection=projection):
+        if not doc.get("item"):
+            continue
+        anchor: dict[str, Any] = {"thresholds": [_number(doc.get(name)) for name in ANCHOR_LIMITS]}
+        for key in ("better", "unit", "contact_modes", "months"):
+            if doc.get(key):
+                anchor[key] = doc[key]
+        overrides[doc["item"]] = anchor
+    return overrides
+
+
+def _number(value: Any) -> Any:
+    """A whole number stored as a float reads back as an int (20, not 20.0)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _general_contact(employer_id: Any, c: Mapping[str, Any]) -> GeneralEmployerContactRecord | None:

@@ -11,6 +11,7 @@ from admin_app.metrics.records import (
     CaseRecord,
     GeneralEmployerContactRecord,
     StaffRecord,
+    read_anchor_overrides,
     read_cases,
     read_general_employer_contacts,
     read_staff,
@@ -37,7 +38,10 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
                anchors: Mapping[str, Mapping[str, Any]] = DEFAULT_ANCHORS, *,
                targets: Mapping[str, Any] = DEFAULT_TARGETS, as_of: date | None = None,
                manager_scores: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """Every KPI, target and data-scored fidelity item for the period, service-wide and per worker, in one pass."""
+    """Every KPI, target and data-scored fidelity item for the period, service-wide and per worker, in one pass.
+
+    as_of (default: the period end) is the day the figures are judged on; see as_of_for.
+    """
     anchors = resolve_anchors(anchors)
     as_of = as_of or period.end
     staff_by_id = {s.user_id: s for s in staff}
@@ -68,11 +72,12 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
     for part in tallies.values():
         service.merge(part)
     workers_in_post = [s for s in staff_by_id.values() if s.is_worker]
-    workers = {_key(user_id, staff_by_id): _worker_figures(part, staff_by_id.get(user_id), period, targets)
+    workers = {_key(user_id, staff_by_id): _worker_figures(part, staff_by_id.get(user_id), period, as_of, targets)
                for user_id, part in sorted(tallies.items())}
-    service_figures = _figures(service, workers_in_post, period, targets)
+    service_figures = _figures(service, workers_in_post, period, as_of, targets)
     return {
-        "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "days": period.days},
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "days": period.days,
+                   "running": as_of < period.end},
         "as_of": as_of.isoformat(),
         "service": service_figures,
         "workers": workers,
@@ -82,10 +87,23 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
     }
 
 
+def as_of_for(period: Period, today: date) -> date:
+    """The day a screen or command judges a period on: its end once over, today while it is running.
+
+    A period that has not started yet is judged on its first day (nothing has happened in it).
+    """
+    return max(period.start, min(period.end, today))
+
+
 def load_report(db: Any, match: Mapping[str, Any] | None, period: Period, **options: Any) -> dict[str, Any]:
-    """Stream the case files in scope from MongoDB and build kpi_report; a worker scope also scopes staff figures."""
+    """Stream the case files in scope from MongoDB and build kpi_report; a worker scope also scopes staff figures.
+
+    The fidelity anchors are the ones stored in MongoDB (the defaults where none are stored), unless given.
+    """
     match = dict(match or {})
     worker = match.get("worker")
+    if "anchors" not in options:
+        options["anchors"] = read_anchor_overrides(db)
     staff = read_staff(db, {"user": worker} if worker is not None else None)
     general = read_general_employer_contacts(db, staff=worker, start=period.start, end=period.end)
     return kpi_report(read_cases(db, match), staff, general, period, **options)
@@ -98,37 +116,49 @@ def _key(user_id: str, staff_by_id: Mapping[str, StaffRecord]) -> str:
     return member.email if member else f"user:{user_id}"
 
 
-def _worker_figures(part: _Tally, member: StaffRecord | None, period: Period,
+def _worker_figures(part: _Tally, member: StaffRecord | None, period: Period, as_of: date,
                     targets: Mapping[str, Any]) -> dict[str, Any]:
     about: dict[str, Any] = {"user_id": None, "name": None, "fte": None, "start_date": None, "end_date": None}
     if member:
         about = {"user_id": member.user_id, "name": member.name, "fte": member.fte,
                  "start_date": _iso(member.start_date), "end_date": _iso(member.end_date)}
-    return about | _figures(part, [member] if member and member.is_worker else [], period, targets)
+    return about | _figures(part, [member] if member and member.is_worker else [], period, as_of, targets)
 
 
-def _figures(part: _Tally, workers: list[StaffRecord], period: Period, targets: Mapping[str, Any]) -> dict[str, Any]:
-    """The KPI figures of a tally, with the targets of the given workers beside them and the fidelity items."""
+def _figures(part: _Tally, workers: list[StaffRecord], period: Period, as_of: date,
+             targets: Mapping[str, Any]) -> dict[str, Any]:
+    """The KPI figures of a tally, with the targets of the given workers beside them and the fidelity items.
+
+    While the period is running, FTE is taken on as_of and the rates and targets cover the days up to it.
+    """
     figures = part.kpi.figures()
-    fte_at_end = sum(w.fte for w in workers if w.in_post_on(period.end))
-    fte_weeks = sum(w.fte * period.overlap_days(w.start_date, w.end_date) / 7 for w in workers)
-    figures["targets"] = _targets(figures, workers, period, targets) if workers else None
+    so_far = Period(period.start, min(period.end, as_of))
+    fte_at_end = sum(w.fte for w in workers if w.in_post_on(so_far.end))
+    fte_weeks = sum(w.fte * so_far.overlap_days(w.start_date, w.end_date) / 7 for w in workers)
+    figures["targets"] = _targets(figures, workers, so_far, period, targets) if workers else None
     figures["fidelity"] = part.fidelity.items(figures["active_caseload"]["at_end"], fte_at_end, fte_weeks)
     return figures
 
 
-def _targets(figures: Mapping[str, Any], workers: list[StaffRecord], period: Period,
+def _targets(figures: Mapping[str, Any], workers: list[StaffRecord], so_far: Period, period: Period,
              targets: Mapping[str, Any]) -> dict[str, Any]:
+    """Targets pro rata to the days judged (so_far), with the whole period's target beside them."""
+    amber = float(targets.get("amber_share", 0.8))
+    to_date, whole = _target_totals(workers, so_far, targets), _target_totals(workers, period, targets)
+    out = {}
+    for name, figure in TARGET_FIGURES.items():
+        target = round(to_date[name], 1)
+        out[name] = {"actual": figures[figure], "target": target, "rag": target_rag(figures[figure], target, amber),
+                     "period_target": round(whole[name], 1)}
+    return out
+
+
+def _target_totals(workers: list[StaffRecord], period: Period, targets: Mapping[str, Any]) -> dict[str, float]:
     totals = dict.fromkeys(TARGET_FIGURES, 0.0)
     for worker in workers:
         for name, value in worker_target(worker, period, targets).items():
             totals[name] = totals.get(name, 0.0) + value
-    amber = float(targets.get("amber_share", 0.8))
-    out = {}
-    for name, figure in TARGET_FIGURES.items():
-        target = round(totals.get(name, 0.0), 1)
-        out[name] = {"actual": figures[figure], "target": target, "rag": target_rag(figures[figure], target, amber)}
-    return out
+    return totals
 
 
 def _review(items: Mapping[str, Mapping[str, Any]], manager_scores: Mapping[str, int] | None) -> dict[str, Any] | None:

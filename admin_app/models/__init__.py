@@ -1,7 +1,10 @@
 """mongoengine documents, one module per aggregate."""
 from admin_app.models.audit import AuditEvent
 from admin_app.models.case_file import Client
+from admin_app.models.fidelity import FidelityAnchor, FidelityReview
+from admin_app.models.grants import GrantPot
 from admin_app.models.partners import Employer, Organisation
 from admin_app.models.people import Role, StaffProfile, User
+from admin_app.models.saved_filters import SavedFilter
 
-__all__ = ["AuditEvent", "Client", "Employer", "Organisation", "Role", "StaffProfile", "User"]
+__all__ = ["AuditEvent", "Client", "Employer", "FidelityAnchor", "FidelityReview", "GrantPot", "Organisation", "Role", "SavedFilter", "StaffProfile", "User"]

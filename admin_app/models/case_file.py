@@ -18,6 +18,15 @@ from mongoengine import (
 )
 
 from admin_app.crypto import EncryptedStringField
+from admin_app.models.grants import (
+    BidTransition,
+    GrantAttachment,
+    GrantPayment,
+    PanelRecommendation,
+    new_bid_id,
+    pounds,
+    to_pence,
+)
 from admin_app.vocabulary import (
     CASE_STATUSES,
     COHORTS,
@@ -169,12 +178,37 @@ class Outcome(EmbeddedDocument):
 
 
 class GrantBid(EmbeddedDocument):
-    amount_asked = DecimalField(min_value=0, precision=2, verbose_name="Amount asked (£)")
+    """A bid to the business start-up grant pot; it moves only through admin_app.grants (docs/grants.md)."""
+
+    bid_id = StringField(required=True, default=new_bid_id, max_length=24, verbose_name="Bid number")
+    amount_asked_pence = IntField(min_value=0, verbose_name="Amount asked (pence)")
     purpose = StringField(max_length=300, verbose_name="Purpose")
     plan_summary = StringField(verbose_name="Business plan summary")
+    attachment = EmbeddedDocumentField(GrantAttachment, verbose_name="Business plan file")
+    supporting_worker = ReferenceField("User", verbose_name="Supporting worker")
     submitted_date = DateField(verbose_name="Submitted date")
+    pot = StringField(max_length=40, verbose_name="Grant pot", help_text="Fixed at submission: the pot whose period holds that date")
     status = StringField(choices=GRANT_BID_STATUSES, default="draft", verbose_name="Status")
-    amount_awarded = DecimalField(min_value=0, precision=2, verbose_name="Amount awarded (£)")
+    recommendation = EmbeddedDocumentField(PanelRecommendation, verbose_name="Panel recommendation")
+    amount_awarded_pence = IntField(min_value=0, verbose_name="Amount awarded (pence)")
+    conditions = StringField(verbose_name="Conditions of the award")
+    decided_date = DateField(verbose_name="Decision date")
+    rejection_reason = StringField(verbose_name="Reason for rejection")
+    paid_pence = IntField(min_value=0, default=0, verbose_name="Paid so far (pence)")
+    payments = ListField(EmbeddedDocumentField(GrantPayment), verbose_name="Payments")
+    transitions = ListField(EmbeddedDocumentField(BidTransition), verbose_name="History")
+
+    def __init__(self, *args, amount_asked=None, amount_awarded=None, **values):
+        # Amounts may also be given in pounds.
+        super().__init__(*args, **values)
+        if amount_asked is not None:
+            self.amount_asked_pence = to_pence(amount_asked)
+        if amount_awarded is not None:
+            self.amount_awarded_pence = to_pence(amount_awarded)
+
+    amount_asked = property(lambda self: pounds(self.amount_asked_pence))
+    amount_awarded = property(lambda self: pounds(self.amount_awarded_pence))
+    amount_paid = property(lambda self: pounds(self.paid_pence))
 
 
 class StatusChange(EmbeddedDocument):

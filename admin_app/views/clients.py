@@ -94,7 +94,8 @@ class ClientView(SecuredModelView):
     )
     column_export_list = ("reference", "first_name", "last_name", "worker", "status", "cohort", "referral_source",
                           "days_since_last_contact", "days_to_employer_contact", "paid_outcomes")
-    form_excluded_columns = ("created_at", "updated_at")
+    # Grant bids move only through the grant screens' workflow (admin_app.grants), never by a free edit.
+    form_excluded_columns = ("created_at", "updated_at", "grant_bids")
     column_details_list = ("reference", "first_name", "last_name", "date_of_birth", "postcode", "phone", "worker", "status")
 
     def search_placeholder(self):

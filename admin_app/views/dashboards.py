@@ -14,16 +14,18 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from admin_app.db import database
+from admin_app.metrics.fidelity import BAND_LABELS, ITEM_LABELS
 from admin_app.metrics.periods import (
     Period,
     financial_year,
     financial_year_of,
     fy_label,
     fy_start_year,
+    month_of,
     quarter,
     quarter_number,
 )
-from admin_app.metrics.report import UNASSIGNED, load_report
+from admin_app.metrics.report import UNASSIGNED, as_of_for, load_report
 from admin_app.security import has_permission, scope_match
 
 SERVICE = "dashboard.service"
@@ -31,16 +33,7 @@ CASELOAD = "dashboard.caseload"
 #: The caseload band a full-time worker should sit in (IPS caseload_size anchors 20 and 25).
 BAND_LOW, BAND_HIGH = 20, 25
 RAG_CLASSES = {"green": "success", "amber": "warning", "red": "danger"}
-FIDELITY_LABELS = {
-    "caseload_size": "Caseload size",
-    "rapid_job_search": "Rapid job search",
-    "job_development_frequency": "Job development: frequency",
-    "diversity_of_job_types": "Diversity of job types",
-    "diversity_of_employers": "Diversity of employers",
-    "competitive_jobs": "Competitive jobs",
-    "time_unlimited_follow_along": "Time-unlimited follow-along",
-    "community_based_services": "Community-based services",
-}
+REFERRALS_COLOUR, JOB_STARTS_COLOUR = "#007bff", "#28a745"
 
 
 # --- period picker --------------------------------------------------------------------------------
@@ -179,6 +172,44 @@ def hours_chart(hours: Mapping[str, float]) -> Markup:
     ], " h")
 
 
+def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
+    """Referrals and job starts side by side for each month of the period (a month cut by the period says so)."""
+    if not months:
+        return None
+    left, group, bar_w, base, top = 34, 46, 17, 190, 34
+    width, height = left + group * len(months) + 16, base + 40
+    top_value = max(max(m["referrals"], m["job_starts"]) for m in months) or 1
+    y = lambda v: base - (base - top) * v / top_value  # noqa: E731
+    body = [
+        f'<rect x="{left}" y="4" width="12" height="10" fill="{REFERRALS_COLOUR}"/>'
+        f'<text x="{left + 16}" y="13" font-size="11">Referrals</text>'
+        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="{JOB_STARTS_COLOUR}"/>'
+        f'<text x="{left + 106}" y="13" font-size="11">Job starts</text>',
+        f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#6c757d"/>',
+        f'<text x="{left - 4}" y="{y(top_value) + 4:.1f}" font-size="10" text-anchor="end">{top_value}</text>'
+        f'<text x="{left - 4}" y="{base + 4}" font-size="10" text-anchor="end">0</text>',
+    ]
+    for i, month in enumerate(months):
+        first, last = date.fromisoformat(month["start"]), date.fromisoformat(month["end"])
+        span = "" if Period(first, last) == month_of(first) else f" ({first:%-d} to {last:%-d %B} only)"
+        x0 = left + group * i + (group - 2 * bar_w - 2) / 2
+        for j, (key, text, colour) in enumerate((("referrals", "referrals", REFERRALS_COLOUR),
+                                                 ("job_starts", "job starts", JOB_STARTS_COLOUR))):
+            value, x = month[key], x0 + j * (bar_w + 2)
+            body.append(f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w}" height="{base - y(value):.1f}" '
+                        f'fill="{colour}" data-month="{month["month"]}" data-{key.replace("_", "-")}="{value}">'
+                        f'<title>{first:%B %Y}{escape(span)}: {value} {text}</title></rect>')
+            if value:
+                body.append(f'<text x="{x + bar_w / 2:.1f}" y="{y(value) - 3:.1f}" font-size="10" '
+                            f'text-anchor="middle">{value}</text>')
+        body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 14}" font-size="11" '
+                    f'text-anchor="middle">{first:%b}</text>')
+        if i == 0 or first.month == 1:
+            body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 27}" font-size="10" '
+                        f'text-anchor="middle" fill="#6c757d">{first:%Y}</text>')
+    return _svg(width, height, "Referrals and job starts per month", body)
+
+
 def outcome_bands_chart(bands: Mapping[str, int]) -> Markup:
     return column_chart("Time to first paid outcome", [
         ("< 6 months", bands.get("under_6_months", 0) or 0, "#28a745"),
@@ -254,10 +285,40 @@ def _benchmark_rag(value, benchmark):
 
 
 def fidelity_rows(items: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{"key": key, "label": FIDELITY_LABELS.get(key, key.replace("_", " ").capitalize()),
+    return [{"key": key, "label": ITEM_LABELS.get(key, key.replace("_", " ").capitalize()),
              "value": item.get("value"), "unit": item.get("unit"), "score": item.get("score"),
              "rag": item.get("rag"), "badge": RAG_CLASSES.get(item.get("rag"), "secondary")}
             for key, item in items.items()]
+
+
+def dashboard_scope(user) -> tuple[str, str, dict]:
+    """Which dashboard the user gets ("service" or "caseload"), its title, and the case files it covers."""
+    from admin_app.models.case_file import Client
+
+    if has_permission(SERVICE, user):
+        # The service dashboard shows aggregates only, so it covers every case file.
+        return "service", "Service dashboard", {}
+    return "caseload", "My caseload", scope_match(Client, user)
+
+
+def dashboard_report(match: Mapping[str, Any], period: Period, today: date) -> dict[str, Any]:
+    """The figures a dashboard shows: the report for the period, judged as of min(period end, today)."""
+    return load_report(database(), match, period, as_of=as_of_for(period, today))
+
+
+def latest_review() -> dict[str, Any] | None:
+    """The most recent fidelity review, for users who may open reviews."""
+    if not has_permission("fidelityreview.list"):
+        return None
+    from admin_app.models.fidelity import FidelityReview
+
+    review = FidelityReview.objects.order_by("-review_date").only(
+        "review_date", "period_start", "period_end", "total", "maximum", "complete", "band").first()
+    if review is None:
+        return None
+    return {"review": review, "band": BAND_LABELS.get(review.band) if review.complete else None,
+            "url": url_for("fidelityreview.details_view", id=review.pk)
+            if has_permission("fidelityreview.details") else None}
 
 
 class DashboardView(BaseView):
@@ -288,22 +349,11 @@ class DashboardView(BaseView):
     def index(self):
         today = self.today()
         period, form, messages = pick_period(request.args, today)
-        from admin_app.models.case_file import Client
-
-        if has_permission(SERVICE):
-            mode, title = "service", "Service dashboard"
-            # The service dashboard shows aggregates only, so it covers every case file.
-            match = {}
-        else:
-            mode, title = "caseload", "My caseload"
-            match = scope_match(Client)
-        report = load_report(database(), match, period)
+        mode, title, match = dashboard_scope(current_user)
+        report = dashboard_report(match, period, today)
         figures = report["service"]
-        # The report takes "at end" figures on the period's last day; for a period still running that day is
-        # in the future, so the chart shows the peak so far instead (and says so).
-        measure = "at_end" if period.end < today else "peak"
         rows = caseload_rows(report["workers"] if mode == "service" else
-                             {k: v for k, v in report["workers"].items() if k != UNASSIGNED}, measure)
+                             {k: v for k, v in report["workers"].items() if k != UNASSIGNED})
         first_fy = min(fy_start_year(today) - 5, period.start.year - 1)
         return self.render(
             "admin/dashboard.html",
@@ -311,7 +361,9 @@ class DashboardView(BaseView):
             figures=figures, tiles=kpi_tiles(figures), fidelity=fidelity_rows(figures.get("fidelity") or {}),
             caseload_svg=caseload_chart(rows), hours_svg=hours_chart(figures["hours"]),
             outcomes_svg=outcome_bands_chart(figures["time_to_first_paid_outcome"]),
-            rag_classes=RAG_CLASSES, caseload_measure=measure, running=period.end >= today,
+            monthly_svg=monthly_chart(figures["by_month"]), latest_review=latest_review(),
+            rag_classes=RAG_CLASSES, as_of=date.fromisoformat(report["as_of"]),
+            running=report["period"]["running"], not_started=today < period.start,
             fy_choices=[(str(y), fy_label(y)) for y in range(fy_start_year(today) + 1, first_fy - 1, -1)],
         )
 

@@ -122,7 +122,7 @@ def _file(view, context, model, name):
         return ""
     if not view.allows("download"):
         return model.filename
-    href = url_for(".download_view", id=model.pk)
+    href = url_for(".download_view", run_id=model.pk)
     return Markup(f'<a href="{escape(href)}">{escape(model.filename)}</a>')
 
 
@@ -160,7 +160,7 @@ class ExportRunView(SecuredModelView):
         stored = export_runs.open_file(run)
         return send_file(stored, mimetype=stored.content_type, as_attachment=True, download_name=run.filename)
 
-    @expose("/new/", methods=("GET", "POST"))
+    @expose("/run/", methods=("GET", "POST"))
     def new_run_view(self):
         from admin_app.views.dashboards import pick_period
 

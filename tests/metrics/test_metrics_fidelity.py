@@ -107,3 +107,18 @@ def test_manager_scores_must_be_whole_numbers_from_1_to_5_for_known_items():
 def test_there_are_25_items_3_8_14():
     assert [len(v) for v in fidelity.REVIEW_ITEMS.values()] == [3, 8, 14]
     assert len(set(fidelity.ALL_ITEMS)) == 25
+
+
+def test_a_review_needs_every_organisational_item_scored_1_to_5():
+    scores = dict.fromkeys(fidelity.MANAGER_ITEMS, 3)
+    assert fidelity.review_problems(scores) == {}
+    assert fidelity.review_problems(scores | {"competitive_jobs": 2}) == {}   # correcting a data score is allowed
+    missing = {k: v for k, v in scores.items() if k != "zero_exclusion"}
+    assert set(fidelity.review_problems(missing)) == {"zero_exclusion"}
+    assert set(fidelity.review_problems(scores | {"disclosure": 6, "vocational_unit": True})) == {
+        "disclosure", "vocational_unit"}
+    assert set(fidelity.review_problems(scores | {"made_up": 3})) == {"made_up"}
+
+
+def test_every_item_of_the_review_has_a_label():
+    assert set(fidelity.ITEM_LABELS) == set(fidelity.ALL_ITEMS)

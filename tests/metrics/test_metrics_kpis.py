@@ -186,3 +186,75 @@ def test_target_rag():
 def test_periods_one_day_long_count_that_day():
     c = case(referred="2024-06-30")
     assert kpis.referrals([c], Period(date(2024, 6, 30), date(2024, 6, 30))) == 1
+
+
+# --- monthly figures ------------------------------------------------------------------------------
+
+def test_referrals_and_job_starts_per_month_with_months_cut_to_the_period():
+    period = Period(date(2024, 4, 15), date(2024, 6, 10))
+    cases = [
+        case("before", referred="2024-04-14"),
+        case("april", referred="2024-04-15", outcomes=[job("2024-04-20"), job("2024-06-10", kind="self_employment")]),
+        case("may-1", referred="2024-05-01", outcomes=[job("2024-05-05", kind="training")]),   # not paid work
+        case("may-31", referred="2024-05-31"),
+        case("rejected", referred="2024-05-02", decision="rejected", outcomes=[job("2024-05-20")]),  # a referral only
+        case("after", referred="2024-06-11", outcomes=[job("2024-06-11")]),
+    ]
+    # April (from the 15th): one referral and one job start; May: three referrals (the rejected one too), no paid
+    # start; June (to the 10th): the business start on the 10th. The referral on the 14th and the start on
+    # 11 June fall outside the period.
+    assert kpis.by_month(cases, period) == [
+        {"month": "2024-04", "start": "2024-04-15", "end": "2024-04-30", "referrals": 1, "job_starts": 1},
+        {"month": "2024-05", "start": "2024-05-01", "end": "2024-05-31", "referrals": 3, "job_starts": 0},
+        {"month": "2024-06", "start": "2024-06-01", "end": "2024-06-10", "referrals": 0, "job_starts": 1},
+    ]
+
+
+def test_monthly_figures_in_the_report_add_up_to_the_period_figures():
+    from admin_app.metrics.report import kpi_report
+
+    cases = [case("a", referred="2024-04-10", outcomes=[job("2024-09-01"), job("2025-01-15")]),
+             case("b", referred="2024-11-30", worker="w2"), case("c", referred="2025-03-31")]
+    service = kpi_report(cases, [staff()], [], FY24)["service"]
+    assert [m["month"] for m in service["by_month"]][:2] == ["2024-04", "2024-05"]
+    assert len(service["by_month"]) == 12
+    assert sum(m["referrals"] for m in service["by_month"]) == service["referrals"] == 3
+    assert sum(m["job_starts"] for m in service["by_month"]) == service["job_starts"] == 2
+
+
+# --- a period still running: judged as of today ---------------------------------------------------
+
+def test_a_running_period_is_judged_on_the_as_of_day_not_its_future_end():
+    from admin_app.metrics.report import kpi_report
+
+    today = date(2024, 10, 1)
+    # In contact on 20 September: active on 1 October, no longer in contact by 31 March.
+    c = case("a", assessed="2024-05-01", contacts=[contact("2024-09-20")], outcomes=[job("2024-08-01")])
+    running = kpi_report([c], [staff()], [], FY24, as_of=today)
+    at_year_end = kpi_report([c], [staff()], [], FY24)
+    assert running["period"]["running"] and not at_year_end["period"]["running"]
+    assert running["service"]["active_caseload"]["at_end"] == 1
+    assert at_year_end["service"]["active_caseload"]["at_end"] == 0
+    # The job began 61 days before 1 October: too early to call sustained today, although by the
+    # year end (with no end date recorded) it would be.
+    assert running["service"]["sustained_outcomes"]["too_early_for_13_weeks"] == 1
+    assert at_year_end["service"]["sustained_outcomes"]["sustained_13_weeks"] == 1
+    # Targets are pro rata to the day judged, the whole period's target beside them.
+    target = running["service"]["targets"]["accessing"]
+    assert target["target"] < target["period_target"]
+    assert target["period_target"] == at_year_end["service"]["targets"]["accessing"]["target"]
+
+
+def test_figures_cannot_be_judged_before_the_period_starts():
+    import pytest
+
+    with pytest.raises(ValueError):
+        kpis.KpiTally(FY24, as_of=date(2024, 3, 31))
+
+
+def test_the_day_a_period_is_judged_on():
+    from admin_app.metrics.report import as_of_for
+
+    assert as_of_for(FY24, date(2025, 6, 1)) == FY24.end          # over: its last day
+    assert as_of_for(FY24, date(2024, 10, 1)) == date(2024, 10, 1)  # running: today
+    assert as_of_for(FY24, date(2024, 1, 1)) == FY24.start         # not started: its first day

@@ -101,3 +101,58 @@ def test_report_service_figures_agree_with_the_single_kpis_and_workers_add_up(re
         assert sum(w[figure] for w in report["workers"].values()) == service[figure]
     for item in service["fidelity"].values():
         assert item["score"] is None or 1 <= item["score"] <= 5
+
+
+def _counts(value, path=""):
+    """Every whole-number count in a report part, with where it is."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _counts(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _counts(inner, f"{path}[{index}]")
+
+
+def _moved(period: Period, start_shift: int, end_shift: int) -> Period:
+    start, end = period.start + timedelta(days=start_shift), period.end + timedelta(days=end_shift)
+    return Period(min(start, end), max(start, end))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(cases, max_size=8), periods, st.integers(-200, 200), st.integers(-200, 200), st.integers(0, 400))
+def test_moving_either_period_boundary_never_makes_a_count_negative(records, period, start_shift, end_shift, today):
+    moved = _moved(period, start_shift, end_shift)
+    as_of = max(moved.start, min(moved.end, BASE + timedelta(days=today)))
+    report = kpi_report(records, [staff("w1", "w1@e4e.test"), staff("w2", "w2@e4e.test", fte=0.5)], [], moved,
+                        as_of=as_of)
+    for part in [report["service"], *report["workers"].values()]:
+        negative = [(where, n) for where, n in _counts(part) if n < 0]
+        assert not negative
+        assert part["referrals_engaged"] <= part["referrals"]
+        assert part["active_caseload"]["at_end"] <= part["active_caseload"]["peak"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(cases, max_size=8), periods, st.integers(1, 200))
+def test_moving_the_period_start_earlier_never_makes_an_event_count_smaller(records, period, extra):
+    longer = Period(period.start - timedelta(days=extra), period.end)
+    for kpi in (kpis.referrals, kpis.referrals_engaged, kpis.people_accessing, kpis.people_into_work, kpis.job_starts):
+        assert 0 <= kpi(records, period) <= kpi(records, longer)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(cases, max_size=8), periods, st.integers(0, 600))
+def test_monthly_figures_add_up_and_the_running_caseload_is_counted_on_the_day_judged(records, period, offset):
+    as_of = max(period.start, min(period.end + timedelta(days=60), BASE + timedelta(days=offset)))
+    service = kpi_report(records, [staff("w1", "w1@e4e.test")], [], period, as_of=as_of)["service"]
+    months = service["by_month"]
+    assert months[0]["start"] == period.start.isoformat() and months[-1]["end"] == period.end.isoformat()
+    assert sum(m["referrals"] for m in months) == service["referrals"]
+    assert sum(m["job_starts"] for m in months) == service["job_starts"]
+    day = min(period.end, as_of)
+    assert service["active_caseload"]["at_end"] == kpis.active_caseload(records, day)
+    assert service["active_caseload"]["peak"] == kpis.caseload_peak(records, Period(period.start, day))[0]

@@ -128,3 +128,25 @@ def test_load_report_for_one_worker_shows_only_their_figures_and_is_json(db):
     everyone = load_report(db, {}, financial_year(2024))
     assert set(everyone["workers"]) == {"ann@e4e.test", "bob@e4e.test"}
     assert everyone["service"]["referrals"] == 2
+
+
+def test_load_report_scores_with_the_anchors_stored_in_mongodb(db):
+    from admin_app.metrics.fidelity import DEFAULT_ANCHORS, score
+    from admin_app.metrics.records import FIDELITY_ANCHORS, read_anchor_overrides
+
+    employer = Employer(name="Acme").save()
+    _client("E4E-1", _worker("ann@e4e.test"), employer)
+    assert read_anchor_overrides(db) == {}
+    before = load_report(db, {}, financial_year(2024))["service"]["fidelity"]["rapid_job_search"]
+    # Assessed 20 April, first face-to-face employer contact 3 May: 13 days, a 5 against the default 30 days.
+    assert before["value"] == 13 and before["score"] == score(13, DEFAULT_ANCHORS["rapid_job_search"]) == 5
+    db[FIDELITY_ANCHORS].insert_one({"item": "rapid_job_search", "better": "lower", "limit_5": 10.0,
+                                     "limit_4": 12.0, "limit_3": 14.0, "limit_2": 16.5})
+    assert read_anchor_overrides(db)["rapid_job_search"]["thresholds"] == [10, 12, 14, 16.5]
+    report = load_report(db, {}, financial_year(2024))
+    after = report["service"]["fidelity"]["rapid_job_search"]
+    # 13 days is over the stored limits for 5 (10) and 4 (12), within the one for 3 (14).
+    assert (after["value"], after["score"]) == (13, 3)
+    assert report["anchors"]["rapid_job_search"]["unit"] == DEFAULT_ANCHORS["rapid_job_search"]["unit"]
+    given = load_report(db, {}, financial_year(2024), anchors={})
+    assert given["service"]["fidelity"]["rapid_job_search"]["score"] == 5

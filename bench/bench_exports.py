@@ -1,0 +1,213 @@
+"""Times the OPCC return and the evaluator extract on 1,000 / 10,000 (/ 100,000) case files, against plain xlsxwriter.
+
+    .venv/bin/python bench/bench_exports.py                 # 1,000 and 10,000 case files
+    .venv/bin/python bench/bench_exports.py 1000 100000     # any sizes
+
+The case files live in mongomock (in-process, as in the tests); each build streams them from there, so
+"read" shows what fetching alone costs. The baseline writes the same sheets with the same number of
+cells (each sheet's used range) through xlsxwriter in constant_memory mode, with no data and no logic:
+the ratio is the exports' own overhead. Each run happens in a forked child (Linux); "peak" is how far
+the child's resident memory rose above where it started, so the database already loaded is not counted
+(mongomock's copies of the documents it hands out are).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import resource
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Callable, Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import xlsxwriter  # noqa: E402
+from bson import ObjectId  # noqa: E402
+
+from admin_app.metrics.periods import financial_year  # noqa: E402
+from exports import REPORTS, ExportContext  # noqa: E402
+from exports import casefiles, evaluator_extract  # noqa: E402
+
+PERIOD = financial_year(2024)
+FIRST_DAY = date(2023, 4, 1)
+WORKERS = 40
+MODES = ("face_to_face", "face_to_face", "phone", "message", "admin")
+PLACES = ("community", "office", "online")
+DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def dt(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def seed_staff(db) -> list[ObjectId]:
+    role = db.roles.insert_one({"name": "worker"}).inserted_id
+    users = [ObjectId() for _ in range(WORKERS)]
+    db.users.insert_many([{"_id": u, "email": f"worker{i}@bench.e4e", "name": f"Worker {i}", "roles": [role]}
+                          for i, u in enumerate(users)])
+    db.staff_profiles.insert_many([{"user": u, "fte": 1.0 if i % 4 else 0.6, "start_date": datetime(2022, 4, 1)}
+                                   for i, u in enumerate(users)])
+    employers = [{"_id": ObjectId(), "name": f"Employer {i}",
+                  "employer_contacts": [{"date": dt(FIRST_DAY + timedelta(days=7 * w + i % 5)), "staff": users[i % WORKERS],
+                                         "face_to_face": True, "purpose": "job_development", "note": "Site visit."}
+                                        for w in range(100)]} for i in range(60)]
+    db.employers.insert_many(employers)
+    return users
+
+
+def case_file(n: int, rng: random.Random, workers: list[ObjectId]) -> dict:
+    """One `clients` document as MongoDB stores it, with the free text a real case file carries."""
+    referred = FIRST_DAY + timedelta(days=rng.randrange(700))
+    assessed = referred + timedelta(days=rng.randrange(5, 40))
+    worker = workers[n % len(workers)]
+    contact_days = sorted(assessed + timedelta(days=rng.randrange(400)) for _ in range(rng.randrange(5, 25)))
+    jobs = [assessed + timedelta(days=rng.randrange(30, 420)) for _ in range(rng.choice((0, 0, 1, 1, 2)))]
+    closed = assessed + timedelta(days=rng.randrange(200, 600)) if rng.random() < 0.4 else None
+    history = [{"date": dt(referred), "status": "referred", "reason": "Referral received", "by": "manager@bench.e4e"},
+               {"date": dt(assessed), "status": "active", "reason": "Plan agreed", "by": "manager@bench.e4e"}]
+    if closed:
+        history.append({"date": dt(closed), "status": "closed", "reason": "Support complete", "by": "manager@bench.e4e"})
+    return {
+        "_id": ObjectId(), "reference": f"E4E-{n:06d}", "first_name": "Sam", "last_name": f"Person{n}",
+        "date_of_birth": dt(referred - timedelta(days=rng.randrange(18 * 366, 35 * 365))), "postcode": "B1 1AA",
+        "worker": worker, "status": history[-1]["status"],
+        "referral": {"date": dt(referred), "decision": rng.choice(("accepted",) * 8 + ("rejected", "withdrawn")),
+                     "decision_date": dt(referred + timedelta(days=3)), "cohort": rng.choice(("at_risk", "convicted")),
+                     "source": rng.choice(("probation", "yos", "self")), "rationale": "Meets the criteria."},
+        "consent": {"recorded": True, "date": dt(assessed), "preferred_language": "English", "isa_version": "MAISA 3.0"},
+        "assessment": {"date": dt(assessed), "agreed_to_take_part": rng.random() < 0.9, "readiness": "medium",
+                       "goal": "employment", "previous_support": rng.random() < 0.3,
+                       "employment_status": rng.choice(("unemployed", "inactive", "employed_needing_support"))},
+        "status_history": history,
+        "plan_goals": [{"goal": "Get a CV ready", "steps": "Weekly sessions.", "status": rng.choice(("open", "achieved")),
+                        "due_date": dt(assessed + timedelta(days=180))}],
+        "contacts": [{"date": dt(d), "minutes": rng.randrange(15, 120), "mode": rng.choice(MODES),
+                      "place": rng.choice(PLACES), "out_of_hours": rng.random() < 0.1, "staff": worker,
+                      "note": "Met in town; worked on applications and travel to the interview."} for d in contact_days],
+        "employer_contacts": [{"date": dt(assessed + timedelta(days=rng.randrange(90))), "face_to_face": rng.random() < 0.7,
+                               "employer": ObjectId(), "purpose": "job_development", "with_client": False,
+                               "staff": worker, "note": "Job development."} for _ in range(rng.randrange(3))],
+        "outcomes": [{"kind": rng.choice(("paid_employment", "self_employment")), "start_date": dt(j),
+                      "end_date": dt(j + timedelta(days=rng.randrange(20, 300))) if rng.random() < 0.4 else None,
+                      "employer": ObjectId(), "job_type": rng.choice(("chef", "retail", "warehouse", "care")),
+                      "hours_per_week": 30.0, "competitive": rng.random() < 0.95} for j in jobs],
+    }
+
+
+def seed(db, count: int) -> None:
+    rng = random.Random(count)
+    workers = seed_staff(db)
+    for first in range(0, count, 5_000):
+        db.clients.insert_many([case_file(n, rng, workers) for n in range(first, min(count, first + 5_000))])
+
+
+def timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def in_child(run: Callable[[], object]) -> tuple[float, float, str]:
+    """Seconds, peak resident memory growth (MiB) and the repr of the result, of `run` in a forked child."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        start = _resident()
+        result: list[object] = []
+        seconds = timed(lambda: result.append(run()))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+        os.write(writer, json.dumps([seconds, (peak - start) / 2**20, result[0]]).encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        seconds, peak, result = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    return seconds, peak, result
+
+
+def _resident() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def used_ranges(path: str) -> list[tuple[int, int]]:
+    """(rows, columns) of each sheet's used range, from the sheet XML's <dimension>."""
+    shapes = []
+    with zipfile.ZipFile(path) as archive:
+        for name in sorted(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")):
+            with archive.open(name) as sheet:
+                found = DIMENSION.search(sheet.read(4096))
+            if found and found[3]:
+                shapes.append((int(found[4]) - int(found[2]) + 1, _column(found[3]) - _column(found[1]) + 1))
+            else:
+                shapes.append((1, 1))
+    return shapes
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def baseline(path: str, shapes: list[tuple[int, int]]) -> None:
+    """The same sheets and cells, written by xlsxwriter with no data and no logic."""
+    workbook = xlsxwriter.Workbook(path, {"constant_memory": True})
+    for index, (rows, cols) in enumerate(shapes):
+        sheet = workbook.add_worksheet(f"S{index}")
+        for row in range(rows):
+            for col in range(cols):
+                if col % 2:
+                    sheet.write_number(row, col, row + col)
+                else:
+                    sheet.write_string(row, col, "value")
+    workbook.close()
+
+
+def measure(count: int) -> Iterator[str]:
+    import mongoengine
+    import mongomock
+
+    mongoengine.disconnect_all()
+    mongoengine.connect(db="bench_exports", host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)
+    db = mongoengine.get_db()
+    db.client.drop_database("bench_exports")
+    seeding = timed(lambda: seed(db, count))
+    ctx = ExportContext(period=PERIOD, match={}, generated_at=datetime.utcnow(), generated_by="bench", schedule=None,
+                        pseudonym_key="bench-key")
+    yield f"{count:>8,} case files seeded into mongomock in {seeding:.1f}s"
+    read, _, _ = in_child(lambda: sum(1 for _ in casefiles.stream(db, {}, PERIOD, evaluator_extract.projection())))
+    yield f"{'':>8}  reading them (projection + records) alone: {read:.2f}s"
+    with tempfile.TemporaryDirectory() as folder:
+        for key in ("opcc_return", "evaluator_extract"):
+            path, plain = f"{folder}/{key}.xlsx", f"{folder}/{key}-baseline.xlsx"
+            seconds, peak, rows = in_child(lambda: REPORTS[key].build(db, path, ctx))
+            shapes = used_ranges(path)
+            cells = sum(r * c for r, c in shapes)
+            base, base_peak, _ = in_child(lambda: baseline(plain, shapes))
+            yield (f"{'':>8}  {key:<18} rows {sum(rows.values()):>9,}  cells {cells:>10,}  "
+                   f"{seconds:7.2f}s  peak {peak:6.1f} MiB  | xlsxwriter alone {base:6.2f}s  "
+                   f"peak {base_peak:5.1f} MiB  | ratio {seconds / base:5.1f}x")
+    db.client.drop_database("bench_exports")
+    mongoengine.disconnect_all()
+
+
+def main(argv: list[str]) -> None:
+    sizes = [int(a.replace(",", "").replace("_", "")) for a in argv] or [1_000, 10_000]
+    print(f"Exports for {PERIOD.start}..{PERIOD.end}, {WORKERS} workers; "
+          "peak = rise in resident memory during the run")
+    for count in sizes:
+        for line in measure(count):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,80 @@
+"""Streaming the case files an export covers: projected documents beside their metrics records."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Iterator, Mapping
+
+from admin_app.metrics.kpis import not_closed_intervals, paid_starts_in
+from admin_app.metrics.periods import Period
+from admin_app.metrics.records import BATCH_SIZE, CASE_PROJECTION, CLIENTS, CaseRecord, case_from_document
+
+
+def projection(*extra: str) -> dict[str, int]:
+    """The metrics projection plus the extra fields an export shows (never a parent and its child together)."""
+    fields = set(CASE_PROJECTION) | set(extra)
+    return {f: 1 for f in sorted(fields) if not any(f.startswith(p + ".") for p in fields)}
+
+
+def stream(db: Any, match: Mapping[str, Any], period: Period, fields: Mapping[str, int],
+           sort: str | None = None) -> Iterator[tuple[Mapping[str, Any], CaseRecord]]:
+    """(document, record) for each case file in scope that the period touches (see `touches`)."""
+    referred_by_end = {"referral.date": {"$lte": datetime(period.end.year, period.end.month, period.end.day)}}
+    query = {"$and": [dict(match), referred_by_end]} if match else referred_by_end
+    cursor = db[CLIENTS].find(query, projection=dict(fields), batch_size=BATCH_SIZE)
+    if sort:
+        cursor = cursor.sort(sort, 1)
+    try:
+        for doc in cursor:
+            record = case_from_document(doc)
+            if record is not None and touches(record, period):
+                yield doc, record
+    finally:
+        cursor.close()
+
+
+def touches(case: CaseRecord, period: Period) -> bool:
+    """Referred in the period, open (not closed) on a day of it, or with a contact, employer contact or outcome in it.
+
+    Every figure of the period comes from such case files, so a per-case sheet adds up to the report.
+    """
+    if case.referral_date > period.end:
+        return False
+    if case.referral_date in period:
+        return True
+    if any(lo <= period.end and hi >= period.start for lo, hi in not_closed_intervals(case)):
+        return True
+    return (any(c.date in period for c in case.contacts) or any(e.date in period for e in case.employer_contacts)
+            or any(o.start in period for o in case.outcomes))
+
+
+def status_on(case: CaseRecord, day: date) -> str | None:
+    """The case status on a day, replaying the status history (None before the referral)."""
+    if day < case.referral_date:
+        return None
+    if not case.status_history:
+        return case.status
+    status = "referred"
+    for change in sorted(case.status_history, key=lambda s: s.date):  # stable: same-day changes keep their order
+        if change.date > day:
+            break
+        status = change.status
+    return status
+
+
+def status_before(case: CaseRecord, period: Period) -> str | None:
+    return status_on(case, period.start - timedelta(days=1))
+
+
+def paid_starts(case: CaseRecord, period: Period) -> int:
+    return len(paid_starts_in(case, period))
+
+
+def day(value: Any) -> date | None:
+    """A stored date (a datetime in MongoDB) as a date."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def items(doc: Mapping[str, Any], name: str) -> Iterable[Mapping[str, Any]]:
+    return [item for item in doc.get(name) or () if isinstance(item, Mapping)]

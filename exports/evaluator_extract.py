@@ -1,0 +1,306 @@
+"""The evaluator's extract: pseudonymised case progress, one sheet per part of the case file, and a data dictionary.
+
+Only coded, date, number and true/false fields leave: no names, dates of birth, addresses or free text.
+People and employers appear as keyed pseudonyms (exports/pseudonym.py); a date of birth becomes an age.
+Every column is declared once below, from the mongoengine field it reads, and the data dictionary is built
+from those declarations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
+
+from mongoengine import fields as mf
+from mongoengine.base import BaseDocument
+
+from admin_app import rules
+from admin_app.metrics.kpis import SUSTAINED_13_WEEKS_DAYS, SUSTAINED_26_WEEKS_DAYS, sustainment
+from admin_app.metrics.periods import Period
+from admin_app.metrics.records import CaseRecord, OutcomeRecord, read_general_employer_contacts
+from admin_app.models.case_file import Client
+from admin_app.vocabulary import PAID_OUTCOME_KINDS
+from exports import casefiles
+from exports.base import ExportContext
+from exports.pseudonym import Pseudonyms
+from exports.styling import Book, Column, Table
+
+TITLE = "Evaluator extract"
+AUDIENCE = "University evaluator (pseudonymised)"
+AGE_BANDS = ((18, 21), (22, 25), (26, 30), (31, 35))
+NOUNS = {"staff": "member of staff", "employer": "employer"}
+
+
+class Row(NamedTuple):
+    """What a column can read: the case file, the list element of this row, the case's record, pseudonyms, period."""
+
+    doc: Mapping[str, Any]
+    element: Any
+    case: CaseRecord | None
+    names: Pseudonyms
+    period: Period
+
+
+@dataclass(frozen=True)
+class Item:
+    heading: str
+    kind: str                      # date, int, number, bool, text (a code), pseudonym
+    source: str                    # where the value comes from, for the data dictionary
+    description: str
+    values: str                    # the values it can take, for the data dictionary
+    read: Callable[[Row], Any]
+    reads: tuple[str, ...] = ()    # stored fields it needs (the projection)
+
+
+# --- columns from field declarations --------------------------------------------------------------
+
+def field_of(model: type[BaseDocument], path: str) -> mf.BaseField:
+    """The mongoengine field declared at a dotted path, through embedded documents and lists."""
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        field = model._fields[part]
+        while isinstance(field, mf.ListField):
+            field = field.field
+        if index == len(parts) - 1:
+            return field
+        model = field.document_type
+
+
+def kind_of(field: mf.BaseField) -> str:
+    if isinstance(field, mf.DateField):
+        return "date"
+    if isinstance(field, mf.IntField):
+        return "int"
+    if isinstance(field, (mf.DecimalField, mf.FloatField)):
+        return "number"
+    if isinstance(field, mf.BooleanField):
+        return "bool"
+    if isinstance(field, mf.StringField) and field.choices:
+        return "text"
+    raise ValueError(f"{field.name} is free text or a reference; only coded, date, number and true/false fields "
+                     "go to the evaluator (a reference goes as a pseudonym)")
+
+
+def choices_text(field: mf.BaseField) -> str:
+    if not getattr(field, "choices", None):
+        return ""
+    return "; ".join(f"{c[0]} = {c[1]}" if isinstance(c, (tuple, list)) else str(c) for c in field.choices)
+
+
+def _describe(field: mf.BaseField) -> str:
+    return getattr(field, "help_text", None) or ""
+
+
+def stored(path: str, heading: str | None = None) -> Item:
+    """A column of the case file holding a stored value as it is (codes, dates, numbers, true/false)."""
+    field = field_of(Client, path)
+    kind = kind_of(field)
+    head, *rest = path.split(".")
+    in_list = isinstance(Client._fields[head], mf.ListField)
+    keys = rest if in_list else path.split(".")
+
+    def read(row: Row) -> Any:
+        value: Any = row.element if in_list else row.doc
+        for key in keys:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return plain(value)
+
+    return Item(heading or field.verbose_name or path, kind, f"clients.{path}", _describe(field),
+                choices_text(field), read, (path,))
+
+
+def pseudonymised(path: str, kind: str) -> Item:
+    """A reference in the case file (a member of staff, an employer) as its keyed pseudonym."""
+    field = field_of(Client, path)
+    head, *rest = path.split(".")
+    in_list = isinstance(Client._fields[head], mf.ListField)
+    key = rest[-1] if in_list else head
+    read_value = (lambda row: row.element.get(key)) if in_list else (lambda row: row.doc.get(key))
+    who = NOUNS[kind]
+    return Item(f"{field.verbose_name} (pseudonym)", "pseudonym", f"clients.{path}",
+                f"Keyed pseudonym of the {who}: the same {who} has the same pseudonym in every extract",
+                "", lambda row: getattr(row.names, kind)(read_value(row)), (path,))
+
+
+def derived(heading: str, kind: str, source: str, description: str, read: Callable[[Row], Any],
+            reads: Iterable[str] = (), values: str = "") -> Item:
+    return Item(heading, kind, source, description, values, read, tuple(reads))
+
+
+def plain(value: Any) -> Any:
+    """A stored value as a cell: dates as dates, Decimal128 as a number."""
+    if hasattr(value, "to_decimal"):
+        return float(value.to_decimal())
+    return casefiles.day(value) or value
+
+
+# --- derived columns ------------------------------------------------------------------------------
+
+def age_at_referral(row: Row) -> int | None:
+    born = casefiles.day(row.doc.get("date_of_birth"))
+    return rules.age_on(born, row.case.referral_date) if born and row.case else None
+
+
+def age_band(row: Row) -> str | None:
+    age = age_at_referral(row)
+    if age is None:
+        return None
+    return next((f"{lo}-{hi}" for lo, hi in AGE_BANDS if lo <= age <= hi), "under 18" if age < 18 else "over 35")
+
+
+def status_at_end(row: Row) -> str | None:
+    return casefiles.status_on(row.case, row.period.end) if row.case else None
+
+
+def goals(status: str | None) -> Callable[[Row], int]:
+    return lambda row: sum(1 for g in casefiles.items(row.doc, "plan_goals")
+                           if status is None or (g.get("status") or "open") == status)
+
+
+def sustained(days: int) -> Callable[[Row], str | None]:
+    def read(row: Row) -> str | None:
+        o = row.element
+        start = casefiles.day(o.get("start_date"))
+        if o.get("kind") not in PAID_OUTCOME_KINDS or start is None:
+            return None
+        return sustainment(OutcomeRecord(o["kind"], start, casefiles.day(o.get("end_date"))), row.period.end, days)
+    return read
+
+
+CLIENT = derived("Client pseudonym", "pseudonym", "clients.reference",
+                 "Keyed pseudonym of the case reference: the same person has the same pseudonym in every extract",
+                 lambda row: row.names.client(row.doc["reference"]), ("reference",))
+SUSTAINMENT_VALUES = "sustained; ended_before; too_early (blank for unpaid outcomes)"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    description: str
+    items: tuple[Item, ...]
+    within: str | None = None                      # a list in the case file: one row per element
+    keep: Callable[[Row], bool] = lambda row: True
+
+
+def _dated_in_period(field: str = "date") -> Callable[[Row], bool]:
+    return lambda row: casefiles.day(row.element.get(field)) in row.period
+
+
+def _running_in_period(row: Row) -> bool:
+    start, end = casefiles.day(row.element.get("start_date")), casefiles.day(row.element.get("end_date"))
+    return start is not None and start <= row.period.end and (end is None or end >= row.period.start)
+
+
+CASE_SHEETS: tuple[Sheet, ...] = (
+    Sheet("Referrals", "One row per case file in the extract: referral, age, consent and status at the period end", (
+        CLIENT, pseudonymised("worker", "staff"), stored("referral.date"), stored("referral.source"),
+        stored("referral.cohort"), stored("referral.decision"), stored("referral.decision_date"),
+        stored("referral.rejection_reason"),
+        derived("Age at referral", "int", "clients.date_of_birth, clients.referral.date",
+                "Whole years on the referral date (the date of birth itself is not exported)", age_at_referral,
+                ("date_of_birth",)),
+        derived("Age band", "text", "clients.date_of_birth, clients.referral.date", "The age at referral in bands",
+                age_band, ("date_of_birth",), "; ".join(f"{lo}-{hi}" for lo, hi in AGE_BANDS)),
+        stored("consent.recorded"), stored("consent.date"), stored("consent.preferred_language"),
+        stored("consent.interpreter_needed"),
+        derived("Status at period end", "text", "clients.status_history",
+                "The case status on the period's last day, from the status history", status_at_end,
+                values=choices_text(field_of(Client, "status"))),
+    )),
+    Sheet("Assessments", "The initial assessment, with previous support, and the Vocational Action Plan's goals", (
+        CLIENT, stored("assessment.date"), stored("assessment.readiness"), stored("assessment.goal"),
+        stored("assessment.employment_status"), stored("assessment.agreed_to_take_part"),
+        stored("assessment.previous_support"),
+        derived("Plan goals", "int", "clients.plan_goals", "Goals in the Vocational Action Plan", goals(None),
+                ("plan_goals.status",)),
+        *(derived(f"Plan goals {s}", "int", "clients.plan_goals.status", f"Goals now {s}", goals(s),
+                  ("plan_goals.status",)) for s in ("open", "achieved", "dropped")),
+    ), keep=lambda row: casefiles.day((row.doc.get("assessment") or {}).get("date")) is not None),
+    Sheet("Contacts", "Every contact in the period: date, minutes, mode, place, out of hours, who", (
+        CLIENT, stored("contacts.date"), stored("contacts.minutes"), stored("contacts.mode"), stored("contacts.place"),
+        stored("contacts.out_of_hours"), pseudonymised("contacts.staff", "staff"),
+    ), within="contacts", keep=_dated_in_period()),
+    Sheet("Employer contacts", "Employer contacts for a client in the period", (
+        CLIENT, stored("employer_contacts.date"), pseudonymised("employer_contacts.employer", "employer"),
+        stored("employer_contacts.face_to_face"), stored("employer_contacts.purpose"),
+        stored("employer_contacts.with_client"), pseudonymised("employer_contacts.staff", "staff"),
+    ), within="employer_contacts", keep=_dated_in_period()),
+    Sheet("Outcomes", "Outcomes running at some time in the period (paid work, business, education, training, "
+                      "volunteering)", (
+        CLIENT, stored("outcomes.kind"), stored("outcomes.start_date"), stored("outcomes.end_date"),
+        pseudonymised("outcomes.employer", "employer"),
+        derived("Job type (pseudonym)", "pseudonym", "clients.outcomes.job_type",
+                "Keyed pseudonym of the job type (case and spacing ignored): equal types share a pseudonym",
+                lambda row: row.names.job_type(row.element.get("job_type")), ("outcomes.job_type",)),
+        stored("outcomes.hours_per_week"), stored("outcomes.competitive"),
+        derived("13 weeks", "text", "clients.outcomes", "Paid outcomes judged on the period's last day, "
+                "as the sustained-outcome KPI does", sustained(SUSTAINED_13_WEEKS_DAYS), values=SUSTAINMENT_VALUES),
+        derived("26 weeks", "text", "clients.outcomes", "As above, at 26 weeks", sustained(SUSTAINED_26_WEEKS_DAYS),
+                values=SUSTAINMENT_VALUES),
+    ), within="outcomes", keep=_running_in_period),
+    Sheet("Status history", "Status changes in the period", (
+        CLIENT, stored("status_history.date"), stored("status_history.status"),
+    ), within="status_history", keep=_dated_in_period()),
+)
+
+GENERAL = Sheet("General employer contacts", "Job development for the whole caseload in the period (on employers' "
+                                             "records; counts for the worker's fidelity)", (
+    derived("Date", "date", "employers.employer_contacts.date", "The day of the employer contact",
+            lambda row: row.element.date),
+    derived("Employer (pseudonym)", "pseudonym", "employers._id", "Keyed pseudonym of the employer, as on the other sheets",
+            lambda row: row.names.employer(row.element.employer_id)),
+    derived("Face-to-face", "bool", "employers.employer_contacts.face_to_face", "Met the employer in person",
+            lambda row: row.element.face_to_face),
+    derived("Worker (pseudonym)", "pseudonym", "employers.employer_contacts.staff",
+            "Keyed pseudonym of the staff member, as on the other sheets", lambda row: row.names.staff(row.element.staff_id)),
+))
+
+DICTIONARY_COLUMNS = (Column("Sheet", "text"), Column("Column", "text"), Column("Type", "text", 14),
+                      Column("Values", "wrap", 50), Column("Source", "text"), Column("Description", "wrap", 60))
+TYPES = {"date": "date", "int": "whole number", "number": "number", "bool": "TRUE / FALSE", "text": "code",
+         "pseudonym": "pseudonym"}
+
+
+def projection() -> dict[str, int]:
+    needed = {"reference"} | {path for sheet in CASE_SHEETS for item in sheet.items for path in item.reads}
+    return casefiles.projection(*needed)
+
+
+def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
+    names = Pseudonyms(ctx.pseudonym_key)
+    book = Book(path, ctx, TITLE, AUDIENCE, notes=(
+        "People and employers appear only as keyed pseudonyms, stable from one extract to the next.",
+        "Case-file rows cover every case file referred in, open in, or with activity in the period; "
+        "event rows are those of the period. See the Data dictionary sheet.",
+    ))
+    tables = {sheet.name: _table(book, sheet) for sheet in (*CASE_SHEETS, GENERAL)}
+    for doc, case in casefiles.stream(db, ctx.match, ctx.period, projection()):
+        for sheet in CASE_SHEETS:
+            elements = casefiles.items(doc, sheet.within) if sheet.within else (None,)
+            for element in elements:
+                row = Row(doc, element, case, names, ctx.period)
+                if sheet.keep(row):
+                    tables[sheet.name].add([item.read(row) for item in sheet.items])
+    general = read_general_employer_contacts(db, staff=(ctx.match or {}).get("worker"),
+                                             start=ctx.period.start, end=ctx.period.end)
+    for contact in general:
+        row = Row({}, contact, None, names, ctx.period)
+        tables[GENERAL.name].add([item.read(row) for item in GENERAL.items])
+    for table in tables.values():
+        table.close()
+    dictionary = book.table("Data dictionary", DICTIONARY_COLUMNS, "What each column of each sheet holds")
+    for sheet_name, item in dictionary_rows():
+        dictionary.add([sheet_name, item.heading, TYPES[item.kind], item.values, item.source, item.description])
+    dictionary.close()
+    return book.close()
+
+
+def _table(book: Book, sheet: Sheet) -> Table:
+    columns = [Column(item.heading, "text" if item.kind == "pseudonym" else item.kind) for item in sheet.items]
+    return book.table(sheet.name, columns, sheet.description)
+
+
+def dictionary_rows() -> Iterable[tuple[str, Item]]:
+    """Every column of the extract, by sheet (the data dictionary's rows)."""
+    for sheet in (*CASE_SHEETS, GENERAL):
+        for item in sheet.items:
+            yield sheet.name, item

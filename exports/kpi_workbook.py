@@ -1,0 +1,26 @@
+"""The IPS KPI and fidelity workbook: every figure of the report, for the service and each worker."""
+from __future__ import annotations
+
+from typing import Any
+
+from admin_app.metrics.report import load_report
+from exports.base import ExportContext
+from exports.figures import FIGURES, anchors_table, fidelity_by_worker_table, fidelity_table, figures_table, \
+    workers_table
+from exports.styling import Book
+
+TITLE = "IPS KPIs and fidelity"
+AUDIENCE = "Service manager, OPCC and the evaluator (aggregate figures only)"
+
+
+def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
+    report = load_report(db, ctx.match, ctx.period)
+    book = Book(path, ctx, TITLE, AUDIENCE, notes=(
+        f"Sustainment judged as of {report['as_of']}. Definitions: docs/metrics.md.",))
+    figures_table(book, "KPIs", report, FIGURES, "Every KPI for the whole service, against targets and benchmarks")
+    workers_table(book, "Workers", report, FIGURES,
+                  "Every KPI per worker; the last row is the whole service (a sum where the figure adds up)")
+    fidelity_table(book, "Fidelity", report, "IPS fidelity items scored from the data (1-5) and what they rest on")
+    fidelity_by_worker_table(book, "Fidelity by worker", report, "Each data-scored fidelity item per worker")
+    anchors_table(book, "Anchors", report, "The scoring anchors used: the value that earns each score")
+    return book.close()

@@ -1,0 +1,41 @@
+"""Keyed pseudonyms for the evaluator: stable across extracts, not reversible without the key."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+DIGITS = 16  # 64 bits of HMAC-SHA256: no collision to expect among millions of people
+PREFIXES = {"client": "C", "staff": "W", "employer": "E", "job_type": "J"}
+
+
+class PseudonymKeyMissing(ValueError):
+    """No pseudonym key is configured, so nothing may go to the evaluator."""
+
+
+class Pseudonyms:
+    """HMAC-SHA256 of a kind and a value with the configured key, as "<prefix>-<16 hex digits>"."""
+
+    def __init__(self, key: str) -> None:
+        if not key:
+            raise PseudonymKeyMissing("No pseudonym key is set (PSEUDONYM_KEY); the evaluator extract needs one.")
+        self._key = key.encode()
+        self.of = lru_cache(maxsize=100_000)(self._of)
+
+    def _of(self, kind: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        return f"{PREFIXES[kind]}-{digest[:DIGITS]}"
+
+    def client(self, reference: object) -> str:
+        return self._of("client", str(reference))
+
+    def staff(self, user_id: object) -> str | None:
+        return self.of("staff", str(user_id)) if user_id is not None else None
+
+    def employer(self, employer_id: object) -> str | None:
+        return self.of("employer", str(employer_id)) if employer_id is not None else None
+
+    def job_type(self, text: str | None) -> str | None:
+        """Job types that differ only in case and spacing get one pseudonym (as the diversity item counts them)."""
+        normal = " ".join((text or "").split()).casefold()
+        return self.of("job_type", normal) if normal else None

@@ -1,0 +1,69 @@
+"""Demo case files in an in-memory MongoDB, and a way to build any export and open it again with openpyxl."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Mapping
+
+import mongoengine
+import mongomock
+import openpyxl
+
+import config
+import exports
+from admin_app import crypto
+from admin_app.demo import generate_demo
+from admin_app.metrics.periods import Period, financial_year, quarter
+from admin_app.models.people import Role, User
+
+TODAY = date(2026, 3, 15)
+QUARTER = quarter(2025, 3)        # October to December 2025
+YEAR = financial_year(2024)       # April 2024 to March 2025
+DB_NAME = "exports_test"
+
+
+def seed_demo_db():
+    """100 demo case files (with staff, employers and general employer contacts), in a fresh in-memory database."""
+    crypto.configure([config.DEMO_FIELD_KEY])
+    mongoengine.disconnect_all()
+    mongoengine.connect(db=DB_NAME, host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)
+    db = mongoengine.get_db()
+    db.client.drop_database(DB_NAME)
+    worker, manager = Role(name="worker").save(), Role(name="manager").save()
+    workers = [User(email=f"worker{i}@test.e4e", name=name, roles=[worker]).save()
+               for i, name in enumerate(("Amara Okafor", "Jordan Hayes", "Priya Sandhu", "Marcus Bell"), start=1)]
+    managers = [User(email="manager@test.e4e", name="Grace Mensah", roles=[manager]).save()]
+    generate_demo(workers, managers, TODAY)
+    return db
+
+
+def drop_demo_db(db) -> None:
+    db.client.drop_database(DB_NAME)
+    mongoengine.disconnect_all()
+
+
+def context(period: Period, match: Mapping[str, Any] | None = None, key: str = "evaluation-key-1",
+            notes: str = "", schedule: str | None = None) -> exports.ExportContext:
+    return exports.ExportContext(period=period, match=match or {}, generated_at=datetime(2026, 3, 15, 7, 0),
+                                 generated_by="manager@test.e4e", schedule=schedule, pseudonym_key=key, notes=notes)
+
+
+def build(db, report: str, ctx: exports.ExportContext, folder) -> tuple[openpyxl.Workbook, dict[str, int]]:
+    """Build a registered report to a file and open it as a reader would (cached formula values)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / exports.REPORTS[report].filename(ctx.period)
+    rows = exports.REPORTS[report].build(db, str(path), ctx)
+    return openpyxl.load_workbook(path, data_only=True), rows
+
+
+def table(sheet) -> tuple[list[str], list[tuple]]:
+    """A table sheet's headings and rows."""
+    values = list(sheet.iter_rows(values_only=True))
+    return list(values[0]), values[1:]
+
+
+def by_heading(headings: list[str], row: tuple) -> dict[str, Any]:
+    return dict(zip(headings, row))
+
+
+def day(value: Any) -> Any:
+    return value.date() if isinstance(value, datetime) else value

@@ -1,0 +1,123 @@
+"""The daily digest of due items, sent through a real SMTP server running in the test process."""
+from __future__ import annotations
+
+import socket
+from dataclasses import replace
+from datetime import date, timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask_security import hash_password
+
+from admin_app.digest import send_digests
+from admin_app.saved_filters import BUILTINS
+from tests.conftest import PASSWORD, new_client
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+    def by_recipient(self) -> dict:
+        return {rcpt: message for rcpts, message in self.messages for rcpt in rcpts}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def inbox():
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def settings(app, inbox):
+    return replace(app.config["SETTINGS"], smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_tls=False,
+                   smtp_user=None, base_url="https://cases.e4e.example.org")
+
+
+def _staff(app, email, role, active=True):
+    from admin_app.security import datastore
+
+    with app.app_context():
+        return datastore.create_user(email=email, name=email.split("@")[0], password=hash_password(PASSWORD),
+                                     roles=[role], active=active)
+
+
+def test_digest_goes_to_workers_and_managers_with_due_items_and_names_no_client(app, users, inbox, settings):
+    from admin_app.models.case_file import Contact, Disclosure, Referral
+
+    today = date.today()
+    stale = dict(contacts=[Contact(date=today - timedelta(days=40), minutes=30, mode="phone")])
+    with app.app_context():
+        mine = [new_client("E4E-G0001", worker=users["worker"], first_name="Zebedee", last_name="Quartermain", **stale),
+                new_client("E4E-G0002", worker=users["worker"], first_name="Ottoline", last_name="Featherstone", **stale,
+                           disclosures=[Disclosure(date=today - timedelta(days=2), basis="threat_to_life")])]
+        theirs = new_client("E4E-G0003", worker=users["worker2"], first_name="Peregrine", last_name="Ashdown", **stale)
+        waiting = new_client("E4E-G0004", worker=users["worker2"], first_name="Hyacinth", last_name="Bucket",
+                             status="referred", contacts=[Contact(date=today, minutes=10, mode="phone")],
+                             referral=Referral(date=today - timedelta(days=2), source="self", cohort="at_risk"))
+        _staff(app, "idle.worker@test.e4e", "worker")
+        _staff(app, "left.worker@test.e4e", "worker", active=False)
+        new_client("E4E-G0005", worker=users["worker"], status="closed", **stale)
+        sent = send_digests(settings, today)
+
+    received = inbox.by_recipient()
+    # Nothing due, not a worker or manager, or no longer active: no email.
+    assert set(received) == {"worker@test.e4e", "worker2@test.e4e", "manager@test.e4e"}
+    assert sent == 3
+
+    def body(email):
+        return received[email].get_body(("plain",)).get_content()
+
+    no_contact, disclosure = BUILTINS["no_contact_28_days"].name, BUILTINS["disclosures_without_report"].name
+    referrals = BUILTINS["referrals_awaiting_decision"].name
+    assert f"{no_contact}: 2" in body("worker@test.e4e") and f"{disclosure}: 1" in body("worker@test.e4e")
+    assert f"{no_contact}: 1" in body("worker2@test.e4e") and disclosure not in body("worker2@test.e4e")
+    # Deciding referrals is a manager's job: it is not in a worker's digest.
+    assert referrals not in body("worker2@test.e4e")
+    assert f"{no_contact}: 3" in body("manager@test.e4e") and f"{referrals}: 1" in body("manager@test.e4e")
+    assert "https://cases.e4e.example.org/admin/client/?builtin=no_contact_28_days" in body("manager@test.e4e")
+
+    for message in received.values():
+        text = message.as_string()
+        for case in mine + [theirs, waiting]:
+            assert case.first_name not in text and case.last_name not in text and case.reference not in text
+
+
+def test_digest_carries_on_when_one_address_is_refused(app, users, settings, inbox):
+    from admin_app.models.case_file import Contact
+
+    class RefuseWorker(Inbox):
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address == "worker@test.e4e":
+                return "550 no such mailbox"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    refusing = RefuseWorker()
+    controller = Controller(refusing, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        stale = dict(contacts=[Contact(date=date.today() - timedelta(days=40), minutes=30, mode="phone")])
+        with app.app_context():
+            new_client("E4E-G0001", worker=users["worker"], **stale)
+            new_client("E4E-G0002", worker=users["worker2"], **stale)
+            sent = send_digests(replace(settings, smtp_port=controller.port), date.today())
+    finally:
+        controller.stop()
+    assert sent == 2
+    assert set(refusing.by_recipient()) == {"worker2@test.e4e", "manager@test.e4e"}

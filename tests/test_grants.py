@@ -1,0 +1,671 @@
+"""The business start-up grant: bids move only by the workflow, by the right roles, and the pot never over-commits."""
+from __future__ import annotations
+
+import io
+import sys
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+
+import gridfs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from admin_app import grants
+from admin_app.db import database
+from admin_app.models import AuditEvent, Client, GrantPot
+from admin_app.models.grants import GrantAttachment
+from admin_app.vocabulary import GRANT_BID_STATUSES, ROLES
+from tests.conftest import csrf_token, new_client
+
+TODAY = date.today()
+MANAGER, PANEL, WORKER, STAFF = "manager@test.e4e", "grant_panel@test.e4e", "worker@test.e4e", "admin_staff@test.e4e"
+
+#: Who may make each transition, as the issue sets it (admin holds every permission).
+ALLOWED_ROLES = {
+    "submit": {"worker", "admin"},
+    "review": {"grant_panel", "admin"},
+    "recommend": {"grant_panel", "admin"},
+    "approve": {"manager", "admin"},
+    "reject": {"manager", "admin"},
+    "pay": {"admin_staff", "admin"},
+    "withdraw": {"worker", "manager", "admin"},
+    "close": {"manager", "admin"},
+}
+#: The state each transition starts from in the tests, and a valid form for it.
+STARTS = {"submit": "draft", "review": "submitted", "recommend": "panel_review", "approve": "recommended",
+          "reject": "recommended", "pay": "approved", "withdraw": "submitted", "close": "paid"}
+FORMS = {"submit": {}, "review": {}, "recommend": {"recommendation": "approve"}, "approve": {"amount": "500"},
+         "reject": {"reason": "The plan does not show how the business would pay its way"},
+         "pay": {"amount": "100", "paid_on": TODAY.isoformat()}, "withdraw": {"reason": "Client took a job instead"},
+         "close": {"reason": "Business trading; remainder not needed"}}
+
+
+def pence(pounds_: int | str) -> int:
+    return int(Decimal(str(pounds_)) * 100)
+
+
+@pytest.fixture
+def db(app):
+    return database()
+
+
+#: The funding period of the `pot` fixture: it started a while ago and runs on for most of a year.
+PERIOD = (TODAY - timedelta(days=60), TODAY + timedelta(days=300))
+
+
+@pytest.fixture
+def pot(db):
+    return grants.create_pot(db, "this-year", *PERIOD, pence(10_000), by=MANAGER, on=TODAY)
+
+
+def pot_now(name="this-year") -> GrantPot:
+    return GrantPot.objects(name=name).first()
+
+
+def bid_of(db, bid_id) -> grants.BidRef:
+    return grants.find_bid(db, bid_id)
+
+
+def draft(db, client, asked=1_000, **fields) -> str:
+    values = dict(amount_asked_pence=pence(asked), purpose="Clippers, chair and mirror",
+                  plan_summary="Barbering from a rented chair; break-even in four months.")
+    values.update(fields)
+    return grants.create_draft(db, client.pk, by=WORKER, on=TODAY, **values)
+
+
+def advance(db, bid_id, to: str, award=None) -> str:
+    """Walk a bid along the happy path until it reaches `to` ("recommended" = in panel review with a recommendation)."""
+    path = ("draft", "submitted", "panel_review", "recommended", "approved", "paid", "closed")
+    for step in path[1:path.index(to) + 1]:
+        ref = bid_of(db, bid_id)
+        if step == "submitted":
+            grants.submit(db, ref, by=WORKER, on=TODAY)
+        elif step == "panel_review":
+            grants.review(db, ref, by=PANEL, on=TODAY)
+        elif step == "recommended":
+            grants.recommend(db, ref, by=PANEL, on=TODAY, recommendation="approve", note="Viable plan")
+        elif step == "approved":
+            grants.approve(db, ref, by=MANAGER, on=TODAY, amount_pence=award or ref.pence("amount_asked_pence"))
+        elif step == "paid":
+            grants.pay(db, ref, by=STAFF, on=TODAY, amount_pence=pence(100), paid_on=TODAY)
+        elif step == "closed":
+            grants.close(db, ref, by=MANAGER, on=TODAY, reason="Done")
+    return bid_id
+
+
+def status_of(db, bid_id) -> str:
+    return bid_of(db, bid_id).status
+
+
+def post(client, url, data, token_url="/admin/"):
+    return client.post(url, data={**data, "csrf_token": csrf_token(client, token_url)})
+
+
+def act(client, action, bid_id, **data):
+    return post(client, f"/admin/grantbid/act/{action}/", {"bid": bid_id, **FORMS[action], **data})
+
+
+# --- the rules, without a database -----------------------------------------------------------------
+
+def test_each_status_allows_exactly_the_transitions_the_workflow_names():
+    assert grants.possible_actions("draft") == ["submit", "withdraw"]
+    assert grants.possible_actions("submitted") == ["review", "withdraw"]
+    assert grants.possible_actions("panel_review") == ["recommend", "withdraw"]
+    assert grants.possible_actions("panel_review", recommended=True) == ["recommend", "approve", "reject", "withdraw"]
+    assert grants.possible_actions("approved") == ["pay", "withdraw"]
+    assert grants.possible_actions("approved", paid_pence=1) == ["pay"]
+    assert grants.possible_actions("paid", paid_pence=1) == ["pay", "close"]
+    for finished in grants.FINISHED:
+        assert grants.possible_actions(finished) == []
+
+
+@given(status=st.sampled_from([s for s, _ in GRANT_BID_STATUSES]), action=st.sampled_from(list(grants.TRANSITIONS)),
+       paid=st.integers(0, 10_000))
+def test_a_transition_is_possible_only_from_its_source_statuses(status, action, paid):
+    refusal = grants.status_refusal(action, status, paid, recommended=True)
+    if status not in grants.TRANSITIONS[action].sources:
+        assert refusal
+    if action == "withdraw" and paid:
+        assert refusal
+
+
+@given(awarded=st.integers(1, 10**7), paid=st.integers(0, 10**7), amount=st.integers(-10, 10**7))
+def test_a_payment_is_refused_exactly_when_it_would_pass_the_award(awarded, paid, amount):
+    errors = grants.payment_errors(amount, awarded, paid, TODAY, TODAY, TODAY)
+    assert bool(errors) == (amount <= 0 or paid + amount > awarded)
+
+
+@pytest.mark.parametrize("typed, expected", [("1250", 125000), ("£1,250.50", 125050), (" 0.01 ", 1), ("", None)])
+def test_amounts_are_read_as_pounds_and_kept_as_pence(typed, expected):
+    assert grants.parse_money(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["12.345", "ten pounds", "1e", "NaN", "inf"])
+def test_an_amount_that_is_not_pounds_and_pence_gets_a_message(typed):
+    with pytest.raises(grants.GrantRefused, match="not an amount"):
+        grants.parse_money(typed)
+
+
+# --- every transition, allowed and refused by role ------------------------------------------------------
+
+@pytest.mark.parametrize("action", list(grants.TRANSITIONS))
+def test_each_transition_is_made_only_by_the_roles_allowed_it(app, db, users, login, pot, action):
+    client = new_client(f"E4E-{action[:5].upper()}", worker=users["worker"])
+    for role, _ in ROLES:
+        bid_id = advance(db, draft(db, client), STARTS[action])
+        before = bid_of(db, bid_id)
+        response = act(login(role), action, bid_id)
+        after = bid_of(db, bid_id)
+        if role in ALLOWED_ROLES[action]:
+            assert response.status_code == 302, f"{role} {action}: {response.status_code}"
+            assert len(after.bid["transitions"]) == len(before.bid["transitions"]) + 1, f"{role} {action} did nothing"
+            made = after.bid["transitions"][-1]
+            assert (made["action"], made["by"]) == (action, users[role].email)
+        else:
+            assert response.status_code == 403, f"{role} {action} should be refused, got {response.status_code}"
+            assert after.bid == before.bid, f"{role} {action} changed the bid"
+
+
+#: Who may open each grant screen, as the issue sets it.
+SCREEN_ROLES = {
+    "grantbid.list": {"worker", "manager", "admin_staff", "grant_panel", "admin"},
+    "grantbid.queue": {"manager", "grant_panel", "admin"},
+    "grantbid.details": {"worker", "manager", "admin_staff", "grant_panel", "admin"},
+    "grantbid.attachment": {"worker", "manager", "admin_staff", "grant_panel", "admin"},
+    "grantbid.create": {"worker", "admin"},
+    "grantbid.edit": {"worker", "admin"},
+    "grantpot.list": {"manager", "admin_staff", "grant_panel", "admin"},
+    "grantpot.details": {"manager", "admin_staff", "grant_panel", "admin"},
+}
+
+
+def test_each_grant_screen_opens_only_for_the_roles_allowed_it(app, db, users, login, pot):
+    client = new_client("E4E-SCRN1", worker=users["worker"])
+    stored = gridfs.GridFS(db, collection="grant_attachments").put(b"plan")
+    plan = GrantAttachment(file_id=str(stored), filename="plan.txt", content_type="text/plain", size=4)
+    bid_id = advance(db, draft(db, client, attachment=plan), "submitted")
+    urls = {"grantbid.list": "/admin/grantbid/", "grantbid.queue": "/admin/grantbid/queue/",
+            "grantbid.details": f"/admin/grantbid/details/?bid={bid_id}",
+            "grantbid.attachment": f"/admin/grantbid/attachment/?bid={bid_id}",
+            "grantbid.create": f"/admin/grantbid/new/?client={client.pk}",
+            "grantbid.edit": f"/admin/grantbid/edit/?bid={bid_id}",
+            "grantpot.list": "/admin/grantpot/", "grantpot.details": f"/admin/grantpot/details/?id={pot.pk}"}
+    for role, _ in ROLES:
+        signed_in = login(role)
+        for permission, url in urls.items():
+            status = signed_in.get(url).status_code
+            if role in SCREEN_ROLES[permission]:
+                assert status in (200, 302), f"{role} {permission}: {status}"
+            else:
+                assert status == 403, f"{role} {permission} should be refused, got {status}"
+
+
+def test_every_transition_records_who_when_and_why(db, users, pot):
+    client = new_client("E4E-HIST1", worker=users["worker"])
+    bid_id = advance(db, draft(db, client), "closed")
+    history = bid_of(db, bid_id).bid["transitions"]
+    assert [t["action"] for t in history] == ["create", "submit", "review", "recommend", "approve", "pay", "close"]
+    assert [t["to_status"] for t in history] == ["draft", "submitted", "panel_review", "panel_review", "approved",
+                                                 "paid", "closed"]
+    assert all(t["by"] and t["on"] and t["at"] for t in history)
+    assert history[-1]["reason"] == "Done"
+    assert AuditEvent.objects(summary__contains=f"grant bid {bid_id} approve").count() == 1
+
+
+def test_rejection_and_withdrawal_need_a_reason(app, db, users, login, pot):
+    client = new_client("E4E-REAS1", worker=users["worker"])
+    bid_id = advance(db, draft(db, client), "recommended")
+    manager = login("manager")
+    page = act(manager, "reject", bid_id, reason="  ")
+    assert page.status_code == 302
+    assert "a reason is required" in manager.get(page.location).get_data(as_text=True)
+    assert status_of(db, bid_id) == "panel_review"
+    act(login("worker"), "withdraw", bid_id, reason="")
+    assert status_of(db, bid_id) == "panel_review"
+    act(manager, "reject", bid_id, reason="Market already saturated")
+    ref = bid_of(db, bid_id)
+    assert ref.status == "rejected" and ref.bid["rejection_reason"] == "Market already saturated"
+
+
+def test_the_manager_cannot_decide_before_the_panel_recommends(db, users, pot):
+    client = new_client("E4E-EARLY", worker=users["worker"])
+    bid_id = advance(db, draft(db, client), "panel_review")
+    with pytest.raises(grants.GrantRefused, match="not made its recommendation"):
+        grants.approve(db, bid_of(db, bid_id), by=MANAGER, on=TODAY, amount_pence=pence(100))
+    assert pot_now().committed_pence == 0
+
+
+def test_a_bid_cannot_be_submitted_without_a_plan_or_a_pot(db, users):
+    client = new_client("E4E-NOPOT", worker=users["worker"])
+    empty = draft(db, client, plan_summary="")
+    with pytest.raises(grants.GrantRefused, match="Summarise the business plan"):
+        grants.submit(db, bid_of(db, empty), by=WORKER, on=TODAY)
+    with pytest.raises(grants.GrantRefused, match="No grant pot covers"):
+        grants.submit(db, bid_of(db, draft(db, client)), by=WORKER, on=TODAY)
+
+
+def test_a_submitted_bid_joins_the_pot_of_its_submission_date_and_its_workers_caseload(db, users, pot):
+    client = new_client("E4E-JOIN1", worker=users["worker"])
+    bid_id = draft(db, client)
+    assert grants.submit(db, bid_of(db, bid_id), by=WORKER, on=TODAY) == "this-year"
+    ref = bid_of(db, bid_id)
+    assert ref.bid["pot"] == "this-year" and ref.bid["submitted_date"].date() == TODAY
+    assert ref.bid["supporting_worker"] == users["worker"].pk
+
+
+# --- the pot's money ----------------------------------------------------------------------------------
+
+def test_approval_beyond_what_is_left_in_the_pot_is_refused_with_a_clear_message(app, db, users, login, pot):
+    client = new_client("E4E-BIG01", worker=users["worker"])
+    first = advance(db, draft(db, client, asked=8_000), "approved")
+    second = advance(db, draft(db, client, asked=3_000), "recommended")
+    manager = login("manager")
+    response = act(manager, "approve", second, amount="3000")
+    message = manager.get(response.location).get_data(as_text=True)
+    assert "Not approved: the this-year pot has £2,000.00 left of its £10,000.00 total" in message
+    assert status_of(db, second) == "panel_review"
+    assert pot_now().committed_pence == pence(8_000) and pot_now().remaining_pence == pence(2_000)
+    act(manager, "approve", second, amount="2000")
+    assert status_of(db, second) == "approved" and status_of(db, first) == "approved"
+    assert (pot_now().committed_pence, pot_now().remaining_pence) == (pence(10_000), 0)
+
+
+def test_an_award_may_be_less_than_asked_but_never_more(db, users, pot):
+    client = new_client("E4E-LESS1", worker=users["worker"])
+    bid_id = advance(db, draft(db, client, asked=1_000), "recommended")
+    with pytest.raises(grants.GrantRefused, match="cannot be more than"):
+        grants.approve(db, bid_of(db, bid_id), by=MANAGER, on=TODAY, amount_pence=pence(1_001))
+    grants.approve(db, bid_of(db, bid_id), by=MANAGER, on=TODAY, amount_pence=pence(750), conditions="Receipts within 30 days")
+    ref = bid_of(db, bid_id)
+    assert ref.pence("amount_awarded_pence") == pence(750) and ref.bid["conditions"] == "Receipts within 30 days"
+    assert pot_now().committed_pence == pence(750)
+
+
+def test_approving_the_same_bid_twice_commits_the_money_once(db, users, pot):
+    client = new_client("E4E-TWICE", worker=users["worker"])
+    bid_id = advance(db, draft(db, client, asked=1_000), "recommended")
+    stale = bid_of(db, bid_id)
+    grants.approve(db, stale, by=MANAGER, on=TODAY, amount_pence=pence(1_000))
+    with pytest.raises(grants.GrantRefused, match="changed this bid"):
+        grants.approve(db, stale, by=MANAGER, on=TODAY, amount_pence=pence(1_000))
+    assert pot_now().committed_pence == pence(1_000) and pot_now().remaining_pence == pence(9_000)
+
+
+@pytest.fixture
+def atomic_single_document_updates(monkeypatch):
+    """MongoDB applies each single-document update atomically; mongomock does not between threads. Give it that.
+
+    Only the one guarantee the code relies on is added: a whole update_one is one step. The operations'
+    reads, their checks and the order of their updates run exactly as they would against MongoDB.
+    """
+    from mongomock.collection import Collection
+
+    lock = threading.RLock()
+    update = Collection._update
+
+    def atomic(self, *args, **kwargs):
+        with lock:
+            return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "_update", atomic)
+    # Switch threads as often as possible, so the racing operations really interleave.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def test_approvals_racing_from_many_threads_never_over_commit_the_pot(db, users, pot, atomic_single_document_updates):
+    asks = [300, 450, 500, 700, 800, 900, 1_000, 1_200, 1_500, 1_750] * 2  # £18,600 against a £10,000 pot
+    bids = []
+    for n, asked in enumerate(asks):
+        client = new_client(f"E4E-RACE{n:02d}", worker=users["worker"])
+        bids.append(advance(db, draft(db, client, asked=asked), "recommended"))
+    refs = [bid_of(db, b) for b in bids]
+    start = threading.Barrier(len(refs))
+    outcomes: dict[str, str] = {}
+
+    def approve(ref):
+        start.wait()
+        try:
+            grants.approve(db, ref, by=MANAGER, on=TODAY, amount_pence=ref.pence("amount_asked_pence"))
+            outcomes[ref.bid_id] = "approved"
+        except grants.GrantRefused as refused:
+            outcomes[ref.bid_id] = str(refused)
+
+    threads = [threading.Thread(target=approve, args=(ref,)) for ref in refs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    approved = [b for b in bids if status_of(db, b) == "approved"]
+    awarded = sum(bid_of(db, b).pence("amount_awarded_pence") for b in approved)
+    final = pot_now()
+    assert approved and len(approved) < len(bids)
+    assert final.committed_pence == awarded <= final.total_pence
+    assert final.remaining_pence == final.total_pence - final.committed_pence
+    assert all(outcomes[b] == "approved" for b in approved)
+    assert all("Not approved" in outcomes[b] for b in bids if b not in approved)
+    assert grants.pot_figures(db, TODAY)[0]["committed"] == Decimal(awarded) / 100
+
+
+def test_payments_in_instalments_up_to_the_award_and_never_beyond(app, db, users, login, pot):
+    client = new_client("E4E-PAY01", worker=users["worker"])
+    bid_id = advance(db, draft(db, client, asked=1_000), "approved", award=pence(800))
+    staff = login("admin_staff")
+    act(staff, "pay", bid_id, amount="500", payment_reference="BACS-1")
+    response = act(staff, "pay", bid_id, amount="300.01")
+    assert "at most £300.00 can be paid" in staff.get(response.location).get_data(as_text=True)
+    act(staff, "pay", bid_id, amount="300", payment_reference="BACS-2")
+    ref = bid_of(db, bid_id)
+    assert ref.status == "paid" and ref.pence("paid_pence") == pence(800)
+    assert [p["reference"] for p in ref.bid["payments"]] == ["BACS-1", "BACS-2"]
+    with pytest.raises(grants.GrantRefused, match="past the award"):
+        grants.pay(db, ref, by=STAFF, on=TODAY, amount_pence=1, paid_on=TODAY)
+    assert pot_now().paid_pence == pence(800)
+
+
+def test_payments_racing_from_threads_never_pass_the_award(db, users, pot, atomic_single_document_updates):
+    client = new_client("E4E-PAYRC", worker=users["worker"])
+    bid_id = advance(db, draft(db, client, asked=1_000), "approved")
+    ref = bid_of(db, bid_id)
+    start = threading.Barrier(8)
+
+    def pay():
+        start.wait()
+        try:
+            grants.pay(db, ref, by=STAFF, on=TODAY, amount_pence=pence(300), paid_on=TODAY)
+        except grants.GrantRefused:
+            pass
+
+    threads = [threading.Thread(target=pay) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    after = bid_of(db, bid_id)
+    assert after.pence("paid_pence") == sum(p["amount_pence"] for p in after.bid["payments"]) <= pence(1_000)
+    assert pot_now().paid_pence == after.pence("paid_pence")
+
+
+def test_a_payment_cannot_be_dated_in_the_future_or_before_the_approval(db, users, pot):
+    client = new_client("E4E-PAYDT", worker=users["worker"])
+    ref = bid_of(db, advance(db, draft(db, client), "approved"))
+    with pytest.raises(grants.GrantRefused, match="in the future"):
+        grants.pay(db, ref, by=STAFF, on=TODAY, amount_pence=100, paid_on=TODAY + timedelta(days=1))
+    with pytest.raises(grants.GrantRefused, match="before the award was approved"):
+        grants.pay(db, ref, by=STAFF, on=TODAY, amount_pence=100, paid_on=TODAY - timedelta(days=1))
+
+
+def test_withdrawing_an_approved_bid_gives_the_money_back_but_not_after_a_payment(db, users, pot):
+    client = new_client("E4E-WDRAW", worker=users["worker"])
+    bid_id = advance(db, draft(db, client, asked=2_000), "approved")
+    assert pot_now().remaining_pence == pence(8_000)
+    grants.withdraw(db, bid_of(db, bid_id), by=WORKER, on=TODAY, reason="Moved away")
+    assert status_of(db, bid_id) == "withdrawn"
+    assert (pot_now().committed_pence, pot_now().remaining_pence) == (0, pence(10_000))
+    paid = advance(db, draft(db, client, asked=2_000), "paid")
+    with pytest.raises(grants.GrantRefused, match="once a payment has been made"):
+        grants.withdraw(db, bid_of(db, paid), by=WORKER, on=TODAY, reason="Changed mind")
+
+
+def test_closing_a_part_paid_bid_returns_the_unpaid_award_to_the_pot(db, users, pot):
+    client = new_client("E4E-CLOSE", worker=users["worker"])
+    bid_id = advance(db, draft(db, client, asked=2_000), "paid")  # £100 paid of £2,000
+    grants.close(db, bid_of(db, bid_id), by=MANAGER, on=TODAY, reason="Business started; no more needed")
+    final = pot_now()
+    assert (final.committed_pence, final.paid_pence, final.remaining_pence) == (pence(100), pence(100), pence(9_900))
+
+
+STEPS = st.lists(st.tuples(st.sampled_from(["approve", "withdraw", "pay", "close", "total"]),
+                           st.integers(0, 4), st.integers(1, 6_000)), max_size=20)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_whatever_is_done_the_pots_figures_add_up(db, users, steps):
+    for name in (grants.CLIENTS, grants.POTS):
+        db.drop_collection(name)
+    grants.create_pot(db, "this-year", *PERIOD, pence(10_000), by=MANAGER, on=TODAY)
+    client = new_client("E4E-PROP1", worker=users["worker"])
+    bids = [advance(db, draft(db, client, asked=asked), "recommended") for asked in (1_000, 2_500, 4_000, 5_000, 6_000)]
+    for step, which, amount in steps:
+        ref = bid_of(db, bids[which])
+        try:
+            if step == "approve":
+                grants.approve(db, ref, by=MANAGER, on=TODAY, amount_pence=min(pence(amount), ref.pence("amount_asked_pence")))
+            elif step == "pay":
+                grants.pay(db, ref, by=STAFF, on=TODAY, amount_pence=pence(amount) // 4, paid_on=TODAY)
+            elif step == "total":
+                grants.set_pot_total(db, pot_now().pk, pence(amount * 2), by=MANAGER, on=TODAY)
+            else:
+                grants.OPERATIONS[step](db, ref, by=MANAGER, on=TODAY, reason="Checked")
+        except grants.GrantRefused:
+            pass
+    final, refs = pot_now(), [bid_of(db, b) for b in bids]
+    held = sum(t.get("committed_change_pence", 0) for ref in refs for t in ref.bid["transitions"])
+    assert final.committed_pence == held
+    assert final.remaining_pence == final.total_pence - final.committed_pence >= 0
+    assert final.paid_pence == sum(ref.pence("paid_pence") for ref in refs) <= final.committed_pence
+    assert all(ref.pence("paid_pence") <= ref.pence("amount_awarded_pence") for ref in refs)
+    (figures,) = grants.pot_figures(db, TODAY)
+    assert (figures["total"], figures["committed"], figures["paid"], figures["remaining"]) == (
+        final.total, final.committed, final.paid, final.remaining)
+
+
+def test_lowering_the_pot_total_below_what_is_committed_is_refused(app, db, users, login, pot):
+    client = new_client("E4E-TOTAL", worker=users["worker"])
+    advance(db, draft(db, client, asked=6_000), "approved")
+    manager = login("manager")
+    url = f"/admin/grantpot/total/?id={pot.pk}"
+    page = manager.post(url, data={"total": "5000", "reason": "Budget cut", "csrf_token": csrf_token(manager, url)})
+    assert page.status_code == 200
+    assert "£6,000.00 is already committed" in page.get_data(as_text=True)
+    assert pot_now().total_pence == pence(10_000)
+    manager.post(url, data={"total": "6000", "reason": "Budget cut", "csrf_token": csrf_token(manager, url)})
+    final = pot_now()
+    assert (final.total_pence, final.committed_pence, final.remaining_pence) == (pence(6_000), pence(6_000), 0)
+    assert [h.reason for h in final.total_history] == ["Pot opened", "Budget cut"]
+    grants.set_pot_total(db, pot.pk, pence(20_000), by=MANAGER, on=TODAY, reason="Underspend moved in")
+    assert pot_now().remaining_pence == pence(14_000)
+
+
+def test_a_stale_total_cannot_overwrite_a_newer_one(db, pot, monkeypatch):
+    real_find_one = type(db[grants.POTS]).find_one
+    raced = []
+
+    def find_then_someone_else_changes(self, *args, **kwargs):
+        found = real_find_one(self, *args, **kwargs)
+        if not raced:
+            raced.append(True)
+            self.update_one({"_id": pot.pk}, {"$inc": {"total_pence": 100, "remaining_pence": 100}})
+        return found
+
+    monkeypatch.setattr(type(db[grants.POTS]), "find_one", find_then_someone_else_changes)
+    with pytest.raises(grants.GrantRefused, match="changed the pot's total"):
+        grants.set_pot_total(db, pot.pk, pence(12_000), by=MANAGER, on=TODAY)
+    monkeypatch.undo()
+    assert pot_now().total_pence == pence(10_000) + 100
+
+
+def test_only_the_manager_sets_the_total_and_pots_cannot_overlap(app, db, users, login, pot):
+    for role in ("worker", "admin_staff", "grant_panel", "evaluator", "commissioner"):
+        assert login(role).get(f"/admin/grantpot/total/?id={pot.pk}").status_code == 403, role
+        assert login(role).get("/admin/grantpot/new/").status_code == 403, role
+    manager = login("manager")
+    end = PERIOD[1]
+    form = {"name": "overlapping", "period_start": end.isoformat(),
+            "period_end": (end + timedelta(days=365)).isoformat(), "opening_total": "25000"}
+    response = manager.post("/admin/grantpot/new/", data={**form, "csrf_token": csrf_token(manager, "/admin/grantpot/new/")})
+    assert "overlaps the this-year pot" in response.get_data(as_text=True)
+    assert pot_now("overlapping") is None
+    form["period_start"] = (end + timedelta(days=1)).isoformat()
+    form["name"] = "next-year"
+    manager.post("/admin/grantpot/new/", data={**form, "csrf_token": csrf_token(manager, "/admin/grantpot/new/")})
+    created = pot_now("next-year")
+    assert (created.total_pence, created.remaining_pence, created.committed_pence) == (pence(25_000), pence(25_000), 0)
+
+
+def test_pot_overview_shows_committed_paid_remaining_and_a_chart(app, db, users, login, pot):
+    client = new_client("E4E-VIEW1", worker=users["worker"])
+    advance(db, draft(db, client, asked=2_500), "paid")
+    page = login("grant_panel").get("/admin/grantpot/").get_data(as_text=True)
+    assert "£10,000.00" in page and "£2,500.00" in page and "£100.00" in page and "£7,500.00" in page
+    assert 'data-chart="grant-pots"' in page and 'data-part="unpaid" data-pence="240000"' in page
+
+
+# --- screens and scope --------------------------------------------------------------------------------
+
+def test_a_worker_drafts_and_submits_a_bid_with_its_business_plan_file(app, db, users, login, pot):
+    client = new_client("E4E-FLOW1", worker=users["worker"])
+    worker = login("worker")
+    url = f"/admin/grantbid/new/?client={client.pk}"
+    response = worker.post(url, data={
+        "amount_asked": "1,200", "purpose": "Van deposit", "plan_summary": "Man-and-van removals.",
+        "plan_file": (io.BytesIO(b"%PDF-1.4 plan"), "plan.pdf"), "csrf_token": csrf_token(worker, url)},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    ref = Client.objects(pk=client.pk).first().grant_bids[0]
+    assert (ref.amount_asked, ref.status, ref.attachment.filename) == (Decimal("1200.00"), "draft", "plan.pdf")
+    download = worker.get(f"/admin/grantbid/attachment/?bid={ref.bid_id}")
+    assert download.data == b"%PDF-1.4 plan" and "attachment" in download.headers["Content-Disposition"]
+    act(worker, "submit", ref.bid_id)
+    assert status_of(db, ref.bid_id) == "submitted"
+    bad = worker.post(url, data={"amount_asked": "50", "purpose": "x", "plan_summary": "y",
+                                 "plan_file": (io.BytesIO(b"MZ"), "plan.exe"), "csrf_token": csrf_token(worker, url)},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 200 and "must be one of" in bad.get_data(as_text=True)
+    assert len(Client.objects(pk=client.pk).first().grant_bids) == 1
+
+
+def test_a_refused_draft_keeps_no_file_and_a_replaced_file_is_removed(app, db, users, login, pot):
+    client = new_client("E4E-FILE1", worker=users["worker"])
+    files = gridfs.GridFS(db, collection="grant_attachments")
+    worker = login("worker")
+    url = f"/admin/grantbid/new/?client={client.pk}"
+    refused = worker.post(url, data={"amount_asked": "-5", "purpose": "Stock", "plan_summary": "Plan",
+                                     "plan_file": (io.BytesIO(b"plan"), "plan.txt"), "csrf_token": csrf_token(worker, url)},
+                          content_type="multipart/form-data")
+    assert "must be more than £0" in refused.get_data(as_text=True)
+    assert not Client.objects(pk=client.pk).first().grant_bids and not list(files.find({}))
+    worker.post(url, data={"amount_asked": "500", "purpose": "Stock", "plan_summary": "Plan",
+                           "plan_file": (io.BytesIO(b"first"), "first.txt"), "csrf_token": csrf_token(worker, url)},
+                content_type="multipart/form-data")
+    bid_id = Client.objects(pk=client.pk).first().grant_bids[0].bid_id
+    edit = f"/admin/grantbid/edit/?bid={bid_id}"
+    worker.post(edit, data={"amount_asked": "500", "purpose": "Stock", "plan_summary": "Plan",
+                            "plan_file": (io.BytesIO(b"second"), "second.txt"), "csrf_token": csrf_token(worker, edit)},
+                content_type="multipart/form-data")
+    assert [f.read() for f in files.find({})] == [b"second"]
+    assert worker.get(f"/admin/grantbid/attachment/?bid={bid_id}").data == b"second"
+
+
+def test_a_step_that_is_not_a_transition_is_refused(app, db, users, login, pot):
+    client = new_client("E4E-NOSTP", worker=users["worker"])
+    bid_id = draft(db, client)
+    admin = login("admin")
+    for step in ("list", "create", "edit", "delete", "anything"):
+        response = admin.post(f"/admin/grantbid/act/{step}/", data={"bid": bid_id, "csrf_token": csrf_token(admin)})
+        assert response.status_code == 403, step
+    assert status_of(db, bid_id) == "draft"
+
+
+def test_only_a_draft_can_be_changed(app, db, users, login, pot):
+    client = new_client("E4E-EDIT1", worker=users["worker"])
+    bid_id = draft(db, client)
+    worker = login("worker")
+    url = f"/admin/grantbid/edit/?bid={bid_id}"
+    worker.post(url, data={"amount_asked": "900", "purpose": "Chair", "plan_summary": "Plan", "csrf_token": csrf_token(worker, url)})
+    assert bid_of(db, bid_id).pence("amount_asked_pence") == pence(900)
+    advance(db, bid_id, "submitted")
+    worker.post(url, data={"amount_asked": "5000", "purpose": "Chair", "plan_summary": "Plan", "csrf_token": csrf_token(worker, "/admin/grantbid/")})
+    assert bid_of(db, bid_id).pence("amount_asked_pence") == pence(900)
+
+
+def test_a_worker_cannot_reach_another_workers_clients_bids_by_url(app, db, users, login, pot):
+    theirs = new_client("E4E-THEIR", worker=users["worker2"])
+    bid_id = draft(db, theirs)
+    worker = login("worker")
+    for url in (f"/admin/grantbid/details/?bid={bid_id}", f"/admin/grantbid/edit/?bid={bid_id}",
+                f"/admin/grantbid/attachment/?bid={bid_id}", f"/admin/grantbid/new/?client={theirs.pk}"):
+        assert worker.get(url).status_code == 404, url
+    for action in ("submit", "withdraw"):
+        assert act(worker, action, bid_id).status_code == 404
+    assert status_of(db, bid_id) == "draft"
+    assert "E4E-THEIR" not in worker.get("/admin/grantbid/").get_data(as_text=True)
+    assert "E4E-THEIR" in login("worker2").get("/admin/grantbid/").get_data(as_text=True)
+
+
+def test_the_panel_sees_submitted_bids_with_reference_and_first_name_only(app, db, users, login, pot):
+    client = new_client("E4E-PANEL", worker=users["worker"], first_name="Jordan", last_name="Secretsurname",
+                        postcode="B1 1AA")
+    hidden = draft(db, client, purpose="Still a draft")
+    queued = advance(db, draft(db, client, purpose="Market stall"), "submitted")
+    decided = advance(db, draft(db, client, purpose="Food van"), "approved")
+    panel = login("grant_panel")
+    assert panel.get(f"/admin/grantbid/details/?bid={hidden}").status_code == 404
+    page = panel.get(f"/admin/grantbid/details/?bid={queued}").get_data(as_text=True)
+    assert "E4E-PANEL" in page and "Jordan" in page
+    assert "Secretsurname" not in page and "B1 1AA" not in page
+    assert panel.get(f"/admin/client/casefile/?id={client.pk}").status_code == 403
+    queue = panel.get("/admin/grantbid/queue/").get_data(as_text=True)
+    assert f'data-bid="{queued}"' in queue
+    assert f'data-bid="{hidden}"' not in queue and f'data-bid="{decided}"' not in queue
+    assert "Secretsurname" not in queue
+
+
+def test_the_client_form_cannot_change_bids_and_the_case_file_shows_their_history(app, db, users, login, pot):
+    client = new_client("E4E-FORM1", worker=users["worker"])
+    bid_id = advance(db, draft(db, client), "approved")
+    manager = login("manager")
+    form = manager.get(f"/admin/client/edit/?id={client.pk}").get_data(as_text=True)
+    assert "grant_bids" not in form
+    page = manager.get(f"/admin/client/casefile/?id={client.pk}").get_data(as_text=True)
+    assert f'data-bid="{bid_id}"' in page and 'data-status="approved"' in page
+    assert "Panel recommendation" in page and "£1,000.00" in page and MANAGER in page
+
+
+# --- for the exports ----------------------------------------------------------------------------------
+
+def test_ledger_has_a_row_per_bid_submitted_and_per_payment_made_in_the_period(db, users, pot):
+    client = new_client("E4E-LEDG1", worker=users["worker"])
+    bid_id = advance(db, draft(db, client, asked=1_500), "paid")
+    grants.pay(db, bid_of(db, bid_id), by=STAFF, on=TODAY, amount_pence=pence(250), paid_on=TODAY)
+    advance(db, draft(db, client, asked=400), "submitted")
+    draft(db, client, asked=999)  # never submitted: not in the ledger
+    rows = list(grants.ledger_rows(db, TODAY, TODAY))
+    assert [r["kind"] for r in rows] == ["bid", "payment", "payment", "bid"]
+    bid_row = rows[0]
+    assert bid_row["client_reference"] == "E4E-LEDG1" and bid_row["pot"] == "this-year"
+    assert (bid_row["amount_asked"], bid_row["amount_awarded"], bid_row["amount_paid"]) == (
+        Decimal("1500.00"), Decimal("1500.00"), Decimal("350.00"))
+    assert [r["amount_paid"] for r in rows[1:3]] == [Decimal("100.00"), Decimal("250.00")]
+    assert set(rows[0]) == {key for key, _ in grants.LEDGER_COLUMNS}
+    assert list(grants.ledger_rows(db, TODAY - timedelta(days=10), TODAY - timedelta(days=1))) == []
+
+
+def test_pot_figures_as_of_a_date_follow_the_bids_history(db, users, pot):
+    client = new_client("E4E-FIGS1", worker=users["worker"])
+    day = {n: TODAY - timedelta(days=n) for n in range(11)}
+    bid_id = draft(db, client, asked=3_000)
+    grants.submit(db, bid_of(db, bid_id), by=WORKER, on=day[10])
+    grants.review(db, bid_of(db, bid_id), by=PANEL, on=day[9])
+    grants.recommend(db, bid_of(db, bid_id), by=PANEL, on=day[9], recommendation="approve")
+    grants.approve(db, bid_of(db, bid_id), by=MANAGER, on=day[8], amount_pence=pence(3_000))
+    grants.pay(db, bid_of(db, bid_id), by=STAFF, on=day[2], amount_pence=pence(100), paid_on=day[5])
+    grants.close(db, bid_of(db, bid_id), by=MANAGER, on=day[0], reason="Trading; no more needed")
+
+    def figures(on):
+        (only,) = grants.pot_figures(db, on)
+        return only["total"], only["committed"], only["paid"], only["remaining"]
+
+    assert figures(day[9]) == (Decimal("10000.00"), 0, 0, Decimal("10000.00"))
+    assert figures(day[8]) == (Decimal("10000.00"), Decimal("3000.00"), 0, Decimal("7000.00"))
+    assert figures(day[5]) == (Decimal("10000.00"), Decimal("3000.00"), Decimal("100.00"), Decimal("7000.00"))
+    current = pot_now()
+    assert figures(day[0]) == (current.total, current.committed, current.paid, current.remaining)
+    assert figures(day[0]) == (Decimal("10000.00"), Decimal("100.00"), Decimal("100.00"), Decimal("9900.00"))
+    assert grants.pot_figures(db, PERIOD[0] - timedelta(days=1)) == []
