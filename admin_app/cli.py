@@ -38,11 +38,16 @@ def seed_demo_data(clients: int = 100) -> dict:
 
         if Client.objects.count():
             return {"clients": Client.objects.count()}
-        from admin_app.demo import generate_demo
+        from admin_app.db import database
+        from admin_app.demo import generate_demo, replay_grant_bids
 
         workers = [User.objects(email=e).first() for e, _, r in demo_users() if r == "worker"]
         managers = [User.objects(email=f"manager@{DEMO_DOMAIN}").first()]
-        return generate_demo(workers, managers, today=date.today(), clients=clients)
+        counts = generate_demo(workers, managers, today=date.today(), clients=clients)
+        counts |= replay_grant_bids(database(), date.today(), worker_by=f"worker1@{DEMO_DOMAIN}",
+                                    panel_by=f"grant_panel@{DEMO_DOMAIN}", manager_by=f"manager@{DEMO_DOMAIN}",
+                                    payments_by=f"admin_staff@{DEMO_DOMAIN}")
+        return counts
 
 
 def register_cli(app: Flask) -> None:

@@ -790,3 +790,66 @@ def generate_demo(workers: list[User], managers: list[User], today: date, seed: 
                 model._get_collection().insert_many([document.to_mongo() for document in documents])
             counts[name] = len(documents)
     return counts
+
+
+def replay_grant_bids(db, today: date, *, worker_by: str, panel_by: str, manager_by: str, payments_by: str,
+                      pot_total_pence: int = 50_000_00) -> dict[str, int]:
+    """Open a grant pot per financial year and take each generated bid through the real workflow.
+
+    generate_demo writes each bid with the status it should reach; here every such bid is put back
+    to draft and moved on by admin_app.grants, so the pots' committed and paid figures, the bids'
+    histories and the ledger agree exactly as they would after real use.
+    """
+    from admin_app import grants
+    from admin_app.metrics.periods import financial_year, fy_label, fy_start_year
+
+    planned = list(db[Client._get_collection_name()].aggregate([
+        {"$unwind": "$grant_bids"},
+        {"$match": {"grant_bids.status": {"$ne": "draft"}}},
+        {"$project": {"bid": "$grant_bids"}},
+        {"$sort": {"bid.submitted_date": 1, "bid.bid_id": 1}},
+    ]))
+    first_year = min((fy_start_year(p["bid"]["submitted_date"].date()) for p in planned), default=fy_start_year(today))
+    pots = 0
+    for year in range(first_year, fy_start_year(today) + 1):
+        period = financial_year(year)
+        if grants.pot_for(db, period.start) is None:
+            grants.create_pot(db, fy_label(year), period.start, period.end, pot_total_pence, by=manager_by,
+                              on=min(period.start, today))
+            pots += 1
+    moved = 0
+    for plan in planned:
+        bid, target = plan["bid"], plan["bid"]["status"]
+        ref = grants.find_bid(db, bid["bid_id"])
+        at = f"grant_bids.{ref.index}."
+        db[Client._get_collection_name()].update_one(
+            {"_id": ref.client_id, at + "bid_id": bid["bid_id"]},
+            {"$set": {at + "status": "draft"}, "$unset": {at + "submitted_date": "", at + "amount_awarded_pence": ""}})
+        submitted = bid["submitted_date"].date()
+        asked, awarded = int(bid.get("amount_asked_pence") or 0), int(bid.get("amount_awarded_pence") or 0)
+
+        def step(operation, days, **values):
+            grants.OPERATIONS[operation](db, grants.find_bid(db, bid["bid_id"]), on=min(submitted + timedelta(days=days), today),
+                                         **values)
+
+        step("submit", 0, by=worker_by)
+        if target == "submitted":
+            moved += 1
+            continue
+        step("review", 2, by=panel_by)
+        if target == "rejected":
+            step("recommend", 5, by=panel_by, recommendation="reject", note="Plan not yet ready for funding.")
+            step("reject", 7, by=manager_by, reason="The panel asked for a fuller cash-flow forecast first.")
+        else:
+            reduced = awarded < asked
+            step("recommend", 5, by=panel_by, recommendation="approve_reduced" if reduced else "approve",
+                 amount_pence=awarded if reduced else None, note="Sound plan." if not reduced else "Fund the essentials.")
+            try:
+                step("approve", 7, by=manager_by, amount_pence=awarded)
+            except grants.GrantRefused:
+                continue  # the year's pot is spent: the bid waits with the panel's recommendation
+            if target == "paid":
+                paid_on = min(submitted + timedelta(days=14), today)
+                step("pay", 14, by=payments_by, amount_pence=awarded, paid_on=paid_on, reference=f"BACS {bid['bid_id']}")
+        moved += 1
+    return {"grant_pots": pots, "grant_bids_moved": moved}

@@ -267,3 +267,23 @@ def test_demo_case_files_go_only_into_an_empty_database(seeded):
     _, workers, _ = seeded
     with pytest.raises(DemoDataError):
         generate_demo(workers, [], TODAY)
+
+
+def test_demo_bids_go_through_the_grant_workflow_and_the_pots_add_up(seeded, db):
+    from admin_app.demo import replay_grant_bids
+
+    db.grant_pots.drop()
+    replay_grant_bids(db, TODAY, worker_by="worker1@test.e4e", panel_by="panel@test.e4e",
+                      manager_by="manager@test.e4e", payments_by="admin_staff@test.e4e")
+    bids = [(bid, client) for client in Client.objects for bid in client.grant_bids]
+    assert any(bid.status == "paid" for bid, _ in bids) and any(bid.status == "approved" for bid, _ in bids)
+    for bid, client in bids:
+        if bid.status != "draft":
+            actions = [t.action for t in bid.transitions]
+            assert actions[0] == "submit" and bid.pot, (client.reference, actions)
+    for pot in db.grant_pots.find():
+        mine = [bid for bid, _ in bids if bid.pot == pot["name"]]
+        awarded = sum(bid.amount_awarded_pence or 0 for bid in mine if bid.status in ("approved", "paid"))
+        assert pot["committed_pence"] == awarded
+        assert pot["paid_pence"] == sum(bid.paid_pence or 0 for bid in mine)
+        assert pot["remaining_pence"] == pot["total_pence"] - awarded >= 0
