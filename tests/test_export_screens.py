@@ -232,3 +232,43 @@ def test_download_needs_its_own_permission(app, login):
     client = login("admin_staff")
     assert client.get(f"/admin/exportrun/details/?id={run.pk}").status_code == 200
     assert client.get(f"/admin/exportrun/download/{run.pk}").status_code == 403
+
+
+def test_a_schedule_scoped_by_a_built_in_filter_covers_just_those_case_files(app, users):
+    from admin_app.db import database
+    from admin_app.export_scopes import resolve_scope
+    from admin_app.models.case_file import Referral
+    from admin_app.models.exports import ExportRun, ExportSchedule
+
+    with app.app_context():
+        new_client("E4E-P0001", worker=users["worker"])
+        waiting = new_client("E4E-P0002", worker=users["worker2"], status="referred",
+                             referral=Referral(date=date.today(), source="police", cohort="at_risk", decision="pending"))
+        ExportSchedule(name="Waiting list", report="kpi_fidelity", period_rule="previous_month", cron="0 7 * * 1",
+                       recipients=["lead@example.org"], scope="builtin:referrals_awaiting_decision",
+                       next_due_at=datetime(2026, 1, 1)).save()
+        [run_id] = export_runs.dispatch_due(datetime.utcnow(), resolve_scope)
+        run = ExportRun.objects.get(pk=run_id)
+        match = export_runs.decode_match(run.match_json)
+        assert [c["reference"] for c in database().clients.find(match, {"reference": 1})] == [waiting.reference]
+        assert run.scope.endswith("Referrals awaiting a decision")
+
+
+def test_a_schedule_whose_saved_filter_was_deleted_fails_with_a_notice(app, users):
+    from admin_app.export_scopes import resolve_scope
+    from admin_app.models.exports import ExportRun, ExportSchedule, Notice
+    from admin_app.models.saved_filters import SavedFilter
+
+    with app.app_context():
+        saved = SavedFilter(name="My convicted", owner=users["manager"], screen="client", screen_name="Clients").save()
+        schedule = ExportSchedule(name="Convicted cohort", report="kpi_fidelity", period_rule="previous_month",
+                                  cron="0 7 * * 1", recipients=["lead@example.org"], scope=f"saved:{saved.pk}",
+                                  next_due_at=datetime(2026, 1, 1)).save()
+        saved.delete()
+        assert export_runs.dispatch_due(datetime.utcnow(), resolve_scope) == []
+        run = ExportRun.objects.get(schedule=schedule)
+        assert run.status == "failed" and "no longer exists" in run.error
+        assert "Convicted cohort" in Notice.objects.get(role="manager").text
+        # The schedule moved on: the next tick does not fail it again.
+        assert export_runs.dispatch_due(datetime.utcnow(), resolve_scope) == []
+        assert ExportRun.objects.count() == 1
