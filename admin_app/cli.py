@@ -143,11 +143,12 @@ def register_cli(app: Flask) -> None:
         from admin_app.metrics.report import as_of_for, load_report
 
         try:
-            period = Period(date.fromisoformat(start), date.fromisoformat(end))
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
         except ValueError:
             raise click.ClickException("--from and --to must be dates written YYYY-MM-DD") from None
-        if period.end < period.start:
+        if last < first:
             raise click.ClickException("--to must not be before --from")
+        period = Period(first, last)
         match = {}
         if worker_email:
             worker = User.objects(email=worker_email.strip().lower()).first()

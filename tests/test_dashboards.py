@@ -244,3 +244,8 @@ def test_monthly_chart_marks_months_cut_by_the_period():
     svg = str(monthly_chart([{"month": "2025-05", "start": "2025-05-10", "end": "2025-05-31", "referrals": 2,
                               "job_starts": 1}]))
     assert "10 to 31 May only" in svg and 'data-referrals="2"' in svg and 'data-job-starts="1"' in svg
+
+
+def test_kpis_command_refuses_a_period_that_ends_before_it_starts(app):
+    result = app.test_cli_runner().invoke(args=["kpis", "--from", "2025-03-31", "--to", "2025-01-01"])
+    assert result.exit_code != 0 and "--to must not be before --from" in result.output
