@@ -34,3 +34,12 @@ def enable_grants(ledger_rows: grant_ledger.LedgerRows, ledger_columns: Sequence
     ledger: Build = partial(grant_ledger.build, ledger_rows=ledger_rows, ledger_columns=ledger_columns,
                             pot_figures=pot_figures)
     register(Report("grant_ledger", grant_ledger.TITLE, "Manager, grant panel, OPCC", ledger))
+
+
+def _enable_the_grant_pot() -> None:
+    from admin_app import grants
+
+    enable_grants(grants.ledger_rows, grants.LEDGER_COLUMNS, grants.pot_figures)
+
+
+_enable_the_grant_pot()

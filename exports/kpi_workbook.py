@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin_app.metrics.report import load_report
+from admin_app.metrics.report import as_of_for, load_report
 from exports.base import ExportContext
 from exports.figures import FIGURES, anchors_table, fidelity_by_worker_table, fidelity_table, figures_table, \
     workers_table
@@ -14,7 +14,7 @@ AUDIENCE = "Service manager, OPCC and the evaluator (aggregate figures only)"
 
 
 def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
-    report = load_report(db, ctx.match, ctx.period)
+    report = load_report(db, ctx.match, ctx.period, as_of=as_of_for(ctx.period, ctx.generated_at.date()))
     book = Book(path, ctx, TITLE, AUDIENCE, notes=(
         f"Sustainment judged as of {report['as_of']}. Definitions: docs/metrics.md.",))
     figures_table(book, "KPIs", report, FIGURES, "Every KPI for the whole service, against targets and benchmarks")

@@ -16,7 +16,7 @@ from admin_app.metrics.kpis import (
 from admin_app.metrics.fidelity import RAPID_SEARCH_DAYS, first_employer_contact
 from admin_app.metrics.periods import Period
 from admin_app.metrics.records import CaseRecord
-from admin_app.metrics.report import load_report
+from admin_app.metrics.report import as_of_for, load_report
 from admin_app.vocabulary import CASE_STATUSES, COHORTS, CONTACT_MODES as MODE_LABELS, OUTCOME_KINDS, \
     REFERRAL_DECISIONS, REFERRAL_SOURCES, label
 from exports import casefiles
@@ -61,7 +61,7 @@ CASE_COLUMNS = (
 
 def build(db: Any, path: str, ctx: ExportContext, pot_figures: PotFigures | None = None) -> dict[str, int]:
     """Write the return; with `pot_figures` (the grant pots) it gains a "Grant pots" sheet."""
-    report = load_report(db, ctx.match, ctx.period)
+    report = load_report(db, ctx.match, ctx.period, as_of=as_of_for(ctx.period, ctx.generated_at.date()))
     book = Book(path, ctx, TITLE, AUDIENCE)
     summary = figures_table(book, "Summary", report, SUMMARY,
                             "The period's KPIs for the whole service, against targets and benchmarks, with charts")

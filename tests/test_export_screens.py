@@ -272,3 +272,47 @@ def test_a_schedule_whose_saved_filter_was_deleted_fails_with_a_notice(app, user
         # The schedule moved on: the next tick does not fail it again.
         assert export_runs.dispatch_due(datetime.utcnow(), resolve_scope) == []
         assert ExportRun.objects.count() == 1
+
+
+def test_the_grant_ledger_and_the_opcc_pot_sheet_come_from_the_real_pot(app, users, login):
+    import openpyxl
+
+    from admin_app import grants
+    from admin_app.db import database
+    from admin_app.metrics.periods import financial_year
+
+    year = financial_year(2026)
+    on = date(2026, 5, 1)
+    with app.app_context():
+        db = database()
+        client = new_client("E4E-G0001", worker=users["worker"])
+        grants.create_pot(db, "2026/27", year.start, year.end, 30_000_00, by="manager@test.e4e", on=on)
+        bid = grants.create_draft(db, client.pk, by="worker@test.e4e", on=on, amount_asked_pence=2_000_00,
+                                  purpose="Van deposit", plan_summary="Mobile valeting")
+        step = lambda name, **values: grants.OPERATIONS[name](db, grants.find_bid(db, bid), **values)  # noqa: E731
+        step("submit", by="worker@test.e4e", on=on)
+        step("review", by="panel@test.e4e", on=on)
+        step("recommend", by="panel@test.e4e", on=on, recommendation="approve_reduced", amount_pence=1_500_00)
+        step("approve", by="manager@test.e4e", on=date(2026, 5, 8), amount_pence=1_500_00)
+        step("pay", by="admin_staff@test.e4e", on=date(2026, 5, 20), amount_pence=1_000_00,
+             paid_on=date(2026, 5, 20), reference="BACS 1")
+    manager = login("manager")
+    books = {}
+    for report in ("grant_ledger", "opcc_return"):
+        response = post_form(manager, "/admin/exportrun/run/", {"report": report, "kind": "fy", "fy": "2026"})
+        assert response.status_code == 302
+        with app.app_context():
+            from admin_app.models.exports import ExportRun
+
+            run = ExportRun.objects(report=report).get()
+            assert run.status == "built", run.error
+        download = manager.get(f"/admin/exportrun/download/{run.pk}")
+        import io
+
+        books[report] = openpyxl.load_workbook(io.BytesIO(download.data), read_only=True)
+    ledger = [row for row in books["grant_ledger"]["Ledger"].iter_rows(values_only=True)]
+    assert [row[0] for row in ledger[1:] if row[0] in ("bid", "payment")] == ["bid", "payment"]
+    pots = list(books["opcc_return"]["Grant pots"].iter_rows(values_only=True))
+    headings, pot = pots[0], dict(zip(pots[0], pots[1]))
+    assert "Remaining (£)" in headings
+    assert pot["Remaining (£)"] == 28_500 and pot["Paid (£)"] == 1_000
