@@ -47,7 +47,33 @@ def seed_demo_data(clients: int = 100) -> dict:
         counts |= replay_grant_bids(database(), date.today(), worker_by=f"worker1@{DEMO_DOMAIN}",
                                     panel_by=f"grant_panel@{DEMO_DOMAIN}", manager_by=f"manager@{DEMO_DOMAIN}",
                                     payments_by=f"admin_staff@{DEMO_DOMAIN}")
+        counts["export_schedules"] = seed_demo_schedules()
         return counts
+
+
+def seed_demo_schedules() -> int:
+    """The schedules a real installation would start with, sent to the demo commissioner and evaluator."""
+    from datetime import datetime
+
+    from admin_app.export_runs import next_due
+    from admin_app.models.exports import ExportSchedule
+
+    schedules = (
+        ("OPCC quarterly return", "opcc_return", "previous_quarter", "0 7 5 1,4,7,10 *", "attachment",
+         [f"commissioner@{DEMO_DOMAIN}"]),
+        ("Evaluator monthly extract", "evaluator_extract", "previous_month", "0 6 2 * *", "link",
+         [f"evaluator@{DEMO_DOMAIN}"]),
+        ("Grant ledger, quarterly", "grant_ledger", "previous_quarter", "0 7 5 1,4,7,10 *", "link",
+         [f"manager@{DEMO_DOMAIN}", f"grant_panel@{DEMO_DOMAIN}"]),
+    )
+    made = 0
+    for name, report, rule, cron, delivery, recipients in schedules:
+        if ExportSchedule.objects(name=name).first() is None:
+            ExportSchedule(name=name, report=report, period_rule=rule, cron=cron, delivery=delivery,
+                           recipients=recipients, created_by=f"manager@{DEMO_DOMAIN}",
+                           next_due_at=next_due(cron, datetime.utcnow())).save()
+            made += 1
+    return made
 
 
 def register_cli(app: Flask) -> None:

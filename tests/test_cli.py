@@ -107,3 +107,24 @@ def test_kpis_command_prints_the_report_figures_for_the_period_and_scope(app, us
 def test_kpis_command_refuses_bad_dates_with_a_clear_line(app):
     result = app.test_cli_runner().invoke(args=["kpis", "--from", "01/04/2025", "--to", "2026-03-31"])
     assert result.exit_code != 0 and "YYYY-MM-DD" in result.output and "Traceback" not in result.output
+
+
+def test_seed_demo_starts_the_usual_schedules_and_dispatch_runs_them_when_due(app, tmp_path):
+    from datetime import datetime
+
+    import exports
+    from admin_app.models.exports import ExportRun, ExportSchedule
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo", "--clients", "30"])
+    assert result.exit_code == 0, result.output
+    schedules = list(ExportSchedule.objects)
+    assert {s.report for s in schedules} <= set(exports.REPORTS) and len(schedules) == 3
+    assert all(s.next_due_at > datetime.utcnow() for s in schedules)
+    assert "0 run(s) started" in runner.invoke(args=["dispatch-exports"]).output
+    ExportSchedule.objects(name="Evaluator monthly extract").update_one(set__next_due_at=datetime(2026, 1, 1))
+    result = runner.invoke(args=["dispatch-exports"])
+    assert "1 run(s) started" in result.output, result.output
+    run = ExportRun.objects.get()
+    assert run.status == "sent" and run.recipients == ["evaluator@demo.e4e"]
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 1

@@ -209,6 +209,18 @@ class SecuredModelView(ModelView):
                          summary=f"exported the {self.name} list ({request.query_string.decode()[:200]})")
         return None
 
+    # --- labels -------------------------------------------------------------------------------
+    def get_column_name(self, field):
+        """A column's heading: the screen's own label, else the field's verbose_name, else the prettified name."""
+        if self.column_labels and field in self.column_labels:
+            return self.column_labels[field]
+        label = getattr(self.model._fields.get(field), "verbose_name", None)
+        return label or super().get_column_name(field)
+
+    def search_placeholder(self):
+        names = [self.get_column_name(column) for column in self.column_searchable_list or () if isinstance(column, str)]
+        return ("Search " + ", ".join(names).lower()) if names else "Search"
+
     # --- row-level scope ----------------------------------------------------------------------
     def _refresh_filters_cache(self):
         super()._refresh_filters_cache()
