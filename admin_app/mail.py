@@ -1,4 +1,4 @@
-"""Outgoing email: SMTP with STARTTLS and authentication from config, or .eml files in a folder.
+"""Outgoing email: SMTP with TLS (STARTTLS, or implicit on port 465) and authentication from config, or .eml files.
 
 With no SMTP_HOST set (embedded mode) each message is written to MAIL_FOLDER, so a demo never
 sends anything. Every failure to hand a message over is raised as MailNotSent, which the jobs
@@ -57,9 +57,13 @@ def send_mail(settings: Settings, to: Iterable[str], subject: str, body: str,
         _write_to_folder(settings.mail_folder, message)
         return message["Message-ID"]
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        # Port 465 speaks TLS from the first byte; any other port upgrades with STARTTLS when SMTP_TLS is on.
+        implicit_tls = settings.smtp_tls and settings.smtp_port == 465
+        connect = smtplib.SMTP_SSL if implicit_tls else smtplib.SMTP
+        extra = {"context": ssl.create_default_context()} if implicit_tls else {}
+        with connect(settings.smtp_host, settings.smtp_port, timeout=30, **extra) as smtp:
             smtp.ehlo()
-            if settings.smtp_tls:
+            if settings.smtp_tls and not implicit_tls:
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if settings.smtp_user:

@@ -93,12 +93,23 @@ def worker(app, inbox):
     saved = {key: celery.conf[key] for key in ("broker_url", "task_always_eager", "e4e_settings")}
     celery.conf.update(broker_url=os.environ.get("REDIS_URL") or "memory://", task_always_eager=False,
                        e4e_settings=settings)
+    _new_connections(celery)
     celery.control.purge()  # nothing left over from an earlier test or run
     try:
         with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=30):
             yield celery
     finally:
         celery.conf.update(saved)
+        _new_connections(celery)
+
+
+def _new_connections(celery):
+    """Drop pooled broker connections so the next send uses the broker now configured."""
+    from kombu import pools
+
+    pools.reset()
+    celery._pool = None
+    celery.amqp._producer_pool = None
 
 
 def wait_for_run(run_id, statuses=TERMINAL, seconds=120):
