@@ -137,6 +137,7 @@ class ExportRunView(SecuredModelView):
                            "queued_at", "started_at", "built_at", "finished_at", "row_counts", "filename", "size",
                            "checksum", "delivery", "recipients", "mail_attempts", "error")
     column_formatters = {"report": _report_title, "status": _status, "filename": _file,
+                         "queued_at": lambda v, c, m, n: f"{m.queued_at:%d/%m/%Y %H:%M}" if m.queued_at else "",
                          "row_counts": lambda v, c, m, n: ", ".join(f"{k}: {x}" for k, x in (m.row_counts or {}).items())}
     column_formatters_detail = column_formatters
     column_filters = ("report", "status", "schedule_name", "queued_at")
