@@ -91,3 +91,13 @@ def new_client(reference="E4E-T0001", worker=None, **fields):
     )
     values.update(fields)
     return Client(**values).save()
+
+
+@pytest.fixture
+def inbox():
+    """A real SMTP server in the test process; point settings at inbox.port."""
+    from tests.smtp import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()

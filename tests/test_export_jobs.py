@@ -9,75 +9,16 @@ import os
 import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from email import message_from_bytes, policy
 
 import msoffcrypto
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 
 from admin_app import export_runs
 from admin_app.metrics.periods import previous_quarter
 from tests.conftest import csrf_token, new_client
 
 TERMINAL = {"sent", "failed"}
-
-
-class Inbox:
-    """An SMTP handler that keeps what it receives and can refuse the next few messages."""
-
-    def __init__(self):
-        self.messages = []
-        self.refuse = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refuse:
-            self.refuse -= 1
-            return "451 4.3.0 Try again later"
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((sorted(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class MailServer:
-    """A real SMTP server on a fixed port that can be taken down and brought back."""
-
-    def __init__(self):
-        self.handler = Inbox()
-        self.port = _free_port()
-        self.controller = None
-
-    def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def messages(self):
-        return self.handler.messages
-
-    def refuse_next(self, count):
-        self.handler.refuse = count
-
-
-@pytest.fixture
-def inbox():
-    server = MailServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

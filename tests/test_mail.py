@@ -2,27 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from admin_app.mail import Attachment, MailNotSent, send_mail
 from config import load_settings
-from tests.test_export_jobs import _free_port
+from tests.smtp import MailServer
 
 # The test server takes a sign-in without TLS; production mail uses STARTTLS (SMTP_TLS, on by default).
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-
-
-class Server:
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append((sorted(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
 
 
 def authenticate(server, session, envelope, mechanism, auth_data):
@@ -32,13 +21,11 @@ def authenticate(server, session, envelope, mechanism, auth_data):
 
 @pytest.fixture
 def server():
-    handler = Server()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), authenticator=authenticate,
-                            auth_required=True, auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
+    """An SMTP server that refuses any message from a sender that has not signed in."""
+    server = MailServer(authenticator=authenticate, auth_required=True, auth_require_tls=False,
+                        auth_exclude_mechanism=["LOGIN"]).start()
+    yield server
+    server.stop()
 
 
 def settings_for(server, password):
@@ -47,10 +34,9 @@ def settings_for(server, password):
 
 
 def test_a_signed_in_send_delivers_to_every_recipient_with_the_attachment(server):
-    # The server refuses any message from a sender that has not signed in.
     message_id = send_mail(settings_for(server, "right-password"), ["b@example.org", "a@example.org", " "],
                            "Quarterly return", "Attached.", [Attachment("return.xlsx", b"PK\x03\x04data")])
-    [(recipients, message)] = server.received
+    [(recipients, message)] = server.messages
     assert recipients == ["a@example.org", "b@example.org"]
     assert message["Message-ID"] == message_id and message["From"] == "reports@e4e.example.org"
     [attachment] = list(message.iter_attachments())
@@ -60,7 +46,7 @@ def test_a_signed_in_send_delivers_to_every_recipient_with_the_attachment(server
 def test_without_the_sign_in_the_server_refuses_and_the_caller_is_told(server):
     with pytest.raises(MailNotSent):
         send_mail(replace(settings_for(server, ""), smtp_user=None), ["a@example.org"], "Quarterly return", "Attached.")
-    assert server.received == []
+    assert server.messages == []
 
 
 def test_no_recipients_is_refused_before_connecting(server):
