@@ -58,6 +58,7 @@ class Settings:
     seed_demo: bool
     mail_retries: int = 5
     mail_retry_seconds: int = 60
+    export_retention_days: int = 90
     extra: dict = field(default_factory=dict)
 
     def flask_config(self) -> dict:
@@ -150,6 +151,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         base_url=get("BASE_URL", "http://127.0.0.1:5000") or "",
         mail_retries=int(get("MAIL_RETRIES", "5") or 5),
         mail_retry_seconds=int(get("MAIL_RETRY_SECONDS", "60") or 60),
+        export_retention_days=int(get("EXPORT_RETENTION_DAYS", "90") or 90),
         seed_demo=embedded and (get("SEED_DEMO", "true") or "true").lower() in {"1", "true", "yes"},
     )
     if not embedded:

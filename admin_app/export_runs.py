@@ -194,6 +194,17 @@ def build(run_id: str, pseudonym_key: str, now: datetime | None = None) -> Expor
     return ExportRun.objects.get(pk=run.pk)
 
 
+def remove_old_files(now: datetime, keep_days: int) -> int:
+    """Delete the workbooks of runs built more than `keep_days` ago; the runs stay, saying when the file went."""
+    removed = 0
+    files = gridfs.GridFS(database(), collection=FILES)
+    for run in ExportRun.objects(file_id__exists=True, built_at__lte=now - timedelta(days=keep_days)).only("id", "file_id"):
+        files.delete(run.file_id)
+        removed += ExportRun.objects(pk=run.pk, file_id=run.file_id).update_one(unset__file_id=True,
+                                                                              set__file_removed_at=now)
+    return removed
+
+
 def open_file(run: ExportRun):
     """The stored workbook, a file-like GridOut."""
     return gridfs.GridFS(database(), collection=FILES).get(run.file_id)

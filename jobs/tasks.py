@@ -62,6 +62,15 @@ def deliver_export(self, run_id: str) -> bool:
         raise self.retry(exc=exc, countdown=export_runs.backoff_seconds(attempts, config.mail_retry_seconds))
 
 
+@celery.task(name="exports.remove_old_files")
+def remove_old_export_files() -> int:
+    """Workbooks hold case data: each is deleted EXPORT_RETENTION_DAYS after it was built."""
+    from admin_app import export_runs
+
+    ensure_database()
+    return export_runs.remove_old_files(datetime.utcnow(), settings().export_retention_days)
+
+
 @celery.task(name="digest.daily")
 def send_daily_digests() -> int:
     """Each worker's and manager's morning email of due items (counts and links only)."""

@@ -316,3 +316,28 @@ def test_the_grant_ledger_and_the_opcc_pot_sheet_come_from_the_real_pot(app, use
     headings, pot = pots[0], dict(zip(pots[0], pots[1]))
     assert "Remaining (£)" in headings
     assert pot["Remaining (£)"] == 28_500 and pot["Paid (£)"] == 1_000
+
+
+def test_workbooks_past_their_retention_are_deleted_and_the_run_says_so(app, users, login):
+    from datetime import timedelta
+
+    from admin_app.db import database
+    from admin_app.models.exports import ExportRun
+
+    with app.app_context():
+        new_client("E4E-R0001", worker=users["worker"])
+        old, recent = (export_runs.create_run("kpi_fidelity", previous_quarter(date.today()), match={}, scope="all",
+                                              started_by="manager@test.e4e") for _ in range(2))
+        for run in (old, recent):
+            assert export_runs.build(str(run.pk), "key").status == "built"
+        old.update(set__built_at=datetime.utcnow() - timedelta(days=91))
+        assert export_runs.remove_old_files(datetime.utcnow(), keep_days=90) == 1
+        assert export_runs.remove_old_files(datetime.utcnow(), keep_days=90) == 0
+        old, recent = old.reload(), recent.reload()
+        assert old.file_id is None and old.file_removed_at is not None and old.checksum
+        assert recent.file_id is not None
+        assert database()["export_files.files"].count_documents({}) == 1
+    manager = login("manager")
+    assert manager.get(f"/admin/exportrun/download/{old.pk}").status_code == 404
+    assert manager.get(f"/admin/exportrun/download/{recent.pk}").status_code == 200
+    assert "past its retention" in manager.get("/admin/exportrun/").get_data(as_text=True)

@@ -87,6 +87,7 @@ class ExportRun(Document):
     filename = StringField(max_length=200, verbose_name="File")
     size = IntField(verbose_name="Bytes")
     checksum = StringField(max_length=64, verbose_name="SHA-256")
+    file_removed_at = DateTimeField(verbose_name="File removed (UTC)")
     delivery = StringField(choices=DELIVERIES, verbose_name="Delivery")
     recipients = ListField(EmailField(), verbose_name="Recipients")
     attachment_password = EncryptedStringField()
