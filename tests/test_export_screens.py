@@ -322,7 +322,6 @@ def test_workbooks_past_their_retention_are_deleted_and_the_run_says_so(app, use
     from datetime import timedelta
 
     from admin_app.db import database
-    from admin_app.models.exports import ExportRun
 
     with app.app_context():
         new_client("E4E-R0001", worker=users["worker"])
