@@ -52,10 +52,7 @@ class ExportScheduleView(SecuredModelView):
         return self._with_choices(super().edit_form(obj))
 
     def _with_choices(self, form):
-        from wtforms.fields import SelectField
-
-        if not isinstance(form.report, SelectField):
-            return form
+        # Reports and filters change while the app runs: the choices are read for each form.
         form.report.choices = report_choices()
         form.scope.choices = [("", "Every case file")] + scope_choices(current_user)
         return form
