@@ -1,6 +1,7 @@
 """Deterministic demo data: partners, employers, staff profiles and 18 months of fictional case files."""
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -736,7 +737,7 @@ class _CaseStory:
             if status in ("approved", "paid"):
                 awarded = asked if rng.random() < 0.6 else (asked * Decimal("0.8")).quantize(Decimal("1.00"))
             client.grant_bids.append(GrantBid(
-                bid_id=f"{client.reference}-{len(client.grant_bids) + 1}", amount_asked=asked, purpose=rng.choice(("Equipment and first stock", "Van deposit and insurance",
+                bid_id=_demo_bid_id(client.reference, len(client.grant_bids) + 1), amount_asked=asked, purpose=rng.choice(("Equipment and first stock", "Van deposit and insurance",
                                                          "Clippers, chair and mirror", "Website and first batch of stock")),
                 plan_summary="Business plan written with the start-up adviser; break-even in six months.",
                 submitted_date=None if status == "draft" else submitted, status=status, amount_awarded=awarded))
@@ -762,6 +763,11 @@ class _CaseStory:
                 reason = self.rng.choice(CLOSURES_IN_WORK if in_work else CLOSURES_OTHER)
             client.status_history.append(StatusChange(date=on, status=new, reason=reason, by=self.worker.email))
             status = new
+
+
+def _demo_bid_id(reference: str, number: int) -> str:
+    """A bid number shaped like the app's own, the same for the same demo case file every time."""
+    return str(ObjectId(hashlib.sha256(f"{reference}/{number}".encode()).digest()[:12]))
 
 
 def generate_demo(workers: list[User], managers: list[User], today: date, seed: int = 2026,
