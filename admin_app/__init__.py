@@ -118,6 +118,11 @@ def _register_routes(app: Flask) -> None:
     def root():
         return redirect(url_for("admin.index"))
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # Browsers ask for /favicon.ico on every page, signed in or not; answer rather than log a 404.
+        return app.send_static_file("favicon.svg")
+
     @app.get("/healthz")
     def healthz():
         from mongoengine import get_db

@@ -8,19 +8,10 @@ from datetime import date, timedelta
 import pytest
 
 from admin_app.metrics.periods import financial_year_of, previous_financial_year, quarter
-from admin_app.views.dashboards import DashboardView, dashboard_report, dashboard_scope, monthly_chart, pick_period
+from admin_app.views.dashboards import dashboard_report, dashboard_scope, monthly_chart, pick_period
 from tests.conftest import new_client
 
 URL = "/admin/dashboard/"
-
-
-@pytest.fixture
-def app(make_app):
-    """The app with the dashboard registered (added here until create_app registers it itself)."""
-    app = make_app()
-    if "dashboard" not in app.blueprints:
-        app.extensions["e4e_admin"].add_view(DashboardView(name="Dashboard", endpoint="dashboard"))
-    return app
 
 
 @pytest.fixture
