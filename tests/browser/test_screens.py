@@ -132,3 +132,49 @@ def test_grant_pot_chart_is_drawn_for_the_manager(demo, screen):
     assert box and box["width"] > 200 and box["marks"] > 0
     assert screen.resources_from_elsewhere() == []
     assert screen.console_errors() == []
+
+
+def test_a_filter_built_in_the_list_is_saved_shared_and_run_by_a_worker_within_their_caseload(app, users, screen):
+    """The manager filters the Clients list with the filter controls, saves it shared with workers;
+    a worker runs it from Saved filters and sees only their own clients that match."""
+    with app.app_context():
+        new_client("E4E-B0101", worker=users["worker"], referral=_referral("convicted"))
+        new_client("E4E-B0102", worker=users["worker"], referral=_referral("at_risk"))
+        new_client("E4E-B0103", worker=users["worker2"], referral=_referral("convicted"))
+    driver = screen.driver
+    screen.sign_in(users["manager"].email).open("/admin/client/")
+    driver.find_element(By.LINK_TEXT, "Add Filter").click()
+    next(a for a in driver.find_elements(By.CSS_SELECTOR, ".field-filters a.filter") if a.text == "Cohort").click()
+    row = screen.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, "table.filters tr"), "no filter row appeared")[-1]
+    value = row.find_element(By.CSS_SELECTOR, "select.filter-val, input.filter-val")
+    if value.tag_name == "select":
+        screen.set_value(value, "convicted")
+    else:
+        value.send_keys("convicted")
+    driver.find_element(By.CSS_SELECTOR, "#filter_form button[type=submit]").click()
+    screen.wait_for(lambda d: "flt" in d.current_url, "the filter was not applied")
+    assert _references(driver) == ["E4E-B0101", "E4E-B0103"]
+
+    driver.find_element(By.CSS_SELECTOR, "details.saved-filter-form summary").click()
+    driver.find_element(By.ID, "saved-filter-name").send_keys("Convicted cohort")
+    driver.find_element(By.CSS_SELECTOR, "input[name=shared_roles][value=worker]").click()
+    driver.find_element(By.CSS_SELECTOR, "details.saved-filter-form button[type=submit]").click()
+    screen.wait_for(lambda d: "Convicted cohort" in d.find_element(By.TAG_NAME, "body").text, "no word that it was saved")
+
+    driver.delete_all_cookies()
+    screen.sign_in(users["worker"].email).open("/admin/savedfilter/")
+    saved = driver.find_element(By.XPATH, "//tr[td[contains(., 'Convicted cohort')]]")
+    saved.find_element(By.CSS_SELECTOR, "a[title=Run]").click()
+    screen.wait_for(lambda d: "/admin/client/" in d.current_url, "running the filter did not open the Clients list")
+    assert _references(driver) == ["E4E-B0101"]
+    assert screen.console_errors() == []
+
+
+def _referral(cohort):
+    from admin_app.models.case_file import Referral
+
+    return Referral(date=date.today().replace(day=1), source="probation", cohort=cohort, decision="accepted")
+
+
+def _references(driver):
+    return sorted(a.text for a in driver.find_elements(By.CSS_SELECTOR, "table.model-list td.col-reference a"))
