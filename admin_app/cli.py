@@ -143,9 +143,12 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("rotate-keys")
     def rotate_keys_command():
         """Re-encrypt every encrypted field under the first key in FIELD_ENCRYPTION_KEYS."""
-        from admin_app.keys import rotate_client_keys
+        from admin_app.keys import StillChanging, rotate_client_keys
 
-        count = rotate_client_keys()
+        try:
+            count = rotate_client_keys()
+        except StillChanging as exc:
+            raise click.ClickException(str(exc)) from None
         audit.record("update", collection="clients", summary=f"re-encrypted {count} fields under the current key",
                      actor="cli:rotate-keys")
         click.echo(f"re-encrypted {count} fields; the old key can be removed once every copy is rotated")

@@ -228,7 +228,7 @@ def list_bids(db, doc_match: Mapping[str, Any], bid_match: Mapping[str, Any], *,
             "paid_pence", "supporting_worker")}}},
         {"$unwind": "$grant_bids"},
         {"$match": dict(bid_match)},
-        {"$sort": {"grant_bids.submitted_date": direction, "reference": 1}},
+        {"$sort": {"grant_bids.submitted_date": direction, "reference": 1, "grant_bids.bid_id": 1}},
         {"$skip": skip},
         {"$limit": limit},
     ]
@@ -550,7 +550,7 @@ def ledger_rows(db, start: date, end: date, match: Mapping[str, Any] | None = No
     window = {"$gte": _day(start), "$lte": _day(end)}
     touches = {"$or": [{"grant_bids.submitted_date": window}, {"grant_bids.payments.paid_on": window}]}
     pipeline = [
-        {"$match": {**(match or {}), **touches}},
+        {"$match": {"$and": [dict(match), touches]} if match else touches},
         {"$project": {"reference": 1, **{f"grant_bids.{name}": 1 for name in (
             "bid_id", "pot", "status", "purpose", "supporting_worker", "submitted_date", "decided_date",
             "amount_asked_pence", "amount_awarded_pence", "paid_pence", "payments")}}},

@@ -13,35 +13,48 @@ ENCRYPTED_PATHS = (
 )
 
 
-def _rotate_in(container: dict, path: tuple[str, ...]) -> bool:
-    *parents, last = path
-    for part in parents:
-        container = container.get(part) or {}
-    token = container.get(last)
-    if crypto.is_token(token):
-        container[last] = crypto.rotate(token)
-        return True
-    return False
+PROJECTION = {"assessment.conviction_details": 1, "risk_notes": 1, "safeguarding_concerns": 1, "disclosures": 1}
+ATTEMPTS = 5
+
+
+class StillChanging(Exception):
+    """A case file changed under the rotation every time it was tried."""
+
+
+def _tokens(raw: dict):
+    """(dotted path, token) of every encrypted value in a client document, list items by position."""
+    for list_name, path in ENCRYPTED_PATHS:
+        containers = [("", raw)] if list_name is None else [
+            (f"{list_name}.{i}.", item) for i, item in enumerate(raw.get(list_name) or []) if isinstance(item, dict)]
+        for prefix, container in containers:
+            value = container
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
+            if crypto.is_token(value):
+                yield prefix + ".".join(path), value
 
 
 def rotate_client_keys(batch_size: int = 500) -> int:
-    """Stream clients (only the encrypted parts), re-encrypt, write back; returns fields rotated."""
+    """Stream clients (only the encrypted parts), re-encrypt, write back; returns fields rotated.
+
+    Each value is written only where it still holds the token that was read, so a note added, edited
+    or removed while the rotation runs is never overwritten: that document is read again and retried.
+    """
     collection = Client._get_collection()
-    projection = {"assessment.conviction_details": 1, "risk_notes": 1, "safeguarding_concerns": 1, "disclosures": 1}
     rotated = 0
-    for raw in collection.find({}, projection, batch_size=batch_size):
-        changes = {}
-        for list_name, path in ENCRYPTED_PATHS:
-            if list_name is None:
-                if _rotate_in(raw, path):
-                    changes[".".join(path)] = raw[path[0]][path[1]]
-                    rotated += 1
-            else:
-                items = raw.get(list_name) or []
-                touched = [_rotate_in(item, path) for item in items]
-                if any(touched):
-                    changes[list_name] = items
-                    rotated += sum(touched)
-        if changes:
-            collection.update_one({"_id": raw["_id"]}, {"$set": changes})
+    for raw in collection.find({}, PROJECTION, batch_size=batch_size):
+        for _ in range(ATTEMPTS):
+            read = dict(_tokens(raw))
+            if not read:
+                break
+            written = collection.update_one({"_id": raw["_id"], **read},
+                                            {"$set": {path: crypto.rotate(token) for path, token in read.items()}})
+            if written.matched_count:
+                rotated += len(read)
+                break
+            raw = collection.find_one({"_id": raw["_id"]}, PROJECTION)
+            if raw is None:
+                break
+        else:
+            raise StillChanging(f"Case file {raw['_id']} kept changing during key rotation; run rotate-keys again.")
     return rotated

@@ -7,7 +7,7 @@ from bson import ObjectId
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, user_logged_out
 from flask_security import MongoEngineUserDatastore, logout_user, user_authenticated
-from mongoengine import get_db
+from mongoengine import NotUniqueError, get_db
 
 from admin_app import audit
 from flask_limiter import Limiter
@@ -85,8 +85,11 @@ def sync_roles(reset: bool = False) -> list[str]:
         defaults = expand(patterns, known)
         role = Role.objects(name=name).first()
         if role is None:
-            Role(name=name, description=ROLE_DESCRIPTIONS.get(name, ""), permissions=defaults).save()
-            messages.append(f"created role {name} with {len(defaults)} permissions")
+            try:
+                Role(name=name, description=ROLE_DESCRIPTIONS.get(name, ""), permissions=defaults).save()
+                messages.append(f"created role {name} with {len(defaults)} permissions")
+            except NotUniqueError:
+                pass  # another process starting at the same moment created it first
         elif reset or name == ADMIN_ROLE:
             wanted = defaults if reset else sorted(set(role.permissions) | set(defaults))
             if wanted != sorted(role.permissions):

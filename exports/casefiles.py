@@ -6,7 +6,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from admin_app.metrics.kpis import not_closed_intervals, paid_starts_in
 from admin_app.metrics.periods import Period
-from admin_app.metrics.records import BATCH_SIZE, CASE_PROJECTION, CLIENTS, CaseRecord, case_from_document
+from admin_app.metrics.records import BATCH_SIZE, CASE_PROJECTION, CLIENTS, CaseRecord, case_from_document, referred_by
 
 
 def projection(*extra: str) -> dict[str, int]:
@@ -18,9 +18,7 @@ def projection(*extra: str) -> dict[str, int]:
 def stream(db: Any, match: Mapping[str, Any], period: Period, fields: Mapping[str, int],
            sort: str | None = None) -> Iterator[tuple[Mapping[str, Any], CaseRecord]]:
     """(document, record) for each case file in scope that the period touches (see `touches`)."""
-    referred_by_end = {"referral.date": {"$lte": datetime(period.end.year, period.end.month, period.end.day)}}
-    query = {"$and": [dict(match), referred_by_end]} if match else referred_by_end
-    cursor = db[CLIENTS].find(query, projection=dict(fields), batch_size=BATCH_SIZE)
+    cursor = db[CLIENTS].find(referred_by(match, period.end), projection=dict(fields), batch_size=BATCH_SIZE)
     if sort:
         cursor = cursor.sort(sort, 1)
     try:

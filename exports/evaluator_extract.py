@@ -17,6 +17,7 @@ from admin_app import rules
 from admin_app.metrics.kpis import SUSTAINED_13_WEEKS_DAYS, SUSTAINED_26_WEEKS_DAYS, sustainment
 from admin_app.metrics.periods import Period
 from admin_app.metrics.records import CaseRecord, OutcomeRecord, read_general_employer_contacts
+from admin_app.metrics.report import scoped_worker
 from admin_app.models.case_file import Client
 from admin_app.vocabulary import PAID_OUTCOME_KINDS
 from exports import casefiles
@@ -273,14 +274,14 @@ def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
         "event rows are those of the period. See the Data dictionary sheet.",
     ))
     tables = {sheet.name: _table(book, sheet) for sheet in (*CASE_SHEETS, GENERAL)}
-    for doc, case in casefiles.stream(db, ctx.match, ctx.period, projection()):
+    for doc, case in casefiles.stream(db, ctx.match, ctx.period, projection(), sort="reference"):
         for sheet in CASE_SHEETS:
             elements = casefiles.items(doc, sheet.within) if sheet.within else (None,)
             for element in elements:
                 row = Row(doc, element, case, names, ctx.period)
                 if sheet.keep(row):
                     tables[sheet.name].add([item.read(row) for item in sheet.items])
-    general = read_general_employer_contacts(db, staff=(ctx.match or {}).get("worker"),
+    general = read_general_employer_contacts(db, staff=scoped_worker(ctx.match),
                                              start=ctx.period.start, end=ctx.period.end)
     for contact in general:
         row = Row({}, contact, None, names, ctx.period)

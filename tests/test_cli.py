@@ -128,3 +128,27 @@ def test_seed_demo_starts_the_usual_schedules_and_dispatch_runs_them_when_due(ap
     run = ExportRun.objects.get()
     assert run.status == "sent" and run.recipients == ["evaluator@demo.e4e"]
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+
+
+def test_rotate_keys_keeps_a_note_written_while_it_runs(app, monkeypatch):
+    """A worker adds a risk note between the rotation reading a case file and writing it back."""
+    from admin_app import keys
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    crypto.configure([old_key])
+    case = new_client("E4E-K0002", risk_notes=[RiskNote(date=date.today(), text="First note")])
+    crypto.configure([new_key, old_key])
+    real_rotate, interrupted = crypto.rotate, []
+
+    def rotate_while_a_note_is_added(token):
+        if not interrupted:
+            interrupted.append(True)
+            fresh = Client.objects(pk=case.pk).first()
+            fresh.risk_notes.append(RiskNote(date=date.today(), text="Written during the rotation"))
+            fresh.save()
+        return real_rotate(token)
+
+    monkeypatch.setattr(keys.crypto, "rotate", rotate_while_a_note_is_added)
+    assert keys.rotate_client_keys() == 2
+    crypto.configure([new_key])
+    assert [n.text for n in Client.objects(pk=case.pk).first().risk_notes] == ["First note", "Written during the rotation"]

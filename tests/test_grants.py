@@ -647,6 +647,16 @@ def test_ledger_has_a_row_per_bid_submitted_and_per_payment_made_in_the_period(d
     assert list(grants.ledger_rows(db, TODAY - timedelta(days=10), TODAY - timedelta(days=1))) == []
 
 
+def test_ledger_keeps_to_a_scope_that_has_its_own_or(db, users, pot):
+    """A saved filter with a search is an `$or` of its own; the ledger must not drop it for its period test."""
+    inside = new_client("E4E-LEDG2", worker=users["worker"], first_name="Inside")
+    outside = new_client("E4E-LEDG3", worker=users["worker"], first_name="Outside")
+    for client in (inside, outside):
+        advance(db, draft(db, client, asked=300), "submitted")
+    scope = {"$or": [{"first_name": "Inside"}, {"reference": "none"}]}
+    assert {r["client_reference"] for r in grants.ledger_rows(db, TODAY, TODAY, scope)} == {"E4E-LEDG2"}
+
+
 def test_pot_figures_as_of_a_date_follow_the_bids_history(db, users, pot):
     client = new_client("E4E-FIGS1", worker=users["worker"])
     day = {n: TODAY - timedelta(days=n) for n in range(11)}

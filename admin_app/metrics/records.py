@@ -129,9 +129,17 @@ CASE_PROJECTION: dict[str, int] = {
 }
 
 
-def read_cases(db: Any, match: Mapping[str, Any] | None = None) -> Iterator[CaseRecord]:
-    """Stream the case files in scope (`match`, the row-level filter) as CaseRecords."""
-    cursor = db[CLIENTS].find(dict(match or {}), projection=CASE_PROJECTION, batch_size=BATCH_SIZE)
+def referred_by(match: Mapping[str, Any] | None, end: date) -> dict[str, Any]:
+    """`match` narrowed to case files referred on or before `end`: nothing later can touch a period ending then."""
+    referred = {"referral.date": {"$lte": datetime(end.year, end.month, end.day)}}
+    return {"$and": [dict(match), referred]} if match else referred
+
+
+def read_cases(db: Any, match: Mapping[str, Any] | None = None, until: date | None = None) -> Iterator[CaseRecord]:
+    """Stream the case files in scope (`match`, the row-level filter) as CaseRecords; with `until`, only
+    those referred on or before it (the index on referral.date keeps a period's read to its cases)."""
+    query = referred_by(match, until) if until else dict(match or {})
+    cursor = db[CLIENTS].find(query, projection=CASE_PROJECTION, batch_size=BATCH_SIZE)
     try:
         for doc in cursor:
             if record := case_from_document(doc):

@@ -95,18 +95,31 @@ def as_of_for(period: Period, today: date) -> date:
     return max(period.start, min(period.end, today))
 
 
+def scoped_worker(match: Mapping[str, Any] | None) -> Any:
+    """The worker a case-file match is limited to, where it is (`{"worker": id}`, alone or among `$and` parts)."""
+    if not match:
+        return None
+    if "worker" in match and not isinstance(match["worker"], Mapping):
+        return match["worker"]
+    for part in match.get("$and") or ():
+        found = scoped_worker(part)
+        if found is not None:
+            return found
+    return None
+
+
 def load_report(db: Any, match: Mapping[str, Any] | None, period: Period, **options: Any) -> dict[str, Any]:
     """Stream the case files in scope from MongoDB and build kpi_report; a worker scope also scopes staff figures.
 
     The fidelity anchors are the ones stored in MongoDB (the defaults where none are stored), unless given.
     """
     match = dict(match or {})
-    worker = match.get("worker")
+    worker = scoped_worker(match)
     if "anchors" not in options:
         options["anchors"] = read_anchor_overrides(db)
     staff = read_staff(db, {"user": worker} if worker is not None else None)
     general = read_general_employer_contacts(db, staff=worker, start=period.start, end=period.end)
-    return kpi_report(read_cases(db, match), staff, general, period, **options)
+    return kpi_report(read_cases(db, match, until=period.end), staff, general, period, **options)
 
 
 def _key(user_id: str, staff_by_id: Mapping[str, StaffRecord]) -> str:

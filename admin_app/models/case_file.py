@@ -267,6 +267,8 @@ class Client(Document):
             "outcomes.kind",
             "contacts.mode",
             "risk_assessments.level",
+            "grant_bids.bid_id",
+            "grant_bids.status",
         ],
     }
 

@@ -236,6 +236,19 @@ class SecuredModelView(ModelView):
             query = query.filter(__raw__=builtin.match(self.today())) if builtin else query.filter(pk__in=[])
         return query
 
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """Flask-Admin's list, with the record id as the last sort key: MongoDB's sort is not stable, so
+        pages sorted on a column with repeated values (status, surname) could repeat or skip rows."""
+        count, query = super().get_list(page, sort_column, sort_desc, search, filters, execute=False,
+                                        page_size=page_size)
+        if sort_column:
+            keys = [f"{'-' if sort_desc else ''}{sort_column}"]
+        else:
+            keys = [f"{'-' if desc else ''}{column}" for column, desc in self._get_default_order() or ()]
+            keys = keys or list(self.model._meta.get("ordering") or ())
+        query = query.order_by(*keys, "id")
+        return count, (query.all() if execute else query)
+
     def builtin_filter(self):
         """The built-in filter (admin_app/saved_filters.py) the list's `builtin` argument names, if any."""
         return builtin_for(request.args.get("builtin"), self.model._get_collection_name())

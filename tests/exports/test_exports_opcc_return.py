@@ -139,6 +139,15 @@ def test_a_workers_return_holds_only_their_own_cases(demo_db, tmp_path):
     assert [row[1] for row in workers[:-1]] == [worker.email]
 
 
+def test_a_workers_return_through_a_filter_still_shows_only_their_own_figures(demo_db, tmp_path):
+    """A worker's scope combined with a filter is an `$and`; the Workers sheet must still be theirs alone."""
+    worker = User.objects.get(email="worker2@test.e4e")
+    match = {"$and": [{"worker": worker.pk}, {"referral.cohort": "convicted"}]}
+    workbook, _ = build(demo_db, "opcc_return", context(YEAR, match=match), tmp_path)
+    _, workers = table(workbook["Workers"])
+    assert [row[1] for row in workers[:-1]] == [worker.email]
+
+
 def test_case_free_text_that_looks_like_a_formula_stays_text(demo_db, tmp_path):
     first = {"reference": "E4E-00001"}
     goals = demo_db.clients.find_one(first, {"plan_goals": 1})["plan_goals"]
