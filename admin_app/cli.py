@@ -220,3 +220,36 @@ def register_cli(app: Flask) -> None:
 
         run_ids = dispatch_exports.apply().get()
         click.echo(f"{len(run_ids)} run(s) started" + (": " + ", ".join(run_ids) if run_ids else ""))
+
+    @app.cli.command("check-pots")
+    @click.option("--repair", is_flag=True, help="Set each drifted pot's figures to what its bids add up to.")
+    def check_pots_command(repair):
+        """Check each grant pot's committed and paid figures against its bids' histories.
+
+        Exits 1 while any pot is out of step. Repair only when nobody is approving, paying or withdrawing bids.
+        """
+        from admin_app.db import database
+        from admin_app.grants import POTS, pot_drift, repair_pot
+
+        db = database()
+        drift = pot_drift(db)
+        if not drift:
+            click.echo("every grant pot matches its bids")
+            return
+        unrepaired = 0
+        for found in drift:
+            if not repair:
+                click.echo("out of step: " + found.describe())
+                unrepaired += 1
+            elif found.committed_pence > found.total_pence:
+                click.echo(f"not repaired: {found.describe()}; that is more than the pot's total, so check its bids")
+                unrepaired += 1
+            elif repair_pot(db, found):
+                audit.record("update", collection=POTS, summary="figures set from the bids: " + found.describe(),
+                             actor="cli:check-pots")
+                click.echo("repaired: " + found.describe())
+            else:
+                click.echo(f"not repaired: {found.pot} changed while it was checked; run check-pots again")
+                unrepaired += 1
+        if unrepaired:
+            raise SystemExit(1)

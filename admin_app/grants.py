@@ -588,17 +588,7 @@ def pot_figures(db, as_of: date) -> list[dict]:
     paid, remaining (total - committed). Rebuilt from each bid's history, so a past date gives past figures.
     """
     day = _day(as_of)
-    moved = {row["_id"]: row for row in db[CLIENTS].aggregate([
-        {"$match": {"grant_bids.transitions.on": {"$lte": day}}},
-        {"$project": {"grant_bids.pot": 1, "grant_bids.transitions.on": 1,
-                      "grant_bids.transitions.committed_change_pence": 1, "grant_bids.transitions.paid_change_pence": 1}},
-        {"$unwind": "$grant_bids"},
-        {"$unwind": "$grant_bids.transitions"},
-        {"$match": {"grant_bids.transitions.on": {"$lte": day}}},
-        {"$group": {"_id": "$grant_bids.pot",
-                    "committed": {"$sum": "$grant_bids.transitions.committed_change_pence"},
-                    "paid": {"$sum": "$grant_bids.transitions.paid_change_pence"}}},
-    ])}
+    moved = _moved_by_pot(db, day)
     figures = []
     for pot in db[POTS].find({"period_start": {"$lte": day}},
                              {"name": 1, "period_start": 1, "period_end": 1, "total_history": 1}).sort("period_start", 1):
@@ -611,3 +601,63 @@ def pot_figures(db, as_of: date) -> list[dict]:
                         "total": pounds(total), "committed": pounds(committed), "paid": pounds(paid),
                         "remaining": pounds(total - committed)})
     return figures
+
+
+def _moved_by_pot(db, day: datetime | None = None) -> dict[str, dict]:
+    """{pot name: {"committed": pence, "paid": pence}} summed from the bids' transitions (up to `day`)."""
+    on = {"grant_bids.transitions.on": {"$lte": day}} if day else {"grant_bids.transitions.0": {"$exists": True}}
+    within = {"grant_bids.transitions.on": {"$lte": day}} if day else {}
+    return {row["_id"]: row for row in db[CLIENTS].aggregate([
+        {"$match": on},
+        {"$project": {"grant_bids.pot": 1, "grant_bids.transitions.on": 1,
+                      "grant_bids.transitions.committed_change_pence": 1, "grant_bids.transitions.paid_change_pence": 1}},
+        {"$unwind": "$grant_bids"},
+        {"$unwind": "$grant_bids.transitions"},
+        {"$match": within},
+        {"$group": {"_id": "$grant_bids.pot",
+                    "committed": {"$sum": "$grant_bids.transitions.committed_change_pence"},
+                    "paid": {"$sum": "$grant_bids.transitions.paid_change_pence"}}},
+    ])}
+
+
+@dataclass(frozen=True)
+class PotDrift:
+    """A pot whose stored running figures differ from what its bids' histories add up to."""
+    pot: str
+    total_pence: int
+    stored_committed_pence: int
+    stored_paid_pence: int
+    committed_pence: int      # from the bids
+    paid_pence: int           # from the bids
+
+    def describe(self) -> str:
+        return (f"{self.pot}: stored committed {money(self.stored_committed_pence)}, paid {money(self.stored_paid_pence)}; "
+                f"the bids add up to committed {money(self.committed_pence)}, paid {money(self.paid_pence)}")
+
+
+def pot_drift(db) -> list[PotDrift]:
+    """Pots whose committed or paid figures no longer match their bids.
+
+    Each money move writes the pot, then the bid (or the bid, then the pot); a process stopped between
+    the two leaves them apart. Stopped after the pot and before the bid, the pot shows more committed
+    than any bid holds, which refuses approvals but never over-commits.
+    """
+    moved = _moved_by_pot(db)
+    drift = []
+    for pot in db[POTS].find({}, {"name": 1, "total_pence": 1, "committed_pence": 1, "paid_pence": 1}).sort("name", 1):
+        bids = moved.get(pot["name"], {})
+        found = PotDrift(pot["name"], int(pot.get("total_pence") or 0), int(pot.get("committed_pence") or 0),
+                         int(pot.get("paid_pence") or 0), int(bids.get("committed", 0)), int(bids.get("paid", 0)))
+        if (found.stored_committed_pence, found.stored_paid_pence) != (found.committed_pence, found.paid_pence):
+            drift.append(found)
+    return drift
+
+
+def repair_pot(db, drift: PotDrift) -> bool:
+    """Set the pot's figures to what its bids add up to, if the pot has not changed since `drift` was read."""
+    done = db[POTS].update_one(
+        {"name": drift.pot, "total_pence": drift.total_pence, "committed_pence": drift.stored_committed_pence,
+         "paid_pence": drift.stored_paid_pence},
+        {"$set": {"committed_pence": drift.committed_pence, "paid_pence": drift.paid_pence,
+                  "remaining_pence": drift.total_pence - drift.committed_pence}})
+    return bool(done.matched_count)

@@ -679,3 +679,36 @@ def test_pot_figures_as_of_a_date_follow_the_bids_history(db, users, pot):
     assert figures(day[0]) == (current.total, current.committed, current.paid, current.remaining)
     assert figures(day[0]) == (Decimal("10000.00"), Decimal("100.00"), Decimal("100.00"), Decimal("9900.00"))
     assert grants.pot_figures(db, PERIOD[0] - timedelta(days=1)) == []
+
+
+# --- a pot out of step with its bids ---------------------------------------------------------------------
+
+def test_check_pots_finds_a_pot_left_out_of_step_and_repairs_it_from_the_bids(app, db, users, pot):
+    client = new_client("E4E-DRIFT", worker=users["worker"])
+    advance(db, draft(db, client, asked=1_000), "approved")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["check-pots"]).output.strip() == "every grant pot matches its bids"
+    # A process stopped after committing in the pot and before moving its bid.
+    db[grants.POTS].update_one({"name": "this-year"}, {"$inc": {"committed_pence": pence(400), "remaining_pence": -pence(400)}})
+
+    result = runner.invoke(args=["check-pots"])
+    assert result.exit_code == 1
+    assert "out of step: this-year: stored committed £1,400.00" in result.output and "committed £1,000.00" in result.output
+    assert pot_now().committed_pence == pence(1_400)
+
+    result = runner.invoke(args=["check-pots", "--repair"])
+    assert result.exit_code == 0 and "repaired: this-year" in result.output
+    assert (pot_now().committed_pence, pot_now().remaining_pence) == (pence(1_000), pence(9_000))
+    assert runner.invoke(args=["check-pots"]).exit_code == 0
+
+
+def test_check_pots_does_not_repair_a_pot_that_changed_after_it_was_read(db, users, pot):
+    client = new_client("E4E-DRIFT2", worker=users["worker"])
+    advance(db, draft(db, client, asked=1_000), "paid")
+    db[grants.POTS].update_one({"name": "this-year"}, {"$inc": {"paid_pence": -pence(100)}})
+    [found] = grants.pot_drift(db)
+    assert (found.stored_paid_pence, found.paid_pence) == (found.paid_pence - pence(100), found.paid_pence)
+    # The pot moves on (a payment recorded) after the check and before the repair is written.
+    db[grants.POTS].update_one({"name": "this-year"}, {"$inc": {"paid_pence": pence(5)}})
+    assert grants.repair_pot(db, found) is False
+    assert len(grants.pot_drift(db)) == 1
