@@ -25,23 +25,32 @@ def demo(app):
     return app.config["DEMO_PASSWORD"]
 
 
+def add_contact(app, worker, screen, reference, day, mode):
+    """Sign in as the worker, open a new case file's form, add a contact with a date and a mode.
+
+    Returns the case file's id and the contact's part of the form."""
+    with app.app_context():
+        pk = new_client(reference, worker=worker).pk
+    screen.sign_in(worker.email).open(f"/admin/client/edit/?id={pk}")
+    screen.driver.find_element(By.ID, "contacts-button").click()
+    added = screen.driver.find_elements(By.CSS_SELECTOR, "#contacts .inline-field-list .inline-field")
+    assert len(added) == 1, "the Add button did not add a contact to the form"
+    screen.set_value(added[0].find_element(By.CSS_SELECTOR, "input[type=date]"), day)
+    Select(added[0].find_element(By.CSS_SELECTOR, "select[name$='-mode']")).select_by_visible_text(mode)
+    return pk, added[0]
+
+
+def save(driver):
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit][value='Save']").click()
+
+
 def test_worker_records_a_contact_through_the_nested_form(app, users, screen):
     from admin_app.models.case_file import Client
 
-    with app.app_context():
-        pk = new_client("E4E-B0001", worker=users["worker"]).pk
-    screen.sign_in(users["worker"].email).open(f"/admin/client/edit/?id={pk}")
-    driver = screen.driver
-
-    driver.find_element(By.ID, "contacts-button").click()
-    added = driver.find_elements(By.CSS_SELECTOR, "#contacts .inline-field-list .inline-field")
-    assert len(added) == 1, "the Add button did not add a contact to the form"
-    contact = added[0]
-    screen.set_value(contact.find_element(By.CSS_SELECTOR, "input[type=date]"), "2026-11-20")
+    pk, contact = add_contact(app, users["worker"], screen, "E4E-B0001", "2026-11-20", "Face-to-face")
     contact.find_element(By.CSS_SELECTOR, "input[name$='-minutes']").send_keys("45")
-    Select(contact.find_element(By.CSS_SELECTOR, "select[name$='-mode']")).select_by_visible_text("Face-to-face")
     contact.find_element(By.CSS_SELECTOR, "input[name$='-out_of_hours']").click()
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit][value='Save']").click()
+    save(screen.driver)
     screen.wait_for(lambda d: "/edit/" not in d.current_url, "saving did not leave the form")
 
     with app.app_context():
@@ -53,19 +62,12 @@ def test_worker_records_a_contact_through_the_nested_form(app, users, screen):
 def test_a_contact_with_no_minutes_is_refused_and_the_form_keeps_what_was_typed(app, users, screen):
     from admin_app.models.case_file import Client
 
-    with app.app_context():
-        pk = new_client("E4E-B0002", worker=users["worker"]).pk
-    screen.sign_in(users["worker"].email).open(f"/admin/client/edit/?id={pk}")
+    pk, contact = add_contact(app, users["worker"], screen, "E4E-B0002", "2026-11-20", "Phone")
     driver = screen.driver
-    driver.find_element(By.ID, "contacts-button").click()
-    contact = driver.find_element(By.CSS_SELECTOR, "#contacts .inline-field-list .inline-field")
-    screen.set_value(contact.find_element(By.CSS_SELECTOR, "input[type=date]"), "2026-11-20")
-    Select(contact.find_element(By.CSS_SELECTOR, "select[name$='-mode']")).select_by_visible_text("Phone")
-    note = contact.find_element(By.CSS_SELECTOR, "[name$='-note']")
-    note.send_keys("Called about the CSCS card")
+    contact.find_element(By.CSS_SELECTOR, "[name$='-note']").send_keys("Called about the CSCS card")
     # Get past the browser's own required-field check to reach the server's.
     driver.execute_script("document.querySelectorAll('[required]').forEach(e => e.removeAttribute('required'))")
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit][value='Save']").click()
+    save(driver)
 
     screen.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, ".invalid-feedback, .help-block, .alert-danger"),
                     "no error was shown")
