@@ -180,3 +180,29 @@ def _referral(cohort):
 
 def _references(driver):
     return sorted(a.text for a in driver.find_elements(By.CSS_SELECTOR, "table.model-list td.col-reference a"))
+
+
+def test_manager_runs_the_opcc_return_now_and_downloads_the_workbook(demo, screen, tmp_path):
+    import openpyxl
+
+    driver = screen.driver
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    screen.sign_in("manager@demo.e4e", demo).open("/admin/exportrun/run/")
+    Select(driver.find_element(By.ID, "report")).select_by_value("opcc_return")
+    Select(driver.find_element(By.NAME, "kind")).select_by_visible_text("Quarter")
+    Select(driver.find_element(By.NAME, "q")).select_by_visible_text("Q1")
+    driver.find_element(By.ID, "notes").send_keys("Two referrals paused during the summer.")
+    driver.find_element(By.XPATH, "//form//button[normalize-space()='Run']").click()
+    screen.wait_for(lambda d: "/admin/exportrun/details/" in d.current_url, "the run's page did not open")
+
+    link = driver.find_element(By.PARTIAL_LINK_TEXT, "Download")
+    filename = link.text.removeprefix("Download ").strip()
+    link.click()
+    saved = screen.wait_for(lambda d: [p for p in folder.glob("*.xlsx")], "the workbook was not downloaded")
+    assert saved[0].name == filename
+    workbook = openpyxl.load_workbook(saved[0])
+    assert {"Cases", "Challenges and obstacles"} <= set(workbook.sheetnames)
+    assert workbook["Challenges and obstacles"]["A2"].value == "Two referrals paused during the summer."
+    assert screen.console_errors() == []
