@@ -727,12 +727,16 @@ class _CaseStory:
                 purpose="Start-up business advice" if goal != "employment" else "Support alongside job search",
                 outcome=rng.choice(("Attended first appointment.", "Waiting for an appointment.", None))))
         started = getattr(self, "business_started", None)
-        if (started or goal == "self_employment") and rng.random() < 0.6:
+        if (started or goal in ("self_employment", "both")) and rng.random() < 0.75:
             asked = Decimal(rng.randrange(500, 3050, 50))
             submitted = (started - timedelta(days=rng.randint(5, 30))) if started else some_day(30)
             submitted = max(submitted, self.assessed)
             age = (today - submitted).days
             status = "draft" if age < 10 else rng.choices(("submitted", "approved", "paid", "rejected"), (2, 3, 3, 1))[0]
+            if status == "approved" and age > 60:
+                status = "paid"  # an award this old has been paid out
+            if status == "submitted" and age > 90:
+                status = "rejected"  # nor does the panel sit on a bid for three months
             awarded = None
             if status in ("approved", "paid"):
                 awarded = asked if rng.random() < 0.6 else (asked * Decimal("0.8")).quantize(Decimal("1.00"))
@@ -855,7 +859,11 @@ def replay_grant_bids(db, today: date, *, worker_by: str, panel_by: str, manager
             except grants.GrantRefused:
                 continue  # the year's pot is spent: the bid waits with the panel's recommendation
             if target == "paid":
-                paid_on = min(submitted + timedelta(days=14), today)
-                step("pay", 14, by=payments_by, amount_pence=awarded, paid_on=paid_on, reference=f"BACS {bid['bid_id']}")
+                # Larger awards are paid in two instalments a month apart, as the grant allows.
+                instalments = [awarded] if awarded <= 1_000_00 else [awarded * 6 // 10, awarded - awarded * 6 // 10]
+                for number, amount in enumerate(instalments):
+                    days = 14 + 30 * number
+                    step("pay", days, by=payments_by, amount_pence=amount, paid_on=min(submitted + timedelta(days=days), today),
+                         reference=f"BACS {bid['bid_id'][-6:]}/{number + 1}")
         moved += 1
     return {"grant_pots": pots, "grant_bids_moved": moved}
