@@ -287,3 +287,9 @@ def test_demo_bids_go_through_the_grant_workflow_and_the_pots_add_up(seeded, db)
         assert pot["committed_pence"] == awarded
         assert pot["paid_pence"] == sum(bid.paid_pence or 0 for bid in mine)
         assert pot["remaining_pence"] == pot["total_pence"] - awarded >= 0
+    from admin_app.grants import pot_drift
+
+    assert pot_drift(db) == []
+    paid = [bid for bid, _ in bids if bid.status == "paid"]
+    assert all(sum(p.amount_pence for p in bid.payments) == bid.amount_awarded_pence for bid in paid)
+    assert any(len(bid.payments) == 2 for bid in paid), "no award paid in instalments"
