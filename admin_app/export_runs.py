@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+import cron_descriptor
 import gridfs
 from bson import ObjectId, json_util
 from croniter import croniter
@@ -58,6 +59,15 @@ def cron_problem(expression: str | None) -> str | None:
         return ("Timing must be five cron fields: minute hour day-of-month month day-of-week, "
                 "for example “0 7 5 1,4,7,10 *” (07:00 on the 5th of each quarter's first month).")
     return None
+
+
+def cron_description(expression: str | None) -> str:
+    """A valid timing in words, e.g. "At 07:00, on day 5 of the month, only in January, April, July, and October"."""
+    if cron_problem(expression):
+        return ""
+    options = cron_descriptor.Options()
+    options.use_24hour_time_format = True
+    return cron_descriptor.get_description(expression.strip(), options)
 
 
 def next_due(expression: str, after: datetime) -> datetime:

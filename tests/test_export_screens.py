@@ -55,6 +55,9 @@ def test_manager_creates_a_schedule_and_its_next_time_is_set(app, login):
         assert schedule.recipients == ["uni@example.ac.uk"] and schedule.created_by == "manager@test.e4e"
         assert schedule.next_due_at > datetime.utcnow()
         assert export_runs.local_date(schedule.next_due_at).day == 2
+    listed = manager.get("/admin/exportschedule/").get_data(as_text=True)
+    assert "At 06:00, on day 2 of the month (UK time)" in listed
+    assert "Previous month" in listed and "previous_month" not in listed and "Every case file" in listed
 
 
 @pytest.mark.parametrize("change, message", [

@@ -11,8 +11,10 @@ from mongoengine import Q
 
 from admin_app import audit, export_runs
 from admin_app.export_scopes import ScopeProblem, resolve_scope, scope_choices
+from admin_app.models.exports import DELIVERIES, PERIOD_RULES
 from admin_app.security import has_permission
 from admin_app.views.base import SecuredModelView
+from admin_app.vocabulary import label
 
 EVERY_RUN = "exports.all"
 
@@ -33,12 +35,27 @@ def _enqueue_build(run_id: str) -> None:
     build_export.delay(run_id)
 
 
+def _timing(view, context, model, name):
+    words = export_runs.cron_description(model.cron)
+    code = Markup('<br><code class="small">{}</code>').format(model.cron)
+    return Markup("{} (UK time){}").format(words, code) if words else model.cron
+
+
+def _scope(view, context, model, name):
+    if not model.scope:
+        return "Every case file"
+    return dict(scope_choices(current_user)).get(model.scope, "A saved filter not shared with you")
+
+
 class ExportScheduleView(SecuredModelView):
     screen_actions = ("list", "details", "create", "edit", "delete", "run")
     extra_endpoints = {"run_view": "run"}
     column_list = ("name", "report", "period_rule", "cron", "delivery", "recipients", "scope", "active", "next_due_at")
     column_details_list = column_list + ("notes", "last_dispatched_at", "created_by")
-    column_formatters = {"report": _report_title, "recipients": lambda v, c, m, n: ", ".join(m.recipients)}
+    column_formatters = {"report": _report_title, "recipients": lambda v, c, m, n: ", ".join(m.recipients),
+                         "period_rule": lambda v, c, m, n: label(PERIOD_RULES, m.period_rule),
+                         "delivery": lambda v, c, m, n: label(DELIVERIES, m.delivery),
+                         "cron": _timing, "scope": _scope}
     column_formatters_detail = column_formatters
     form_columns = ("name", "report", "period_rule", "cron", "recipients", "delivery", "scope", "notes", "active")
     column_searchable_list = ("name",)
