@@ -78,3 +78,39 @@ def test_digest_carries_on_when_one_address_is_refused(app, users, settings, inb
         sent = send_digests(settings, date.today())
     assert sent == 2
     assert set(inbox.by_recipient()) == {"worker2@test.e4e", "manager@test.e4e"}
+
+
+def _due(page: str, key: str) -> str:
+    import re
+
+    match = re.search(rf'data-count="{key}">(?:<strong>)?([^<]*)<', page)
+    return match.group(1) if match else "absent"
+
+
+def test_the_home_page_shows_the_same_due_items_each_in_its_own_scope(app, users, login):
+    from admin_app.models.case_file import Contact
+
+    stale = dict(contacts=[Contact(date=date.today() - timedelta(days=40), minutes=30, mode="phone")])
+    with app.app_context():
+        new_client("E4E-H0001", worker=users["worker"], **stale)
+        new_client("E4E-H0002", worker=users["worker"], **stale)
+        new_client("E4E-H0003", worker=users["worker2"], **stale)
+    worker_home = login("worker").get("/admin/").get_data(as_text=True)
+    manager_home = login("manager").get("/admin/").get_data(as_text=True)
+    assert _due(worker_home, "no_contact_28_days") == "2" and "On your caseload" in worker_home
+    assert _due(manager_home, "no_contact_28_days") == "3" and "Across the service" in manager_home
+    # Deciding referrals is the manager's; a worker's home does not list it.
+    assert _due(worker_home, "referrals_awaiting_decision") == "absent"
+    assert _due(manager_home, "referrals_awaiting_decision") == "none"
+    # The link runs the built-in filter on the list, where the worker still sees only their own.
+    listed = login("worker").get("/admin/client/?builtin=no_contact_28_days").get_data(as_text=True)
+    assert "E4E-H0001" in listed and "E4E-H0002" in listed and "E4E-H0003" not in listed
+
+
+@pytest.mark.parametrize("role", ["evaluator", "commissioner", "grant_panel", "admin_staff"])
+def test_roles_without_due_items_see_none_on_the_home_page(app, users, login, role):
+    with app.app_context():
+        new_client("E4E-H0004", worker=users["worker"],
+                   contacts=[])
+    page = login(role).get("/admin/").get_data(as_text=True)
+    assert "Due now" not in page

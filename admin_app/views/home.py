@@ -1,9 +1,12 @@
-"""The admin home page, which needs a sign-in like every other screen, and shows the user's notices."""
+"""The admin home page, which needs a sign-in like every other screen: the user's notices and due items."""
+from datetime import date
+
 from flask import flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
 from admin_app.models.exports import Notice
+from admin_app.security import sees_everything
 
 
 def notices_for(user) -> list[Notice]:
@@ -23,7 +26,12 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/home.html", notices=notices_for(current_user))
+        from admin_app.saved_filters import due_builtins
+        from admin_app.views.saved_filters import builtin_rows
+
+        due = builtin_rows(due_builtins(current_user.role_names), date.today())
+        return self.render("admin/home.html", notices=notices_for(current_user), due=due,
+                           everything=sees_everything(current_user))
 
     @expose("/notices/dismiss/", methods=("POST",))
     def dismiss_notice(self):

@@ -33,6 +33,17 @@ from admin_app.vocabulary import ROLES, label
 MAX_NAME = SavedFilter.name.max_length
 
 
+def builtin_rows(builtins, today) -> list[dict]:
+    """Built-in client filters with how many of the user's clients each holds now, and the link that runs
+    each; nothing if the user may not list clients."""
+    clients = screen_view(CLIENT_SCREEN)
+    if clients is None or not clients.allows("list"):
+        return []
+    collection, scope = Client._get_collection(), scope_match(Client)
+    return [{"builtin": b, "url": url_for(f"{clients.endpoint}.index_view", builtin=b.key),
+             "count": collection.count_documents(both(scope, b.match(today)))} for b in builtins]
+
+
 def screen_view(endpoint: str):
     """The list screen registered under `endpoint`, or None.
 
@@ -114,14 +125,7 @@ class SavedFilterView(SecuredModelView):
         return None
 
     def builtin_rows(self) -> list[dict]:
-        """The built-in filters with how many of the user's clients each holds now, if they may list clients."""
-        clients = screen_view(CLIENT_SCREEN)
-        if clients is None or not clients.allows("list"):
-            return []
-        collection, scope, today = Client._get_collection(), scope_match(Client), self.today()
-        return [{"builtin": b, "url": url_for(f"{clients.endpoint}.index_view", builtin=b.key),
-                 "count": collection.count_documents(both(scope, b.match(today)))}
-                for b in BUILTIN_FILTERS if b.collection == CLIENTS_COLLECTION]
+        return builtin_rows([b for b in BUILTIN_FILTERS if b.collection == CLIENTS_COLLECTION], self.today())
 
     def model_errors(self, model, is_created):
         if not model.name:
