@@ -6,6 +6,7 @@ more than was awarded (docs/grants.md).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterator, Mapping
@@ -661,3 +662,24 @@ def repair_pot(db, drift: PotDrift) -> bool:
         {"$set": {"committed_pence": drift.committed_pence, "paid_pence": drift.paid_pence,
                   "remaining_pence": drift.total_pence - drift.committed_pence}})
     return bool(done.matched_count)
+
+
+def notify_pot_drift(db, pause_seconds: float = 5.0) -> list[PotDrift]:
+    """Tell managers, by a notice on their home page, of each pot out of step with its bids (the nightly check).
+
+    A move caught half-way is finished within moments, so a pot is reported only if it is still out of
+    step when checked again after a pause; a notice nobody has dismissed yet is not repeated.
+    """
+    from admin_app.models.exports import Notice
+
+    first = {d.pot for d in pot_drift(db)}
+    if not first:
+        return []
+    time.sleep(pause_seconds)
+    drift = [d for d in pot_drift(db) if d.pot in first]
+    for found in drift:
+        text = (f"Grant pot out of step with its bids: {found.describe()}. Ask an administrator to run "
+                "`flask check-pots --repair` while no one is approving or paying bids.")
+        if Notice.objects(role="manager", text=text, dismissed_by__size=0).first() is None:
+            Notice(role="manager", text=text, link="/admin/grantpot/").save()
+    return drift

@@ -78,3 +78,13 @@ def send_daily_digests() -> int:
 
     ensure_database()
     return send_digests(settings(), date.today())
+
+
+@celery.task(name="grants.check_pots")
+def check_grant_pots() -> int:
+    """Each night: a pot whose figures no longer match its bids gets a notice to managers."""
+    from admin_app import grants
+    from admin_app.db import database
+
+    ensure_database()
+    return len(grants.notify_pot_drift(database()))

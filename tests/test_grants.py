@@ -712,3 +712,17 @@ def test_check_pots_does_not_repair_a_pot_that_changed_after_it_was_read(db, use
     db[grants.POTS].update_one({"name": "this-year"}, {"$inc": {"paid_pence": pence(5)}})
     assert grants.repair_pot(db, found) is False
     assert len(grants.pot_drift(db)) == 1
+
+
+def test_the_nightly_check_tells_managers_once_of_a_pot_out_of_step(app, db, users, pot, login):
+    from admin_app.models.exports import Notice
+
+    client = new_client("E4E-DRIFT3", worker=users["worker"])
+    advance(db, draft(db, client, asked=500), "approved")
+    assert grants.notify_pot_drift(db, pause_seconds=0) == [] and Notice.objects.count() == 0
+    db[grants.POTS].update_one({"name": "this-year"}, {"$inc": {"committed_pence": pence(200), "remaining_pence": -pence(200)}})
+    assert [d.pot for d in grants.notify_pot_drift(db, pause_seconds=0)] == ["this-year"]
+    grants.notify_pot_drift(db, pause_seconds=0)  # the next night, not yet dismissed: not repeated
+    assert Notice.objects(role="manager").count() == 1
+    assert "Grant pot out of step with its bids: this-year" in login("manager").get("/admin/").get_data(as_text=True)
+    assert "Grant pot out of step" not in login("worker").get("/admin/").get_data(as_text=True)
