@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask_security import hash_password
 
 from admin_app import audit
-from admin_app.models.people import Role, User
+from admin_app.models.people import User
 from admin_app.security import datastore, sync_roles
 from admin_app.vocabulary import ROLES
 

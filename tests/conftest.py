@@ -9,6 +9,7 @@ import pytest
 from flask_security import hash_password
 
 from config import load_settings
+from tests.database import empty_app_database
 
 PASSWORD = "correct-horse-battery"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -16,7 +17,7 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]
 
 def make_settings(tmp_path, **changes):
     settings = load_settings({"SEED_DEMO": "false", "LOGIN_RATE_LIMITS": "1000 per minute",
-                              "MAIL_FOLDER": str(tmp_path / "mail")})
+                              "MAIL_FOLDER": str(tmp_path / "mail"), **empty_app_database()})
     return replace(settings, **changes)
 
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from admin_app.models import Client, Employer, StaffProfile
+from admin_app.models import Client, StaffProfile
 from admin_app.models.case_file import Contact
 from tests.conftest import csrf_token, new_client
 

@@ -7,16 +7,15 @@ import json
 from datetime import date, timedelta
 
 import mongoengine
-import mongomock
 import pytest
 
-import config
+from tests.database import connect
 from admin_app import casefile_io, crypto
 from admin_app.casefile_io import ImportResult, export_cases, import_cases
 from admin_app.demo import generate_demo
 from admin_app.models.case_file import Client
-from admin_app.models.partners import Employer, Organisation
-from admin_app.models.people import Role, StaffProfile, User
+from admin_app.models.partners import Employer
+from admin_app.models.people import Role, User
 
 TODAY = date(2026, 3, 15)
 
@@ -25,12 +24,7 @@ COLLECTIONS = ("roles", "users", "organisations", "employers", "staff_profiles",
 
 
 def _connect():
-    crypto.configure([config.DEMO_FIELD_KEY])
-    mongoengine.disconnect_all()
-    mongoengine.connect(db="test", host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)
-    for model in (Organisation, Employer, StaffProfile, Client, User, Role):
-        model.drop_collection()
-    return mongoengine.get_db()
+    return connect("casefile_io")
 
 
 @pytest.fixture(scope="module")

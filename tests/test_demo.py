@@ -6,10 +6,9 @@ import io
 from datetime import date, timedelta
 
 import mongoengine
-import mongomock
 import pytest
 
-import config
+from tests.database import connect
 from admin_app import crypto, rules
 from admin_app.casefile_io import export_cases
 from admin_app.demo import DemoDataError, generate_demo
@@ -26,12 +25,7 @@ COLLECTIONS = ("roles", "users", "organisations", "employers", "staff_profiles",
 
 
 def _connect():
-    crypto.configure([config.DEMO_FIELD_KEY])
-    mongoengine.disconnect_all()
-    mongoengine.connect(db="test", host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)
-    for model in (*SEEDED, User, Role):
-        model.drop_collection()
-    return mongoengine.get_db()
+    return connect("demo")
 
 
 def _make_staff() -> tuple[list[User], list[User]]:

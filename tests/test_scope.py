@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from flask_admin.contrib.mongoengine import ModelView
 from mongoengine import Document, ReferenceField, StringField
 
 from admin_app.models import Client, Role
@@ -111,8 +110,6 @@ class NoteView(SecuredModelView):
 
 
 def test_ajax_lookup_offers_a_worker_only_their_own_clients(app, users, cases):
-    from admin_app.security import register_permission
-
     app.extensions["e4e_admin"].add_view(NoteView(Note, name="Notes", endpoint="note"))
     grant_worker("note.list", "note.create", "note.edit")
     from tests.conftest import sign_in

@@ -149,8 +149,8 @@ class SecuredModelView(ModelView):
 
     def __init__(self, model, *args, **kwargs):
         super().__init__(model, *args, **kwargs)
-        for action in self.screen_actions:
-            register_permission(self.permission(action), f"{self.name}: {ACTION_LABELS.get(action, action)}")
+        for screen_action in self.screen_actions:
+            register_permission(self.permission(screen_action), f"{self.name}: {ACTION_LABELS.get(screen_action, screen_action)}")
         for name, text in self._bulk_action_names():
             if name != "delete":
                 register_permission(self.permission(f"action.{name}"), f"{self.name}: {text}")

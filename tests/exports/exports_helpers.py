@@ -5,12 +5,10 @@ from datetime import date, datetime
 from typing import Any, Mapping
 
 import mongoengine
-import mongomock
 import openpyxl
 
-import config
+from tests.database import connect
 import exports
-from admin_app import crypto
 from admin_app.demo import generate_demo
 from admin_app.metrics.periods import Period, financial_year, quarter
 from admin_app.models.people import Role, User
@@ -23,11 +21,7 @@ DB_NAME = "exports_test"
 
 def seed_demo_db():
     """100 demo case files (with staff, employers and general employer contacts), in a fresh in-memory database."""
-    crypto.configure([config.DEMO_FIELD_KEY])
-    mongoengine.disconnect_all()
-    mongoengine.connect(db=DB_NAME, host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)
-    db = mongoengine.get_db()
-    db.client.drop_database(DB_NAME)
+    db = connect(DB_NAME)
     worker, manager = Role(name="worker").save(), Role(name="manager").save()
     workers = [User(email=f"worker{i}@test.e4e", name=name, roles=[worker]).save()
                for i, name in enumerate(("Amara Okafor", "Jordan Hayes", "Priya Sandhu", "Marcus Bell"), start=1)]
@@ -37,7 +31,7 @@ def seed_demo_db():
 
 
 def drop_demo_db(db) -> None:
-    db.client.drop_database(DB_NAME)
+    db.client.drop_database(db.name)
     mongoengine.disconnect_all()
 
 

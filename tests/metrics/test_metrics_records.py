@@ -5,11 +5,9 @@ import json
 from datetime import date
 
 import mongoengine
-import mongomock
 import pytest
 
-import config
-from admin_app import crypto
+from tests.database import connect
 from admin_app.metrics.periods import financial_year
 from admin_app.metrics.records import (
     ContactRecord,
@@ -37,11 +35,9 @@ from admin_app.models.partners import GeneralEmployerContact
 
 @pytest.fixture()
 def db():
-    crypto.configure([config.DEMO_FIELD_KEY])
-    mongoengine.disconnect_all()
-    mongoengine.connect(db="metrics_records_test", host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)
-    yield mongoengine.get_db()
-    mongoengine.get_db().client.drop_database("metrics_records_test")
+    db = connect("metrics_records")
+    yield db
+    db.client.drop_database(db.name)
     mongoengine.disconnect_all()
 
 
