@@ -95,7 +95,7 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
+def svg_chart(width: int, height: int, title: str, body: list[str]) -> Markup:
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="e4e-chart" width="100%" '
         f'viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" style="max-width:{width}px">'
@@ -143,7 +143,7 @@ def caseload_chart(rows: list[dict[str, Any]]) -> Markup | None:
     step = 5 if scale_max <= 60 else 10
     for tick in range(0, int(scale_max) + 1, step):
         body.append(f'<text x="{x(tick):.1f}" y="{axis_y + 14}" font-size="10" text-anchor="middle">{tick}</text>')
-    return _svg(label_w + bar_w + 30, height + 6, "Active caseload per worker", body)
+    return svg_chart(label_w + bar_w + 30, height + 6, "Active caseload per worker", body)
 
 
 def column_chart(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> Markup:
@@ -161,7 +161,7 @@ def column_chart(title: str, bars: list[tuple[str, float, str]], unit: str = "")
         body.append(f'<text x="{cx:.1f}" y="{base - h - 5:.1f}" font-size="12" text-anchor="middle">'
                     f'{_num(value)}{escape(unit)}</text>')
         body.append(f'<text x="{cx:.1f}" y="{base + 16}" font-size="12" text-anchor="middle">{escape(label)}</text>')
-    return _svg(width, height, title, body)
+    return svg_chart(width, height, title, body)
 
 
 def hours_chart(hours: Mapping[str, float]) -> Markup:
@@ -207,7 +207,7 @@ def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
         if i == 0 or first.month == 1:
             body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 27}" font-size="10" '
                         f'text-anchor="middle" fill="#6c757d">{first:%Y}</text>')
-    return _svg(width, height, "Referrals and job starts per month", body)
+    return svg_chart(width, height, "Referrals and job starts per month", body)
 
 
 def outcome_bands_chart(bands: Mapping[str, int]) -> Markup:

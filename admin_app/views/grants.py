@@ -21,6 +21,7 @@ from admin_app.models.grants import GrantAttachment, to_pence
 from admin_app.models.people import Role, User
 from admin_app.security import has_permission, register_permission, scope_filter, scope_match, sees_everything
 from admin_app.views.base import SecuredModelView
+from admin_app.views.dashboards import svg_chart
 from admin_app.vocabulary import GRANT_BID_ACTIONS, GRANT_BID_STATUSES, GRANT_RECOMMENDATIONS, label
 
 #: A user with this sees every bid that has gone to the panel, with the client's reference and first name only.
@@ -321,10 +322,7 @@ def pot_chart(pots) -> Markup | None:
                         f'data-part="{key}" data-pence="{amounts[key]}"><title>{escape(pot.name)}: {text.lower()} '
                         f'{grants.money(amounts[key])}</title></rect>')
             x += w
-    height = top + row_h * len(pots) + 6
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="e4e-chart" width="100%" '
-                  f'viewBox="0 0 {width} {height}" style="max-width:{width}px"><title>Grant pots: paid, committed and '
-                  f'remaining</title>{"".join(body)}</svg>')
+    return svg_chart(width, top + row_h * len(pots) + 6, "Grant pots: paid, committed and remaining", body)
 
 
 def _pounds_column(view, context, model, name):
