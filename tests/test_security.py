@@ -137,3 +137,9 @@ def test_security_headers_are_set(app):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_account_pages_lead_back_to_the_app_once_signed_in(app, login):
+    assert 'data-back="app"' not in app.test_client().get("/login").get_data(as_text=True)
+    page = login("worker").get("/tf-setup").get_data(as_text=True)
+    assert 'href="/admin/" data-back="app"' in page
