@@ -3,10 +3,11 @@
     .venv/bin/python bench/bench_exports.py                 # 1,000 and 10,000 case files
     .venv/bin/python bench/bench_exports.py 1000 100000     # any sizes
 
-The case files live in mongomock (in-process, as in the tests) and each build streams them from there.
-"Reading alone" runs the same queries with nothing done with the results: that part is mongomock's (it
-gathers and copies every matching document on the first read, and its cost grows faster than the
-number of documents), not the exports'. The baseline writes the same sheets with the same number of
+The case files live in mongomock (in-process, as in the tests) and each build streams them from there,
+through a cursor made linear (bench/linear_cursor.py: mongomock's own copies the rest of the results for
+every document it hands out). "Reading alone" runs the same queries with nothing done with the results:
+that part is mongomock's (it gathers and copies every matching document on the first read), not the
+exports'. The baseline writes the same sheets with the same number of
 cells (each sheet's used range) through xlsxwriter in constant_memory mode, with no data and no logic;
 the ratio is build time over baseline time, reading included. Each run happens in a forked child
 (Linux); "peak" is how far the child's resident memory rose above where it started, so the database
@@ -195,6 +196,10 @@ def baseline(path: str, shapes: list[tuple[int, int]]) -> None:
 def measure(count: int) -> Iterator[str]:
     import mongoengine
     import mongomock
+
+    import linear_cursor
+
+    linear_cursor.install()
 
     mongoengine.disconnect_all()
     mongoengine.connect(db="bench_exports", host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)

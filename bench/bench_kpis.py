@@ -129,6 +129,9 @@ def through_mongomock(count: int) -> None:
     import mongoengine
     import mongomock
 
+    import linear_cursor
+
+    linear_cursor.install()
     mongoengine.disconnect_all()
     mongoengine.connect(db="bench_kpis", host="mongodb://localhost", mongo_client_class=mongomock.MongoClient)
     db = mongoengine.get_db()
