@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 from bson import ObjectId
 
 from admin_app import audit
+from admin_app.metrics.records import both
 from admin_app.models.case_file import Client, GrantBid
 from admin_app.models.grants import (
     BidTransition,
@@ -551,7 +552,7 @@ def ledger_rows(db, start: date, end: date, match: Mapping[str, Any] | None = No
     window = {"$gte": _day(start), "$lte": _day(end)}
     touches = {"$or": [{"grant_bids.submitted_date": window}, {"grant_bids.payments.paid_on": window}]}
     pipeline = [
-        {"$match": {"$and": [dict(match), touches]} if match else touches},
+        {"$match": both(match, touches)},
         {"$project": {"reference": 1, **{f"grant_bids.{name}": 1 for name in (
             "bid_id", "pot", "status", "purpose", "supporting_worker", "submitted_date", "decided_date",
             "amount_asked_pence", "amount_awarded_pence", "paid_pence", "payments")}}},

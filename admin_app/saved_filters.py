@@ -17,6 +17,7 @@ from admin_app.metrics.kpis import (
     SUSTAINED_13_WEEKS_DAYS,
     SUSTAINED_26_WEEKS_DAYS,
 )
+from admin_app.metrics.records import both
 from admin_app.vocabulary import PAID_OUTCOME_KINDS, RISK_ASSESSMENT_KINDS
 
 CLIENT_SCREEN = "client"
@@ -172,14 +173,6 @@ def builtin_for(key: str | None, collection: str) -> Builtin | None:
     """The built-in filter `key` if it filters `collection`."""
     found = BUILTINS.get(key or "")
     return found if found is not None and found.collection == collection else None
-
-
-def both(*matches: Mapping[str, Any]) -> dict:
-    """Every match at once; empty ones are dropped."""
-    parts = [dict(m) for m in matches if m]
-    if not parts:
-        return {}
-    return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 # --- a list screen, as data -----------------------------------------------------------------------

@@ -21,17 +21,18 @@ def make_settings(tmp_path, **changes):
     return replace(settings, **changes)
 
 
-@pytest.fixture
-def make_app(tmp_path):
+def build_app(tmp_path, **changes):
+    """A test app: settings from make_settings, and cheap hashing to keep the suite fast (production uses
+    Flask-Security's argon2 defaults)."""
     from admin_app import create_app
 
-    def build(**changes):
-        # Cheap hashing keeps the suite fast; production uses Flask-Security's argon2 defaults.
-        app = create_app(make_settings(tmp_path, **changes), TESTING=True,
-                         SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS={"argon2__rounds": 1, "argon2__memory_cost": 64})
-        return app
+    return create_app(make_settings(tmp_path, **changes), TESTING=True,
+                      SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS={"argon2__rounds": 1, "argon2__memory_cost": 64})
 
-    return build
+
+@pytest.fixture
+def make_app(tmp_path):
+    return lambda **changes: build_app(tmp_path, **changes)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import make_settings, sign_in
+from tests.conftest import build_app, sign_in
 
 LINK = re.compile(r'href="(/admin/[^"#]*)"')
 NOT_FOLLOWED = ("/delete", "/export/", "/download/", "logout", "/admin/static/")
@@ -20,11 +20,9 @@ NOT_FOLLOWED = ("/delete", "/export/", "/download/", "logout", "/admin/static/")
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):
-    from admin_app import create_app
     from admin_app.cli import seed_demo_data
 
-    app = create_app(make_settings(tmp_path_factory.mktemp("crawl")), TESTING=True,
-                     SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS={"argon2__rounds": 1, "argon2__memory_cost": 64})
+    app = build_app(tmp_path_factory.mktemp("crawl"))
     with app.app_context():
         seed_demo_data(clients=30)
     return app

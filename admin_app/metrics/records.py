@@ -129,10 +129,17 @@ CASE_PROJECTION: dict[str, int] = {
 }
 
 
+def both(*matches: Mapping[str, Any] | None) -> dict:
+    """Every match at once; empty ones are dropped."""
+    parts = [dict(m) for m in matches if m]
+    if not parts:
+        return {}
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
 def referred_by(match: Mapping[str, Any] | None, end: date) -> dict[str, Any]:
     """`match` narrowed to case files referred on or before `end`: nothing later can touch a period ending then."""
-    referred = {"referral.date": {"$lte": datetime(end.year, end.month, end.day)}}
-    return {"$and": [dict(match), referred]} if match else referred
+    return both(match, {"referral.date": {"$lte": datetime(end.year, end.month, end.day)}})
 
 
 def read_cases(db: Any, match: Mapping[str, Any] | None = None, until: date | None = None) -> Iterator[CaseRecord]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -44,7 +44,9 @@ def _timing(view, context, model, name):
 def _scope(view, context, model, name):
     if not model.scope:
         return "Every case file"
-    return dict(scope_choices(current_user)).get(model.scope, "A saved filter not shared with you")
+    if "scope_labels" not in g:  # read once per page, not once per row
+        g.scope_labels = dict(scope_choices(current_user))
+    return g.scope_labels.get(model.scope, "A saved filter not shared with you")
 
 
 class ExportScheduleView(SecuredModelView):

@@ -6,7 +6,9 @@ from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
 from admin_app.models.exports import Notice
+from admin_app.saved_filters import due_builtins
 from admin_app.security import sees_everything
+from admin_app.views.saved_filters import builtin_rows
 
 
 def notices_for(user) -> list[Notice]:
@@ -26,9 +28,6 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        from admin_app.saved_filters import due_builtins
-        from admin_app.views.saved_filters import builtin_rows
-
         due = builtin_rows(due_builtins(current_user.role_names), date.today())
         return self.render("admin/home.html", notices=notices_for(current_user), due=due,
                            everything=sees_everything(current_user))

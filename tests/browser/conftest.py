@@ -17,7 +17,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-
 @pytest.fixture
 def live_server(app):
     """The test app served on a free local port for as long as the test runs."""
