@@ -79,6 +79,9 @@ def _register_admin(app: Flask) -> None:
     admin = Admin(app, name="Enterprise for Employment", index_view=HomeView(name="Home", url="/admin"),
                   theme=Bootstrap4Theme(base_template="admin/e4e_master.html", swatch="cerulean"))
     admin.add_view(ClientView(Client, name="Clients", category="Case files"))
+    from admin_app.views.casefile import CaseFileView
+
+    admin.add_view(CaseFileView())
     admin.add_view(OrganisationView(Organisation, name="Organisations", category="Partners"))
     admin.add_view(EmployerView(Employer, name="Employers", category="Partners"))
     admin.add_view(StaffProfileView(StaffProfile, name="Staff profiles", category="Staff"))

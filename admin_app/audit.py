@@ -138,6 +138,18 @@ def diff(before: dict, after: dict) -> list[dict]:
     return changes
 
 
+def item_changes(path: str, before=None, after=None) -> list[dict]:
+    """The field changes of one embedded item at `path` (None for an item added or removed)."""
+
+    def flat(item) -> dict:
+        out: dict = {}
+        if item is not None:
+            _flatten(item, {k: v for k, v in item._fields.items() if k != "id"}, f"{path}.", out)
+        return out
+
+    return diff(flat(before), flat(after))
+
+
 def _on_init(sender, document, **kwargs):
     if document.pk is not None:
         document._audit_before = snapshot(document)

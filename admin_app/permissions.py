@@ -1,7 +1,7 @@
 """Which role holds which permission by default; an admin changes them at run time in the Roles screen.
 
-A permission is `<screen>.<action>` (client.list, client.edit, client.action.reassign, …) or one of
-the standing permissions below. Defaults are patterns matched against every permission the
+A permission is `<screen>.<action>` (client.list, client.edit, client.action.reassign, …), a case-file
+task `casefile.<part>.<add|edit|remove>` (casefile.contacts.add, …), or one of the standing permissions below. Defaults are patterns matched against every permission the
 screens declare, so a new screen gets sensible defaults without editing this table.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ADMIN_ROLE: ("*",),
     "manager": (
         "caseload.all", "caseload.override_cap", "dashboard.*",
-        "client.*", "organisation.*", "employer.*", "staffprofile.*",
+        "client.*", "casefile.*", "organisation.*", "employer.*", "staffprofile.*",
         "auditevent.list", "auditevent.details", "auditevent.export",
         "exports.all", "exportschedule.*", "exportrun.*", "savedfilter.*",
         "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
@@ -33,6 +33,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "worker": (
         "dashboard.caseload", "savedfilter.*",
         "client.list", "client.details", "client.create", "client.edit", "client.casefile",
+        "casefile.*.add", "casefile.*.edit",
         "employer.list", "employer.details", "employer.create", "employer.edit",
         "organisation.list", "organisation.details",
         "grantbid.list", "grantbid.details", "grantbid.create", "grantbid.edit", "grantbid.attachment",
@@ -41,6 +42,9 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "admin_staff": (
         "caseload.all",
         "client.list", "client.details", "client.create", "client.edit", "client.casefile", "client.export",
+        # Admin staff fix the everyday record; risk, safeguarding, disclosures and decisions are not theirs.
+        *(f"casefile.{part}.{action}" for part in ("contacts", "employer_contacts", "outcomes", "onward_referrals",
+                                                    "benefits_sessions") for action in ("add", "edit")),
         "organisation.*", "employer.*", "staffprofile.*", "savedfilter.*",
         "grantbid.list", "grantbid.details", "grantbid.attachment", "grantbid.pay", "grantpot.list", "grantpot.details",
     ),

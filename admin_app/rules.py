@@ -29,6 +29,7 @@ _PAST_LIST_DATES = {
     "outcomes": ("start_date", "end_date"),
     "grant_bids": ("submitted_date",),
     "status_history": ("date",),
+    "progress_updates": ("date",),
 }
 
 Error = tuple[tuple, str]
@@ -69,65 +70,87 @@ def referral_errors(referral) -> list[Error]:
     return errors
 
 
+def _future(path, value, today: date) -> list[Error]:
+    value = _as_date(value)
+    if value is not None and value > today:
+        return [(path, f"This date ({value:%d/%m/%Y}) is in the future.")]
+    return []
+
+
+def _contact_item(contact) -> list[Error]:
+    minutes = contact.minutes
+    if minutes is None or not 1 <= int(minutes) <= MAX_CONTACT_MINUTES:
+        return [(("minutes",), "Enter how long the contact took: between 1 minute and 24 hours.")]
+    return []
+
+
+def _benefits_item(session) -> list[Error]:
+    if session.minutes is not None and not 1 <= int(session.minutes) <= MAX_CONTACT_MINUTES:
+        return [(("minutes",), "Enter how long the session took: between 1 minute and 24 hours.")]
+    return []
+
+
+def _outcome_item(outcome) -> list[Error]:
+    if outcome.end_date and outcome.start_date and _as_date(outcome.end_date) < _as_date(outcome.start_date):
+        return [(("end_date",), "The end date cannot be before the start date.")]
+    return []
+
+
+def _disclosure_item(disclosure) -> list[Error]:
+    errors = []
+    if not disclosure.basis:
+        errors.append((("basis",), "A disclosure to police needs its basis: a serious, credible and imminent threat."))
+    if not (disclosure.authorised_by or "").strip():
+        errors.append((("authorised_by",), "Record who authorised the disclosure."))
+    if disclosure.written_report_date and disclosure.date and _as_date(disclosure.written_report_date) < _as_date(disclosure.date):
+        errors.append((("written_report_date",), "The written report cannot come before the disclosure."))
+    return errors
+
+
+_ITEM_RULES = {
+    "contacts": _contact_item,
+    "benefits_sessions": _benefits_item,
+    "outcomes": _outcome_item,
+    "disclosures": _disclosure_item,
+}
+
+
+def item_errors(part: str, item, today: date) -> list[Error]:
+    """Rules for one item of a case-file list; paths are the item's own field names."""
+    errors = []
+    for name in _PAST_LIST_DATES.get(part, ()):
+        errors += _future((name,), getattr(item, name, None), today)
+    rule = _ITEM_RULES.get(part)
+    return errors + (rule(item) if rule else [])
+
+
 def future_date_errors(case, today: date) -> list[Error]:
     errors = []
-
-    def check(path, value):
-        value = _as_date(value)
-        if value is not None and value > today:
-            errors.append((path, f"This date ({value:%d/%m/%Y}) is in the future."))
-
     for part, names in _PAST_DATES.items():
         sub = getattr(case, part, None)
         for name in names:
             if sub is not None:
-                check((part, name), getattr(sub, name, None))
-    for part, names in _PAST_LIST_DATES.items():
-        for index, item in enumerate(getattr(case, part, None) or []):
-            for name in names:
-                check((part, index, name), getattr(item, name, None))
+                errors += _future((part, name), getattr(sub, name, None), today)
     return errors
 
 
-def contact_errors(contacts: Iterable) -> list[Error]:
-    errors = []
-    for index, contact in enumerate(contacts or []):
-        minutes = contact.minutes
-        if minutes is None or not 1 <= int(minutes) <= MAX_CONTACT_MINUTES:
-            errors.append((("contacts", index, "minutes"), f"Minutes must be between 1 and {MAX_CONTACT_MINUTES}."))
-    return errors
-
-
-def outcome_errors(outcomes: Iterable) -> list[Error]:
-    errors = []
-    for index, outcome in enumerate(outcomes or []):
-        if outcome.end_date and outcome.start_date and _as_date(outcome.end_date) < _as_date(outcome.start_date):
-            errors.append((("outcomes", index, "end_date"), "The end date cannot be before the start date."))
-    return errors
-
-
-def disclosure_errors(disclosures: Iterable) -> list[Error]:
-    errors = []
-    for index, disclosure in enumerate(disclosures or []):
-        if not disclosure.basis:
-            errors.append((("disclosures", index, "basis"),
-                           "A disclosure to police needs its basis: a serious, credible and imminent threat."))
-        if not (disclosure.authorised_by or "").strip():
-            errors.append((("disclosures", index, "authorised_by"), "Record who authorised the disclosure."))
-    return errors
-
-
-def case_file_errors(case, today: date) -> list[Error]:
-    """Every rule that can be checked from the case file alone."""
+def top_level_errors(case, today: date) -> list[Error]:
+    """Rules for the parts of the case file the whole-file form edits: identity, referral, consent, assessment."""
     referral = getattr(case, "referral", None)
     return (
         eligibility_errors(case.date_of_birth, referral.date if referral else None)
         + referral_errors(referral)
         + future_date_errors(case, today)
-        + contact_errors(case.contacts)
-        + outcome_errors(case.outcomes)
-        + disclosure_errors(case.disclosures)
     )
+
+
+def case_file_errors(case, today: date) -> list[Error]:
+    """Every rule that can be checked from the case file alone (its top-level parts and every list item)."""
+    errors = top_level_errors(case, today)
+    for part in _PAST_LIST_DATES:
+        for index, item in enumerate(getattr(case, part, None) or []):
+            errors += [((part, index) + path, message) for path, message in item_errors(part, item, today)]
+    return errors
 
 
 def disclosures_awaiting_report(disclosures: Iterable) -> list:

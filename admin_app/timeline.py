@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from admin_app.vocabulary import (
     CASE_STATUSES, CONTACT_MODES, CONTACT_PLACES, DISCLOSURE_BASES, EMPLOYER_CONTACT_PURPOSES,
-    OUTCOME_KINDS, REFERRAL_DECISIONS, REFERRAL_SOURCES, RISK_ASSESSMENT_KINDS, RISK_LEVELS, label,
+    OUTCOME_KINDS, PLAN_GOAL_STATUSES, REFERRAL_DECISIONS, REFERRAL_SOURCES, RISK_ASSESSMENT_KINDS, RISK_LEVELS, label,
 )
 
 
@@ -16,6 +17,11 @@ class Event:
     title: str
     detail: str = ""
     sensitive: bool = False
+    #: The case-file list and item this event is, so the page can offer to change it.
+    part: str | None = None
+    item_id: str | None = None
+    #: A follow-up form the item still offers (e.g. "end" for a running job).
+    follow_up: str | None = None
 
 
 def _events(client):
@@ -32,39 +38,70 @@ def _events(client):
                     f"Readiness {a.readiness or '—'}, goal {a.goal or '—'}"
                     + (f"; previous support from {a.previous_support_from}" if a.previous_support else ""))
     for c in client.contacts:
-        yield Event(c.date, "contact", f"{label(CONTACT_MODES, c.mode)} contact, {c.minutes} min"
+        yield Event(c.date, "contact", f"{label(CONTACT_MODES, c.mode)} contact, {duration(c.minutes)}"
                     + (f" ({label(CONTACT_PLACES, c.place)})" if c.place else "")
-                    + (" — out of hours" if c.out_of_hours else ""), c.note or "")
+                    + (" — out of hours" if c.out_of_hours else ""), c.note or "", **_item("contacts", c))
     for e in client.employer_contacts:
         yield Event(e.date, "employer_contact",
                     f"Employer contact: {e.employer or 'employer'} ({label(EMPLOYER_CONTACT_PURPOSES, e.purpose)})",
-                    ("face-to-face" if e.face_to_face else "not face-to-face") + ("; with the client" if e.with_client else ""))
+                    ("face-to-face" if e.face_to_face else "not face-to-face") + ("; with the client" if e.with_client else ""),
+                    **_item("employer_contacts", e))
     for b in client.benefits_sessions:
-        yield Event(b.date, "benefits", f"Benefits counselling{': ' + b.topic if b.topic else ''}", b.note or "")
+        yield Event(b.date, "benefits", f"Benefits counselling{': ' + b.topic if b.topic else ''}", b.note or "",
+                    **_item("benefits_sessions", b))
     for ra in client.risk_assessments:
         yield Event(ra.date, "risk", f"Risk assessment ({label(RISK_ASSESSMENT_KINDS, ra.kind)}): {label(RISK_LEVELS, ra.level)}",
-                    ra.mitigations or "")
+                    ra.mitigations or "", **_item("risk_assessments", ra))
     for n in client.risk_notes:
-        yield Event(n.date, "risk_note", f"Risk note ({label(RISK_LEVELS, n.level)})", n.text or "", True)
+        yield Event(n.date, "risk_note", f"Risk note ({label(RISK_LEVELS, n.level)})", n.text or "", True,
+                    **_item("risk_notes", n))
     for s in client.safeguarding_concerns:
-        yield Event(s.date, "safeguarding", "Safeguarding concern", s.concern or "", True)
+        yield Event(s.date, "safeguarding", "Safeguarding concern", s.concern or "", True,
+                    **_item("safeguarding_concerns", s))
     for d in client.disclosures:
         yield Event(d.date, "disclosure", f"Disclosure to police ({label(DISCLOSURE_BASES, d.basis)})",
                     f"Authorised by {d.authorised_by}. " + (d.what_shared or "")
-                    + ("" if d.written_report_date else " Written report not yet recorded."), True)
+                    + ("" if d.written_report_date else " Written report not yet recorded."), True,
+                    **_item("disclosures", d, None if d.written_report_date else "report"))
+        if d.written_report_date:
+            yield Event(d.written_report_date, "disclosure_report", "Written report of the disclosure to police", "",
+                        **_item("disclosures", d))
     for o in client.onward_referrals:
-        yield Event(o.date, "onward", f"Signposted to {o.organisation or 'partner'}", o.purpose or "")
+        yield Event(o.date, "onward", f"Signposted to {o.organisation or 'partner'}", o.purpose or "",
+                    **_item("onward_referrals", o))
     for o in client.outcomes:
         yield Event(o.start_date, "outcome", f"{label(OUTCOME_KINDS, o.kind)} started"
                     + (f" at {o.employer}" if o.employer else "") + (f" as {o.job_type}" if o.job_type else ""),
-                    f"{o.hours_per_week or '—'} hours a week; {'competitive' if o.competitive else 'not competitive'}")
+                    f"{o.hours_per_week or '—'} hours a week; {'competitive' if o.competitive else 'not competitive'}",
+                    **_item("outcomes", o, None if o.end_date else "end"))
         if o.end_date:
-            yield Event(o.end_date, "outcome_end", f"{label(OUTCOME_KINDS, o.kind)} ended", o.reason_for_leaving or "")
+            yield Event(o.end_date, "outcome_end", f"{label(OUTCOME_KINDS, o.kind)} ended", o.reason_for_leaving or "",
+                        **_item("outcomes", o))
     for g in client.grant_bids:
         if g.submitted_date:
             yield Event(g.submitted_date, "grant", f"Grant bid submitted: £{g.amount_asked}", g.purpose or "")
+    for g in client.plan_goals:
+        if g.due_date:
+            yield Event(g.due_date, "plan_goal", f"Plan goal due ({label(PLAN_GOAL_STATUSES, g.status).lower()}): {g.goal}",
+                        g.steps or "", **_item("plan_goals", g))
+    for u in client.progress_updates:
+        yield Event(u.date, "progress_update", "Quarterly update" + (f" by {u.author}" if u.author else ""),
+                    u.progress or "", **_item("progress_updates", u))
     for s in client.status_history:
-        yield Event(s.date, "status", f"Status: {label(CASE_STATUSES, s.status)}", s.reason or "")
+        yield Event(s.date, "status", f"Status: {label(CASE_STATUSES, s.status)}" + (" (correction)" if s.correction else ""),
+                    " ".join(filter(None, [s.reason, f"({s.by})" if s.by else None])))
+
+
+def _item(part: str, item, follow_up: str | None = None) -> dict:
+    return {"part": part, "item_id": str(item.id) if getattr(item, "id", None) else None, "follow_up": follow_up}
+
+
+def duration(minutes) -> str:
+    """Minutes as hours and minutes: "1 h 30 min", "45 min"."""
+    if minutes is None:
+        return "—"
+    hours, rest = divmod(int(minutes), 60)
+    return " ".join(filter(None, [f"{hours} h" if hours else "", f"{rest} min" if rest or not hours else ""]))
 
 
 def timeline(client) -> list[Event]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 FY_START_MONTH = 4
+
+LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +157,8 @@ def _fy_year(first: str, second: str | None, whole: str) -> int:
     if second is not None and int(second) % 100 != (year + 1) % 100:
         raise ValueError(f"{whole!r}: a financial year runs from one year into the next, e.g. {fy_label(year)}")
     return year
+
+
+def london_today() -> date:
+    """Today in Europe/London, where every date of the service is judged."""
+    return datetime.now(LONDON).date()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bson import ObjectId
 from mongoengine import (
     BooleanField,
     DateField,
@@ -13,6 +14,7 @@ from mongoengine import (
     EmbeddedDocumentField,
     IntField,
     ListField,
+    ObjectIdField,
     ReferenceField,
     StringField,
 )
@@ -49,6 +51,22 @@ from admin_app.vocabulary import (
 )
 
 
+class CaseItem(EmbeddedDocument):
+    """One item of a list in the case file, with its own stable id: task forms change or remove an
+    item by this id, never by its position, so concurrent work on the same list cannot collide."""
+
+    id = ObjectIdField(default=ObjectId, db_field="_id", verbose_name="Item id")
+    meta = {"abstract": True}
+
+    @classmethod
+    def _from_son(cls, son, *args, **kwargs):
+        item = super()._from_son(son, *args, **kwargs)
+        if "_id" not in son:
+            # Stored before items had ids: say so rather than invent one that changes on every read.
+            item._data["id"] = None
+        return item
+
+
 class Referral(EmbeddedDocument):
     date = DateField(required=True, verbose_name="Referral date", help_text="The date the referral was received")
     organisation = ReferenceField("Organisation", verbose_name="Referring organisation")
@@ -58,6 +76,7 @@ class Referral(EmbeddedDocument):
     decision_date = DateField(verbose_name="Decision date")
     rejection_reason = StringField(choices=REJECTION_REASONS, verbose_name="Rejection reason")
     rationale = StringField(verbose_name="Rationale", help_text="Required when the referral is rejected")
+    decided_by = StringField(max_length=255, verbose_name="Decided by")
 
 
 class Consent(EmbeddedDocument):
@@ -87,14 +106,14 @@ class VocationalProfile(EmbeddedDocument):
     barriers = StringField(verbose_name="Barriers")
 
 
-class PlanGoal(EmbeddedDocument):
+class PlanGoal(CaseItem):
     goal = StringField(required=True, max_length=300, verbose_name="Goal")
     steps = StringField(verbose_name="Steps")
     due_date = DateField(verbose_name="Due date")
     status = StringField(choices=PLAN_GOAL_STATUSES, default="open", verbose_name="Status")
 
 
-class Contact(EmbeddedDocument):
+class Contact(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     minutes = IntField(required=True, verbose_name="Minutes", help_text="1 to 1440")
     mode = StringField(required=True, choices=CONTACT_MODES, verbose_name="Mode")
@@ -105,7 +124,7 @@ class Contact(EmbeddedDocument):
     note = StringField(verbose_name="Note")
 
 
-class EmployerContact(EmbeddedDocument):
+class EmployerContact(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     employer = ReferenceField("Employer", verbose_name="Employer")
     face_to_face = BooleanField(default=True, verbose_name="Face-to-face")
@@ -115,14 +134,14 @@ class EmployerContact(EmbeddedDocument):
     note = StringField(verbose_name="Note")
 
 
-class BenefitsSession(EmbeddedDocument):
+class BenefitsSession(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     minutes = IntField(verbose_name="Minutes")
     topic = StringField(max_length=200, verbose_name="Topic")
     note = StringField(verbose_name="Note")
 
 
-class RiskAssessment(EmbeddedDocument):
+class RiskAssessment(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     kind = StringField(required=True, choices=RISK_ASSESSMENT_KINDS, verbose_name="Assessment of")
     level = StringField(required=True, choices=RISK_LEVELS, verbose_name="Risk level")
@@ -131,21 +150,21 @@ class RiskAssessment(EmbeddedDocument):
     assessor = ReferenceField("User", verbose_name="Assessor")
 
 
-class RiskNote(EmbeddedDocument):
+class RiskNote(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     level = StringField(choices=RISK_LEVELS, verbose_name="Risk level")
     text = EncryptedStringField(required=True, verbose_name="Risk note", help_text="Encrypted at rest")
     author = ReferenceField("User", verbose_name="Author")
 
 
-class SafeguardingConcern(EmbeddedDocument):
+class SafeguardingConcern(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     concern = EncryptedStringField(required=True, verbose_name="Concern", help_text="Encrypted at rest")
     referred_to = StringField(max_length=200, verbose_name="Referred to")
     action = StringField(verbose_name="Action taken")
 
 
-class Disclosure(EmbeddedDocument):
+class Disclosure(CaseItem):
     """A disclosure to police: only for a serious, credible and imminent threat."""
 
     date = DateField(required=True, verbose_name="Date")
@@ -158,14 +177,14 @@ class Disclosure(EmbeddedDocument):
                                     help_text="A reminder shows until the follow-up written report is recorded")
 
 
-class OnwardReferral(EmbeddedDocument):
+class OnwardReferral(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     organisation = ReferenceField("Organisation", verbose_name="Partner organisation")
     purpose = StringField(max_length=300, verbose_name="Purpose")
     outcome = StringField(max_length=300, verbose_name="Outcome")
 
 
-class Outcome(EmbeddedDocument):
+class Outcome(CaseItem):
     kind = StringField(required=True, choices=OUTCOME_KINDS, verbose_name="Outcome")
     start_date = DateField(required=True, verbose_name="Start date")
     end_date = DateField(verbose_name="End date")
@@ -211,11 +230,23 @@ class GrantBid(EmbeddedDocument):
     amount_paid = property(lambda self: pounds(self.paid_pence))
 
 
-class StatusChange(EmbeddedDocument):
+class StatusChange(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     status = StringField(required=True, choices=CASE_STATUSES, verbose_name="Status")
     reason = StringField(max_length=300, verbose_name="Reason")
     by = StringField(max_length=255, verbose_name="By")
+    correction = BooleanField(verbose_name="Correction", help_text="This entry corrects an earlier one")
+
+
+class ProgressUpdate(CaseItem):
+    """The worker's own account of a case for the quarterly return: progress, challenges, needs."""
+
+    date = DateField(required=True, verbose_name="Date")
+    progress = StringField(required=True, max_length=4000, verbose_name="Progress since the last update",
+                           help_text="Objectives achieved and steps taken, in your own words")
+    challenges = StringField(max_length=4000, verbose_name="Challenges")
+    needs = StringField(max_length=4000, verbose_name="Needs and recommendations")
+    author = ReferenceField("User", verbose_name="Author")
 
 
 class Client(Document):
@@ -250,6 +281,9 @@ class Client(Document):
     outcomes = ListField(EmbeddedDocumentField(Outcome), verbose_name="Outcomes")
     grant_bids = ListField(EmbeddedDocumentField(GrantBid), verbose_name="Grant bids")
     status_history = ListField(EmbeddedDocumentField(StatusChange), verbose_name="Status history")
+    progress_updates = ListField(EmbeddedDocumentField(ProgressUpdate), verbose_name="Quarterly updates")
+    # Raised by every save of the whole-file form: a save based on an older version is refused.
+    version = IntField(default=0, min_value=0, verbose_name="Version")
     created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created")
     updated_at = DateTimeField(default=datetime.utcnow, verbose_name="Updated")
 

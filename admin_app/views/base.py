@@ -8,12 +8,17 @@ from __future__ import annotations
 from datetime import date
 
 import mongoengine
+from mongoengine.base import BaseField
 from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext, ngettext
 from flask_admin.contrib.mongoengine import ModelView
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
-from flask_admin.contrib.mongoengine.form import CustomModelConverter
+from bson.errors import InvalidId
+from flask_admin.contrib.mongoengine.form import CustomModelConverter, ModelSelectField
+from flask_admin.form import Select2Field
+from wtforms import fields as wtf_fields, widgets
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 from flask_wtf import FlaskForm
 from flask_login import current_user
 
@@ -90,7 +95,7 @@ def _form_field(form, path):
     return node
 
 
-def _validation_paths(error: mongoengine.ValidationError, prefix=()):
+def validation_paths(error: mongoengine.ValidationError, prefix=()):
     """Flatten a mongoengine ValidationError into (path, message) pairs."""
     errors = error.errors or {}
     if not errors:
@@ -99,20 +104,80 @@ def _validation_paths(error: mongoengine.ValidationError, prefix=()):
     for key, value in errors.items():
         part = int(key) if str(key).isdigit() else key
         if isinstance(value, mongoengine.ValidationError):
-            out.extend(_validation_paths(value, prefix + (part,)))
+            out.extend(validation_paths(value, prefix + (part,)))
         elif isinstance(value, dict):
-            out.extend(_validation_paths(mongoengine.ValidationError(errors=value), prefix + (part,)))
+            out.extend(validation_paths(mongoengine.ValidationError(errors=value), prefix + (part,)))
         else:
             out.append((prefix + (part,), str(value)))
     return out
 
 
+class ReferenceSelectField(ModelSelectField):
+    """A drop-down of records: a value that is not one of its choices (forged, malformed or since removed)
+    is a field error, never a silent blank and never a server error."""
+
+    widget = widgets.Select()
+
+    def process_formdata(self, valuelist):
+        self._refused = False
+        if not valuelist or valuelist[0] in ("__None", "") or self.queryset is None:
+            self.data = None
+            return
+        try:
+            self.data = self.queryset.filter(pk=valuelist[0]).first()
+        except (mongoengine.ValidationError, InvalidId, TypeError):
+            self.data = None
+        self._refused = self.data is None
+
+    def pre_validate(self, form):
+        if getattr(self, "_refused", False):
+            raise ValidationError("Choose one of the options in the list.")
+        super().pre_validate(form)
+
+
+class ChoiceField(Select2Field):
+    """A plain drop-down of a field's choices with a blank first option, so that an untouched form
+    never submits a choice nobody made; a blank stays absent."""
+
+    widget = widgets.Select()
+
+
+def _blank_to_none(value):
+    return None if value == "" else value
+
+
+def _browser_newlines(value):
+    # Browsers submit textarea line breaks as CRLF; store what the person typed, not the transport's form.
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 class CaseFileConverter(CustomModelConverter):
-    """Form fields for our own field types: encrypted text is edited as plain text."""
+    """Form fields for our documents: encrypted text edited as plain text, optional choices with a blank,
+    blanks stored as absent, reference drop-downs that refuse values outside their choices."""
 
     def __init__(self, view):
         super().__init__(view)
         self.converters["EncryptedStringField"] = self.conv_String
+
+    def convert(self, model, field, field_args):
+        unbound = super().convert(model, field, field_args)
+        if unbound is None or not isinstance(field, BaseField) or isinstance(field, mongoengine.ListField):
+            return unbound
+        if field.choices and unbound.field_class is wtf_fields.SelectField:
+            kwargs = dict(unbound.kwargs)
+            if field.required:
+                kwargs["validators"] = [v for v in kwargs["validators"] if not isinstance(v, InputRequired)]
+                kwargs["validators"].insert(0, DataRequired(message="Choose one of the options."))
+            return ChoiceField(*unbound.args, allow_blank=True, blank_text="Choose…" if field.required else "—",
+                               **kwargs)
+        if isinstance(field, mongoengine.StringField):
+            unbound.kwargs["filters"] = [*unbound.kwargs.get("filters", ()), _browser_newlines, _blank_to_none]
+        return unbound
+
+    def conv_Reference(self, model, field, kwargs):
+        kwargs["allow_blank"] = not field.required
+        kwargs.setdefault("blank_text", "—")
+        return ReferenceSelectField(model=field.document_type, **kwargs)
 
 
 def clear_blank_choices(document) -> None:
@@ -303,7 +368,7 @@ class SecuredModelView(ModelView):
         try:
             model.validate()
         except mongoengine.ValidationError as exc:
-            errors.extend(_validation_paths(exc))
+            errors.extend(validation_paths(exc))
         if errors:
             messages = []
             for path, message in errors:

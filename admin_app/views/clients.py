@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from datetime import date
 
+import mongoengine
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 from markupsafe import Markup, escape
+from wtforms import HiddenField
 
 from admin_app import audit, rules
-from admin_app.caseload import caseload_cap, open_case_count
-from admin_app.timeline import current_plan, hours_totals, timeline
+from admin_app.caseload import case_owners, caseload_cap, open_case_count
+from admin_app.metrics.periods import london_today
+from admin_app.models.audit import AuditEvent
 from admin_app.models.case_file import StatusChange
+from admin_app.models.partners import Organisation
 from admin_app.models.people import Role, User
 from admin_app.security import has_permission
 from admin_app.views.base import SecuredModelView
@@ -53,6 +57,12 @@ def paid_outcome_count(client) -> int:
     return sum(1 for o in client.outcomes if o.kind in PAID_OUTCOME_KINDS)
 
 
+class StaleSave(Exception):
+    def __init__(self, version: int):
+        super().__init__(version)
+        self.version = version
+
+
 def _cell(value):
     return "—" if value is None else value
 
@@ -72,7 +82,7 @@ class ClientView(SecuredModelView):
     }
     column_formatters = {
         "reference": lambda v, c, m, p: Markup(
-            f'<a href="{escape(url_for(".casefile_view", id=m.pk))}">{escape(m.reference)}</a>'),
+            f'<a href="{escape(url_for("casefile.page", id=m.pk))}">{escape(m.reference)}</a>'),
         "status": lambda v, c, m, p: label(CASE_STATUSES, m.status),
         "cohort": lambda v, c, m, p: label(COHORTS, m.referral.cohort if m.referral else None),
         "referral_source": lambda v, c, m, p: label(REFERRAL_SOURCES, m.referral.source if m.referral else None),
@@ -94,40 +104,98 @@ class ClientView(SecuredModelView):
     )
     column_export_list = ("reference", "first_name", "last_name", "worker", "status", "cohort", "referral_source",
                           "days_since_last_contact", "days_to_employer_contact", "paid_outcomes")
-    # Grant bids move only through the grant screens' workflow (admin_app.grants), never by a free edit.
-    form_excluded_columns = ("created_at", "updated_at", "grant_bids")
+    # The whole-file form edits the top-level parts only; every list is changed item by item through the
+    # case-file page's task forms (views/casefile.py), and the status only through its state machine.
+    form_columns = ("version_seen", "reference", "first_name", "last_name", "date_of_birth", "postcode", "phone",
+                    "worker", "caseload_override_reason", "referral", "consent", "assessment", "vocational_profile")
+    form_subdocuments = {"referral": {"form_columns": ("date", "organisation", "source", "cohort")}}
+    form_extra_fields = {"version_seen": HiddenField()}
     column_details_list = ("reference", "first_name", "last_name", "date_of_birth", "postcode", "phone", "worker", "status")
 
     def search_placeholder(self):
         return "Reference or name"
 
+    # --- the form ---------------------------------------------------------------------------------
+    def _with_choices(self, form, obj=None):
+        form.worker.queryset = case_owners(including=obj.worker.pk if obj is not None and obj.worker else None)
+        for name in ("organisation",):
+            form.referral.form[name].queryset = Organisation.objects.only("name").order_by("name")
+        return form
+
+    def create_form(self, obj=None):
+        return self._with_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        form = self._with_choices(super().edit_form(obj), obj)
+        if not form.version_seen.data and obj is not None:
+            form.version_seen.data = str(obj.version or 0)
+        return form
+
     # --- rules on save ---------------------------------------------------------------------------
     def on_model_change(self, form, model, is_created):
-        before = getattr(model, "_audit_before", None) or {}
-        if is_created or before.get("status") != model.status:
-            reason = "re-opened" if before.get("status") == "closed" else ""
-            model.status_history.append(StatusChange(date=date.today(), status=model.status, reason=reason,
+        if is_created:
+            model.status_history.append(StatusChange(date=london_today(), status=model.status, reason="referral received",
                                                      by=current_user.email))
         super().on_model_change(form, model, is_created)
 
     def model_errors(self, model, is_created):
-        errors = rules.case_file_errors(model, date.today())
-        if model.worker is not None and rules.counts_against_caseload(model.status, model.referral.decision if model.referral else None):
+        errors = rules.top_level_errors(model, london_today())
+        before = getattr(model, "_audit_before", None) or {}
+        moved = is_created or before.get("worker") != (str(model.worker.pk) if model.worker else None)
+        if moved and model.worker is not None and rules.counts_against_caseload(
+                model.status, model.referral.decision if model.referral else None):
             excluding = [model.pk] if model.pk else []
             after = open_case_count(model.worker, excluding) + 1
             errors += rules.caseload_cap_error(after, caseload_cap(model.worker), model.caseload_override_reason,
                                                has_permission("caseload.override_cap"))
         return errors
 
+    def update_model(self, form, model):
+        """Save only what the person changed, and only onto the version they saw; a save based on an older
+        version is refused with their input kept on the form."""
+        try:
+            seen = int(form.version_seen.data) if (form.version_seen.data or "").isdigit() else -1
+            current = model.version or 0
+            for name, field in form._fields.items():
+                if name not in ("version_seen", "csrf_token"):
+                    field.populate_obj(model, name)
+            self._on_model_change(form, model, False)
+            if not model._get_changed_fields():
+                flash("Nothing was changed.", "info")
+                return True
+            if seen != current:
+                raise StaleSave(current)
+            model.version = current + 1
+            model.save(save_condition={"version__in": [0, None]} if current == 0 else {"version": current})
+        except mongoengine.errors.SaveConditionError:
+            return self._refuse_stale(form, model.reload().version or 0, model)
+        except StaleSave as stale:
+            return self._refuse_stale(form, stale.version, model)
+        except Exception as exc:
+            if not self.handle_view_exception(exc):
+                raise
+            return False
+        self.after_model_change(form, model, False)
+        return True
+
+    def _refuse_stale(self, form, version: int, model) -> bool:
+        last = AuditEvent.objects(collection="clients", record_id=str(model.pk), action="update").order_by("-at").first()
+        who = f" by {last.actor} at {last.at:%H:%M on %d/%m/%Y}" if last else ""
+        flash(f"Not saved: this case file was changed{who} after you opened it. Your input is still on the form. "
+              "Open the case file in another tab to see the other change, then save again to apply yours.", "error")
+        form.version_seen.data = str(version)
+        return False
+
     # --- the case-file page ----------------------------------------------------------------------
+    @expose("/details/")
+    def details_view(self):
+        """The list's eye icon opens the client's case-file page."""
+        return redirect(url_for("casefile.page", id=request.args.get("id", "")))
+
     @expose("/casefile/")
     def casefile_view(self):
-        client = self.get_one(request.args.get("id"))
-        audit.record("view", collection="clients", record_id=client.pk, summary=f"case file page of {client}")
-        return self.render("admin/case_file.html", client=client, events=timeline(client),
-                           hours=hours_totals(client), plan=current_plan(client),
-                           overdue_reports=rules.disclosures_awaiting_report(client.disclosures),
-                           label=label, can_edit=self.can_edit)
+        # Links made before the case-file page had its own address.
+        return redirect(url_for("casefile.page", id=request.args.get("id", "")))
 
     # --- bulk reassignment -----------------------------------------------------------------------
     @action("reassign", "Reassign to another worker")
@@ -141,7 +209,7 @@ class ClientView(SecuredModelView):
         if not clients:
             flash("Choose at least one client to reassign.", "error")
             return redirect(url_for(".index_view"))
-        workers = _worker_options()
+        workers = [(str(u.pk), str(u)) for u in case_owners()]
         error = None
         if request.method == "POST":
             target = User.objects(pk=request.form.get("worker")).first() if request.form.get("worker") else None
