@@ -119,19 +119,23 @@ class ReferenceSelectField(ModelSelectField):
     widget = widgets.Select()
 
     def process_formdata(self, valuelist):
-        self._refused = False
-        if not valuelist or valuelist[0] in ("__None", "") or self.queryset is None:
-            self.data = None
-            return
+        self._submitted = valuelist[0] if valuelist and valuelist[0] not in ("__None", "") else None
+        self.data = self._lookup()
+
+    def _lookup(self):
+        if self._submitted is None or self.queryset is None:
+            return None
         try:
-            self.data = self.queryset.filter(pk=valuelist[0]).first()
+            return self.queryset.filter(pk=self._submitted).first()
         except (mongoengine.ValidationError, InvalidId, TypeError):
-            self.data = None
-        self._refused = self.data is None
+            return None
 
     def pre_validate(self, form):
-        if getattr(self, "_refused", False):
-            raise ValidationError("Choose one of the options in the list.")
+        if getattr(self, "_submitted", None) is not None:
+            # Looked up again: a screen narrows the choices (active staff only, say) after the form is built.
+            self.data = self._lookup()
+            if self.data is None:
+                raise ValidationError("Choose one of the options in the list.")
         super().pre_validate(form)
 
 

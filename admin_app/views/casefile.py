@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, TextAreaField
 from wtforms.utils import unset_value
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import DataRequired, Optional, StopValidation
 from wtforms.widgets import DateInput, Select
 
 from admin_app import audit, rules
@@ -99,6 +99,11 @@ class DurationField(Field):
         return "" if self.data is None else str(self.data)
 
 
+def required_duration(form, field):
+    if field.data is None and not field.process_errors:
+        raise StopValidation("Enter how long it took, in hours and minutes.")
+
+
 class _FormHost:
     """What Flask-Admin's form converter reads from a view; task forms need none of its options."""
 
@@ -119,7 +124,7 @@ def task_form_class(part: Part, fields: tuple[str, ...]):
         for name in part.duration_fields:
             if name in fields:
                 model_field = document._fields[name]
-                validators = [DataRequired(message="Enter how long it took.")] if model_field.required else [Optional()]
+                validators = [required_duration] if model_field.required else [Optional()]
                 extra[name] = DurationField("How long", validators=validators, description="Hours and minutes")
         field_args = {name: {"textarea": True} for name in part.long_text if name in fields}
         form_class = get_form(document, CaseFileConverter(_FormHost()), base_class=FlaskForm, only=fields,

@@ -159,10 +159,11 @@ class ClientView(SecuredModelView):
             for name, field in form._fields.items():
                 if name not in ("version_seen", "csrf_token"):
                     field.populate_obj(model, name)
-            self._on_model_change(form, model, False)
+            # Read before the rules run: validating stamps updated_at.
             if not model._get_changed_fields():
                 flash("Nothing was changed.", "info")
                 return True
+            self._on_model_change(form, model, False)
             if seen != current:
                 raise StaleSave(current)
             model.version = current + 1

@@ -1,0 +1,380 @@
+"""The case file's task forms: defaults, atomic writes, follow-ups, pickers, stale saves, permissions and scope."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from bson import ObjectId
+from werkzeug.datastructures import MultiDict
+
+from admin_app.casework.parts import PARTS
+from admin_app.models import AuditEvent, Client
+from admin_app.models.case_file import Contact, Disclosure, Outcome, PlanGoal
+from tests.conftest import csrf_token, new_client
+from tests.forms import browser_submission
+from tests.samples import sample_item
+
+TODAY = date.today()
+
+
+def raw(case) -> dict:
+    return Client._get_collection().find_one({"_id": case.pk})
+
+
+def page_url(case) -> str:
+    return f"/admin/casefile/{case.pk}/"
+
+
+def submit(client, url, data: dict | list, token_from: str | None = None):
+    form = MultiDict(data)
+    if "csrf_token" not in form:
+        form["csrf_token"] = csrf_token(client, token_from or url)
+    return client.post(url, data=form)
+
+
+def contact_data(worker, **changes) -> dict:
+    data = {"date": (TODAY - timedelta(days=1)).isoformat(), "minutes-hours": "1", "minutes-minutes": "15",
+            "mode": "face_to_face", "place": "__None", "staff": str(worker.pk), "note": "Talked about the CSCS card"}
+    data.update(changes)
+    return data
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- recording ------------------------------------------------------------------------------------
+
+def test_contact_form_starts_with_today_and_the_signed_in_worker(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    page = text(login("worker").get(f"/admin/casefile/{case.pk}/add/contacts"))
+    assert f'value="{TODAY.isoformat()}"' in page
+    assert re.search(rf'<option selected value="{users["worker"].pk}">|<option value="{users["worker"].pk}" selected', page)
+    assert 'name="minutes-hours"' in page and 'name="minutes-minutes"' in page
+    # Nothing is chosen for the person: the mode starts blank.
+    assert re.search(r'<option selected value="__None">Choose', page)
+
+
+def test_worker_records_a_contact_and_is_back_on_the_case_file(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    worker = login("worker")
+    response = submit(worker, f"/admin/casefile/{case.pk}/add/contacts", contact_data(users["worker"]))
+    assert response.status_code == 302 and response.location.endswith(page_url(case))
+    landing = text(worker.get(response.location))
+    assert "Contact recorded for E4E-T0001" in landing and "1 h 15 min" in landing
+    [stored] = raw(case)["contacts"]
+    # Exactly what was entered: no place (left blank), minutes from hours and minutes.
+    assert set(stored) == {"_id", "date", "minutes", "mode", "out_of_hours", "staff", "note"}
+    assert stored["minutes"] == 75 and stored["staff"] == users["worker"].pk and stored["out_of_hours"] is False
+    event = AuditEvent.objects(action="update", record_id=str(case.pk)).order_by("-at").first()
+    fields = {c["field"]: c["new"] for c in event.changes}
+    assert fields[f"contacts.{stored['_id']}.minutes"] == 75
+
+
+def test_a_new_item_is_one_push_that_keeps_items_added_meanwhile(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    worker, manager = login("worker"), login("manager")
+    url = f"/admin/casefile/{case.pk}/add/contacts"
+    # Both open the form, then both save: neither loses the other's contact.
+    worker_token, manager_token = csrf_token(worker, url), csrf_token(manager, url)
+    assert submit(worker, url, {**contact_data(users["worker"], note="worker's"), "csrf_token": worker_token}).status_code == 302
+    assert submit(manager, url, {**contact_data(users["manager"], note="manager's"), "csrf_token": manager_token}).status_code == 302
+    assert sorted(c["note"] for c in raw(case)["contacts"]) == ["manager's", "worker's"]
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"minutes-hours": "", "minutes-minutes": ""}, "minutes", "Enter how long it took, in hours and minutes"),
+    ({"minutes-hours": "0", "minutes-minutes": "0"}, "minutes", "between 1 minute and 24 hours"),
+    ({"minutes-hours": "25", "minutes-minutes": "0"}, "minutes", "between 1 minute and 24 hours"),
+    ({"minutes-hours": "1", "minutes-minutes": "75"}, "minutes", "Minutes go from 0 to 59"),
+    ({"minutes-hours": "an hour"}, "minutes", "whole numbers"),
+    ({"date": (TODAY + timedelta(days=2)).isoformat()}, "date", "is in the future"),
+    ({"mode": "__None"}, "mode", "Choose one of the options"),
+    ({"mode": "carrier pigeon"}, "mode", "Not a valid choice"),
+])
+def test_a_bad_value_is_a_field_error_linked_from_the_summary_and_nothing_is_saved(login, users, changes, field, message):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    response = submit(login("worker"), f"/admin/casefile/{case.pk}/add/contacts", contact_data(users["worker"], **changes))
+    assert response.status_code == 200
+    page = text(response)
+    summary = page.split('class="alert alert-danger error-summary"')[1].split("</div>")[0]
+    assert f'href="#{field}' in summary and message in summary
+    assert "Talked about the CSCS card" in page  # what was typed stays
+    assert raw(case).get("contacts", []) == []
+
+
+def test_after_a_job_start_the_case_file_offers_in_work_and_the_check_dates(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"], status="active")
+    worker = login("worker")
+    start = TODAY - timedelta(days=3)
+    response = submit(worker, f"/admin/casefile/{case.pk}/add/outcomes",
+                      {"kind": "paid_employment", "start_date": start.isoformat(), "employer": "__None",
+                       "job_type": "Warehouse operative", "hours_per_week": "30", "competitive": "y"})
+    assert response.status_code == 302, text(response)[-2000:]
+    page = text(worker.get(page_url(case)))
+    assert "Change the status to In work" in page
+    assert (start + timedelta(days=91)).strftime("%d/%m/%Y") in page and (start + timedelta(days=182)).strftime("%d/%m/%Y") in page
+    [outcome] = raw(case)["outcomes"]
+    assert "end_date" not in outcome and "reason_for_leaving" not in outcome
+
+
+def test_overdue_plan_goals_are_flagged(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"], plan_goals=[
+        PlanGoal(goal="Get a CSCS card", due_date=TODAY - timedelta(days=2)),
+        PlanGoal(goal="Open a bank account", due_date=TODAY + timedelta(days=20))])
+    plan = text(login("worker").get(page_url(case))).split('id="plan-heading"')[1].split("</section>")[0]
+    overdue = [line for line in plan.split("<li") if "overdue</span>" in line]
+    assert len(overdue) == 1 and "Get a CSCS card" in overdue[0]
+
+
+# --- changing and removing ------------------------------------------------------------------------
+
+def _case_with_items(users):
+    return new_client("E4E-T0001", worker=users["worker"], contacts=[
+        Contact(date=TODAY - timedelta(days=9), minutes=30, mode="phone", note="first"),
+        Contact(date=TODAY - timedelta(days=3), minutes=45, mode="face_to_face", place="community", note="second")])
+
+
+def test_changing_one_contact_writes_only_that_item(login, users):
+    case = _case_with_items(users)
+    first, second = raw(case)["contacts"]
+    worker = login("worker")
+    url = f"/admin/casefile/{case.pk}/edit/contacts/{second['_id']}"
+    form = browser_submission(text(worker.get(url)), "task-form")
+    form = [(k, "50" if k == "minutes-minutes" else v) for k, v in form]
+    response = worker.post(url, data=MultiDict(form))
+    assert response.status_code == 302
+    assert "Contact changed for E4E-T0001: how long" in text(worker.get(response.location))
+    now_first, now_second = raw(case)["contacts"]
+    assert now_first == first
+    assert now_second == {**second, "minutes": 50}
+    event = AuditEvent.objects(action="update", record_id=str(case.pk)).order_by("-at").first()
+    assert event.changes == [{"field": f"contacts.{second['_id']}.minutes", "old": 45, "new": 50}]
+
+
+def test_two_people_changing_the_same_item_the_later_save_is_refused_with_its_input_kept(login, users):
+    case = _case_with_items(users)
+    second = raw(case)["contacts"][1]
+    url = f"/admin/casefile/{case.pk}/edit/contacts/{second['_id']}"
+    worker, manager = login("worker"), login("manager")
+    worker_form = browser_submission(text(worker.get(url)), "task-form")
+    manager_form = browser_submission(text(manager.get(url)), "task-form")
+    manager_form = [(k, "Manager's note" if k == "note" else v) for k, v in manager_form]
+    assert manager.post(url, data=MultiDict(manager_form)).status_code == 302
+    worker_form = [(k, "Worker's note" if k == "note" else v) for k, v in worker_form]
+    response = worker.post(url, data=MultiDict(worker_form))
+    assert response.status_code == 200
+    assert "someone else changed this contact after you opened it" in text(response)
+    assert "Worker&#39;s note" in text(response) or "Worker's note" in text(response)
+    assert raw(case)["contacts"][1]["note"] == "Manager's note"
+    # Having seen the other change, the worker saves again on purpose.
+    again = browser_submission(text(response), "task-form")
+    assert worker.post(url, data=MultiDict(again)).status_code == 302
+    assert raw(case)["contacts"][1]["note"] == "Worker's note"
+
+
+def test_removing_an_item_pulls_only_it_and_is_audited(login, users):
+    case = _case_with_items(users)
+    first, second = raw(case)["contacts"]
+    manager = login("manager")
+    url = f"/admin/casefile/{case.pk}/remove/contacts/{first['_id']}"
+    page = text(manager.get(url))
+    assert "first" in page
+    response = manager.post(url, data=MultiDict(browser_submission(page, "task-form")))
+    assert response.status_code == 302
+    assert raw(case)["contacts"] == [second]
+    event = AuditEvent.objects(action="update", record_id=str(case.pk)).order_by("-at").first()
+    assert "removed contacts item" in event.summary and any(c["old"] == "first" for c in event.changes)
+
+
+def test_an_end_reason_is_kept_only_with_an_end_date(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"],
+                      outcomes=[Outcome(kind="paid_employment", start_date=TODAY - timedelta(days=100), job_type="Chef")])
+    item = raw(case)["outcomes"][0]
+    worker = login("worker")
+    url = f"/admin/casefile/{case.pk}/edit/outcomes/{item['_id']}"
+    form = dict(browser_submission(text(worker.get(url)), "task-form"))
+    form["reason_for_leaving"] = "Moved away"
+    assert worker.post(url, data=form).status_code == 302
+    assert "reason_for_leaving" not in raw(case)["outcomes"][0]
+    # The follow-up form records the end and its reason together.
+    step = f"{url}?step=end"
+    page = text(worker.get(step))
+    assert 'name="end_date"' in page and 'name="job_type"' not in page
+    form = dict(browser_submission(page, "task-form"), end_date=(TODAY - timedelta(days=1)).isoformat(),
+                reason_for_leaving="Moved away")
+    assert worker.post(step, data=form).status_code == 302
+    stored = raw(case)["outcomes"][0]
+    assert stored["reason_for_leaving"] == "Moved away" and stored["job_type"] == "Chef"
+
+
+def test_a_disclosure_and_later_its_written_report(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    manager = login("manager")
+    response = submit(manager, f"/admin/casefile/{case.pk}/add/disclosures",
+                      {"date": TODAY.isoformat(), "basis": "threat_to_life", "decided_by": "Service manager",
+                       "authorised_by": "Head of service", "shared_with": "WMP control room",
+                       "what_shared": "Named threat against a rival, tonight"})
+    assert response.status_code == 302, text(response)[-1500:]
+    stored = raw(case)["disclosures"][0]
+    assert "Named threat" not in repr(stored)  # encrypted at rest
+    page = text(manager.get(page_url(case)))
+    assert "written report has not been recorded" in page and "Record the written report" in page
+    url = f"/admin/casefile/{case.pk}/edit/disclosures/{stored['_id']}?step=report"
+    form = dict(browser_submission(text(manager.get(url)), "task-form"), written_report_date=TODAY.isoformat())
+    assert manager.post(url, data=form).status_code == 302
+    assert "written report has not been recorded" not in text(manager.get(page_url(case)))
+
+
+@pytest.mark.parametrize("part", [p.name for p in PARTS])
+def test_an_unchanged_task_form_changes_nothing(app, login, users, part):
+    """Every part's change form, saved untouched as a browser would, leaves the stored case file identical."""
+    case = new_client("E4E-T0001", worker=users["worker"], **{part: [sample_item(part, users["worker"], TODAY)]})
+    before = raw(case)
+    item = before[part][0]
+    manager = login("manager")
+    url = f"/admin/casefile/{case.pk}/edit/{part}/{item['_id']}"
+    response = manager.post(url, data=MultiDict(browser_submission(text(manager.get(url)), "task-form")))
+    assert response.status_code == 302, text(response)[-2000:]
+    assert "Nothing was changed" in text(manager.get(response.location))
+    assert raw(case) == before
+
+
+def test_items_stored_without_ids_get_them_without_losing_anything(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    Client._get_collection().update_one({"_id": case.pk}, {"$set": {"contacts": [
+        {"date": datetime.combine(TODAY - timedelta(days=4), time()), "minutes": 20, "mode": "phone"}]}})
+    worker = login("worker")
+    assert worker.get(page_url(case)).status_code == 200
+    [stored] = raw(case)["contacts"]
+    assert isinstance(stored["_id"], ObjectId) and stored["minutes"] == 20
+    assert worker.get(f"/admin/casefile/{case.pk}/edit/contacts/{stored['_id']}").status_code == 200
+
+
+# --- pickers --------------------------------------------------------------------------------------
+
+def test_who_offers_active_staff_only_and_refuses_anyone_else(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    users["worker2"].active = False
+    users["worker2"].save()
+    page = text(login("worker").get(f"/admin/casefile/{case.pk}/add/contacts"))
+    who = page.split('name="staff"')[1].split("</select>")[0]
+    for role in ("worker", "manager", "admin_staff"):
+        assert str(users[role].pk) in who
+    for role in ("evaluator", "commissioner", "grant_panel", "worker2"):
+        assert str(users[role].pk) not in who
+    worker = login("worker")
+    url = f"/admin/casefile/{case.pk}/add/contacts"
+    for forged in (str(users["evaluator"].pk), str(users["worker2"].pk), str(ObjectId()), "not-an-id", "{'$ne': 1}"):
+        response = submit(worker, url, contact_data(users["worker"], staff=forged))
+        assert response.status_code == 200 and "Choose one of the options in the list" in text(response), forged
+    assert raw(case).get("contacts", []) == []
+
+
+def test_case_owner_is_a_worker_or_manager_and_a_forged_owner_is_refused(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    manager = login("manager")
+    url = f"/admin/client/edit/?id={case.pk}"
+    page = text(manager.get(url))
+    owners = page.split('name="worker"')[1].split("</select>")[0]
+    assert str(users["worker2"].pk) in owners and str(users["manager"].pk) in owners
+    assert str(users["evaluator"].pk) not in owners and str(users["admin_staff"].pk) not in owners
+    form = [(k, str(users["evaluator"].pk) if k == "worker" else v) for k, v in browser_submission(page)]
+    response = manager.post(url, data=MultiDict(form))
+    assert response.status_code == 200 and "Choose one of the options in the list" in text(response)
+    assert raw(case)["worker"] == users["worker"].pk
+
+
+# --- permissions and scope ------------------------------------------------------------------------
+
+def _role_may(role: str, permission: str) -> bool:
+    from admin_app.models import Role
+
+    return permission in Role.objects.get(name=role).permissions
+
+
+@pytest.mark.parametrize("role", ["worker", "admin_staff", "manager", "evaluator", "commissioner", "grant_panel"])
+def test_each_task_is_refused_to_a_role_without_its_permission(login, users, role):
+    case = new_client("E4E-T0001", worker=users["worker"], contacts=[Contact(date=TODAY, minutes=30, mode="phone")],
+                      **{p.name: [] for p in PARTS if p.name != "contacts"})
+    for part in PARTS:
+        if part.name != "contacts":
+            Client._get_collection().update_one({"_id": case.pk}, {"$push": {part.name: sample_item(part.name, users["worker"], TODAY).to_mongo().to_dict()}})
+    who = login(role if role != "worker" else "worker")
+    stored = raw(case)
+    refused = 0
+    for part in PARTS:
+        item_id = stored[part.name][0]["_id"]
+        for action, url in (("add", f"/admin/casefile/{case.pk}/add/{part.name}"),
+                            ("edit", f"/admin/casefile/{case.pk}/edit/{part.name}/{item_id}"),
+                            ("remove", f"/admin/casefile/{case.pk}/remove/{part.name}/{item_id}")):
+            allowed = _role_may(role, part.permission(action)) and _role_may(role, "client.casefile")
+            status = who.get(url).status_code
+            assert status == (200 if allowed else 403), (role, url, status)
+            if not allowed:
+                posted = who.post(url, data={"csrf_token": csrf_token(who, "/admin/")})
+                assert posted.status_code == 403, (role, url)
+                refused += 1
+    for url, permission in ((f"/admin/casefile/{case.pk}/add/status_history", "casefile.status_history.add"),
+                            (f"/admin/casefile/{case.pk}/referral", "casefile.referral.decide")):
+        allowed = _role_may(role, permission) and _role_may(role, "client.casefile")
+        assert who.get(url).status_code == (200 if allowed else 403), (role, url)
+    assert raw(case) == stored
+    if refused:
+        assert AuditEvent.objects(action="refused", actor=users[role].email).count() >= refused
+
+
+def test_default_roles_hold_the_tasks_their_work_needs(app, users):
+    assert _role_may("worker", "casefile.contacts.add") and _role_may("worker", "casefile.risk_notes.edit")
+    assert not _role_may("worker", "casefile.contacts.remove") and not _role_may("worker", "casefile.referral.decide")
+    assert _role_may("manager", "casefile.referral.decide") and _role_may("manager", "casefile.contacts.remove")
+    assert _role_may("admin_staff", "casefile.contacts.add") and not _role_may("admin_staff", "casefile.risk_notes.add")
+    assert not any(_role_may("evaluator", p.permission(a)) for p in PARTS for a in ("add", "edit", "remove"))
+
+
+def test_an_admin_takes_a_task_away_in_the_roles_screen(login, users):
+    from admin_app.models import Role
+
+    case = new_client("E4E-T0001", worker=users["worker"])
+    worker = login("worker")
+    assert worker.get(f"/admin/casefile/{case.pk}/add/contacts").status_code == 200
+    role = Role.objects.get(name="worker")
+    admin = login("admin")
+    url = f"/admin/role/edit/?id={role.pk}"
+    form = [(k, v) for k, v in browser_submission(text(admin.get(url))) if not (k == "permissions" and v == "casefile.contacts.add")]
+    assert admin.post(url, data=MultiDict(form)).status_code == 302
+    assert worker.get(f"/admin/casefile/{case.pk}/add/contacts").status_code == 403
+
+
+def test_a_worker_cannot_reach_another_workers_case_file_by_url(login, users):
+    theirs = new_client("E4E-T0002", worker=users["worker2"], contacts=[Contact(date=TODAY, minutes=30, mode="phone")])
+    mine = new_client("E4E-T0001", worker=users["worker"], contacts=[Contact(date=TODAY, minutes=30, mode="phone")])
+    their_item = raw(theirs)["contacts"][0]["_id"]
+    before = raw(theirs)
+    worker = login("worker")
+    token = csrf_token(worker, "/admin/")
+    urls = [f"/admin/casefile/{theirs.pk}/", f"/admin/casefile/{theirs.pk}/add/contacts",
+            f"/admin/casefile/{theirs.pk}/edit/contacts/{their_item}",
+            f"/admin/casefile/{theirs.pk}/add/status_history",
+            # Their item through my case file's address finds nothing either.
+            f"/admin/casefile/{mine.pk}/edit/contacts/{their_item}",
+            f"/admin/casefile/not-an-id/", f"/admin/casefile/{ObjectId()}/add/contacts"]
+    for url in urls:
+        assert worker.get(url).status_code == 404, url
+        if url.endswith("/"):
+            continue  # the page itself takes no POST
+        assert worker.post(url, data={**contact_data(users["worker"]), "csrf_token": token, "status": "closed",
+                                      "reason": "x"}).status_code == 404, url
+    assert raw(theirs) == before
+    assert worker.get(f"/admin/casefile/{theirs.pk}/add/no_such_part").status_code == 404
+
+
+def test_status_history_has_no_change_or_remove_form(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    manager = login("manager")
+    assert submit(manager, f"/admin/casefile/{case.pk}/add/status_history", {"status": "in_work", "reason": ""}).status_code == 302
+    entry = raw(case)["status_history"][-1]["_id"]
+    for url in (f"/admin/casefile/{case.pk}/edit/status_history/{entry}", f"/admin/casefile/{case.pk}/remove/status_history/{entry}"):
+        assert manager.get(url).status_code == 404
+        assert manager.post(url, data={"csrf_token": csrf_token(manager, "/admin/")}).status_code == 404
