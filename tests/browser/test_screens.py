@@ -1,15 +1,15 @@
-"""Screens whose point is what a person sees and does in a browser: the nested case-file form,
+"""Screens whose point is what a person sees and does in a browser: the case file's contact form,
 the dashboards' charts (drawn from the app alone, under its Content-Security-Policy) and the
 period picker."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from admin_app.metrics.periods import financial_year_of, quarter
+from admin_app.metrics.periods import financial_year_of, london_today, quarter
 from tests.conftest import new_client
 
 CHARTS = ("caseload", "monthly", "hours", "outcomes")
@@ -26,56 +26,55 @@ def demo(app):
 
 
 def add_contact(app, worker, screen, reference, day, mode):
-    """Sign in as the worker, open a new case file's form, add a contact with a date and a mode.
+    """Sign in as the worker, open a new case file's page, open "Record a contact", set the date and mode.
 
-    Returns the case file's id and the contact's part of the form."""
+    Returns the case file's id."""
     with app.app_context():
         pk = new_client(reference, worker=worker).pk
-    screen.sign_in(worker.email).open(f"/admin/client/edit/?id={pk}")
-    screen.driver.find_element(By.ID, "contacts-button").click()
-    added = screen.driver.find_elements(By.CSS_SELECTOR, "#contacts .inline-field-list .inline-field")
-    assert len(added) == 1, "the Add button did not add a contact to the form"
-    screen.set_value(added[0].find_element(By.CSS_SELECTOR, "input[type=date]"), day)
-    Select(added[0].find_element(By.CSS_SELECTOR, "select[name$='-mode']")).select_by_visible_text(mode)
-    return pk, added[0]
+    screen.sign_in(worker.email).open(f"/admin/casefile/{pk}/")
+    screen.driver.find_element(By.LINK_TEXT, "Record a contact").click()
+    date_input = screen.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, "form.task-form input[name=date]"),
+                                 "the contact form did not open")[0]
+    screen.set_value(date_input, day.isoformat())
+    Select(screen.driver.find_element(By.NAME, "mode")).select_by_visible_text(mode)
+    return pk
 
 
 def save(driver):
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit][value='Save']").click()
+    driver.find_element(By.CSS_SELECTOR, "form.task-form button[type=submit]").click()
 
 
-def test_worker_records_a_contact_through_the_nested_form(app, users, screen):
+def test_worker_records_a_contact_through_the_task_form(app, users, screen):
     from admin_app.models.case_file import Client
 
-    pk, contact = add_contact(app, users["worker"], screen, "E4E-B0001", "2026-11-20", "Face-to-face")
-    contact.find_element(By.CSS_SELECTOR, "input[name$='-minutes']").send_keys("45")
-    contact.find_element(By.CSS_SELECTOR, "input[name$='-out_of_hours']").click()
+    day = london_today() - timedelta(days=9)
+    pk = add_contact(app, users["worker"], screen, "E4E-B0001", day, "Face-to-face")
+    screen.driver.find_element(By.NAME, "minutes-minutes").send_keys("45")
+    screen.driver.find_element(By.NAME, "out_of_hours").click()
     save(screen.driver)
-    screen.wait_for(lambda d: "/edit/" not in d.current_url, "saving did not leave the form")
+    screen.wait_for(lambda d: d.current_url.endswith(f"/admin/casefile/{pk}/"), "saving did not go back to the case file")
 
     with app.app_context():
         contacts = Client.objects.get(pk=pk).contacts
-    assert [(c.date, c.minutes, c.mode, c.out_of_hours) for c in contacts] == [(date(2026, 11, 20), 45, "face_to_face", True)]
+    assert [(c.date, c.minutes, c.mode, c.out_of_hours, c.staff) for c in contacts] == [
+        (day, 45, "face_to_face", True, users["worker"])]
+    assert "Face-to-face contact, 45 min — out of hours" in screen.driver.find_element(By.CSS_SELECTOR, "table.timeline").text
     assert screen.console_errors() == []
 
 
 def test_a_contact_with_no_minutes_is_refused_and_the_form_keeps_what_was_typed(app, users, screen):
     from admin_app.models.case_file import Client
 
-    pk, contact = add_contact(app, users["worker"], screen, "E4E-B0002", "2026-11-20", "Phone")
+    pk = add_contact(app, users["worker"], screen, "E4E-B0002", london_today(), "Phone")
     driver = screen.driver
-    contact.find_element(By.CSS_SELECTOR, "[name$='-note']").send_keys("Called about the CSCS card")
-    # Get past the browser's own required-field check to reach the server's.
-    driver.execute_script("document.querySelectorAll('[required]').forEach(e => e.removeAttribute('required'))")
+    driver.find_element(By.NAME, "note").send_keys("Called about the CSCS card")
     save(driver)
 
-    screen.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, ".invalid-feedback, .help-block, .alert-danger"),
-                    "no error was shown")
-    minutes = driver.find_element(By.CSS_SELECTOR, "#contacts .inline-field-list [name$='-minutes']")
-    error = minutes.find_element(By.XPATH, "ancestor::div[contains(@class, 'form-group')][1]")
-    assert "This field is required." in error.text
-    kept = driver.find_element(By.CSS_SELECTOR, "#contacts .inline-field-list [name$='-note']")
-    assert kept.get_attribute("value") == "Called about the CSCS card"
+    screen.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, ".error-summary"), "no error was shown")
+    duration = driver.find_element(By.CSS_SELECTOR, "form.task-form .field-minutes")
+    assert "Enter how long it took" in duration.text
+    assert driver.find_element(By.NAME, "note").get_attribute("value") == "Called about the CSCS card"
+    assert Select(driver.find_element(By.NAME, "mode")).first_selected_option.text == "Phone"
     with app.app_context():
         assert Client.objects.get(pk=pk).contacts == []
 
