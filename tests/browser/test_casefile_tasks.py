@@ -188,6 +188,7 @@ def test_a_bad_value_is_named_at_the_top_with_a_link_to_its_field_and_the_rest_i
     shoot(driver, f"08-contact-form-errors-{bad.replace(' ', '-')}")
     form = driver.find_element(By.CSS_SELECTOR, "form.task-form")
     assert summary.location["y"] < form.location["y"], "the error summary is not above the form"
+    assert driver.switch_to.active_element == summary, "the error summary did not take the focus"
     [link] = summary.find_elements(By.TAG_NAME, "a")
     assert link.text.startswith(f"{label}: ")
     link.click()
