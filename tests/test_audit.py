@@ -57,8 +57,10 @@ def test_change_to_an_encrypted_field_is_audited_without_its_values(app, users):
 def test_opening_details_edit_and_case_file_pages_is_audited(login, users):
     case = new_client("E4E-A0002", worker=users["worker"])
     worker = login("worker")
-    for url in (f"/admin/client/details/?id={case.pk}", f"/admin/client/edit/?id={case.pk}", f"/admin/client/casefile/?id={case.pk}"):
+    for url in (f"/admin/client/edit/?id={case.pk}", f"/admin/casefile/{case.pk}/"):
         assert worker.get(url).status_code == 200
+    # The list's eye icon (details) opens the case-file page.
+    assert worker.get(f"/admin/client/details/?id={case.pk}", follow_redirects=True).status_code == 200
     views = AuditEvent.objects(action="view", record_id=str(case.pk), actor=users["worker"].email)
     assert views.count() == 3
 

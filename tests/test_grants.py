@@ -610,7 +610,7 @@ def test_the_panel_sees_submitted_bids_with_reference_and_first_name_only(app, d
     page = panel.get(f"/admin/grantbid/details/?bid={queued}").get_data(as_text=True)
     assert "E4E-PANEL" in page and "Jordan" in page
     assert "Secretsurname" not in page and "B1 1AA" not in page
-    assert panel.get(f"/admin/client/casefile/?id={client.pk}").status_code == 403
+    assert panel.get(f"/admin/casefile/{client.pk}/").status_code == 403
     queue = panel.get("/admin/grantbid/queue/").get_data(as_text=True)
     assert f'data-bid="{queued}"' in queue
     assert f'data-bid="{hidden}"' not in queue and f'data-bid="{decided}"' not in queue
@@ -623,7 +623,7 @@ def test_the_client_form_cannot_change_bids_and_the_case_file_shows_their_histor
     manager = login("manager")
     form = manager.get(f"/admin/client/edit/?id={client.pk}").get_data(as_text=True)
     assert "grant_bids" not in form
-    page = manager.get(f"/admin/client/casefile/?id={client.pk}").get_data(as_text=True)
+    page = manager.get(f"/admin/casefile/{client.pk}/").get_data(as_text=True)
     assert f'data-bid="{bid_id}"' in page and 'data-status="approved"' in page
     assert "Panel recommendation" in page and "£1,000.00" in page and MANAGER in page
 

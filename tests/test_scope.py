@@ -40,12 +40,12 @@ def test_worker_cannot_open_another_workers_case_file_by_url(login, cases):
     worker = login("worker")
     mine, theirs = cases
     for url in (f"/admin/client/details/?id={theirs.pk}", f"/admin/client/edit/?id={theirs.pk}",
-                f"/admin/client/casefile/?id={theirs.pk}"):
-        response = worker.get(url)
+                f"/admin/client/casefile/?id={theirs.pk}", f"/admin/casefile/{theirs.pk}/"):
+        response = worker.get(url, follow_redirects=True)
         assert response.status_code == 404, url
         assert "THEIRS" not in response.get_data(as_text=True)
-    assert worker.get(f"/admin/client/details/?id={mine.pk}").status_code == 200
-    assert worker.get(f"/admin/client/casefile/?id={mine.pk}").status_code == 200
+    assert worker.get(f"/admin/client/details/?id={mine.pk}", follow_redirects=True).status_code == 200
+    assert worker.get(f"/admin/casefile/{mine.pk}/").status_code == 200
 
 
 def test_worker_cannot_edit_another_workers_case_file_by_post(login, cases):
