@@ -140,6 +140,18 @@ def register_cli(app: Flask) -> None:
         audit.record("export", collection="clients", summary=f"exported {count} case files to {path}", actor="cli:export-cases")
         click.echo(f"exported {count} case files to {path}")
 
+    @app.cli.command("assign-item-ids")
+    def assign_item_ids_command():
+        """Give every case-file list item stored before items had ids its own id (safe to run at any time)."""
+        from admin_app.casework.writes import assign_missing_item_ids, missing_item_ids_match
+        from admin_app.models.case_file import Client
+
+        count = 0
+        with audit.acting_as("cli:assign-item-ids"):
+            for doc in Client._get_collection().find(missing_item_ids_match(), {"_id": 1}):
+                count += assign_missing_item_ids(doc["_id"])
+        click.echo(f"gave ids to the items of {count} case files")
+
     @app.cli.command("rotate-keys")
     def rotate_keys_command():
         """Re-encrypt every encrypted field under the first key in FIELD_ENCRYPTION_KEYS."""

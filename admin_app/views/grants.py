@@ -190,7 +190,7 @@ class GrantBidView(BaseView):
         chosen = request.form.get("supporting_worker") or (str(client.worker.pk) if client.worker else "")
         return self.render("admin/grants/bid_form.html", title=f"New grant bid for {client.reference}",
                            values=request.form, chosen=chosen, workers=_worker_choices(), bid=None,
-                           back=url_for("client.casefile_view", id=client.pk))
+                           back=url_for("casefile.page", id=client.pk))
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit(self):
