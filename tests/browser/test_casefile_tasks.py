@@ -6,7 +6,8 @@ Screenshots of the page and the forms go to /tmp/shots/ (outside the repository)
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import base64
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,6 @@ SHOTS = Path("/tmp/shots")
 
 def shoot(driver, name):
     """A screenshot of the whole page as it stands, for a person to look at (never asserted on)."""
-    import base64
-
     SHOTS.mkdir(parents=True, exist_ok=True)
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
@@ -37,6 +36,11 @@ def stored(app, pk):
 
     with app.app_context():
         return Client._get_collection().find_one({"_id": pk})
+
+
+def _midnight(day):
+    """A date as MongoDB holds it."""
+    return datetime(day.year, day.month, day.day)
 
 
 def flash_text(driver):
@@ -153,12 +157,6 @@ def test_worker_records_a_contact_and_a_job_start_and_moves_the_case_to_in_work(
     assert document["status"] == "in_work"
     [change] = document["status_history"]
     assert (change["status"], change["by"], change["date"]) == ("in_work", worker.email, _midnight(today))
-
-
-def _midnight(day):
-    from datetime import datetime
-
-    return datetime(day.year, day.month, day.day)
 
 
 #: What is wrong -> (the field's label, the input its link focuses, days from today, hours and minutes typed).
