@@ -72,7 +72,7 @@ def _events(client):
     for o in client.outcomes:
         yield Event(o.start_date, "outcome", f"{label(OUTCOME_KINDS, o.kind)} started"
                     + (f" at {o.employer}" if o.employer else "") + (f" as {o.job_type}" if o.job_type else ""),
-                    f"{o.hours_per_week or '—'} hours a week; {'competitive' if o.competitive else 'not competitive'}",
+                    f"{_number(o.hours_per_week)} hours a week; {'competitive' if o.competitive else 'not competitive'}",
                     **_item("outcomes", o, None if o.end_date else "end"))
         if o.end_date:
             yield Event(o.end_date, "outcome_end", f"{label(OUTCOME_KINDS, o.kind)} ended", o.reason_for_leaving or "",
@@ -94,6 +94,13 @@ def _events(client):
 
 def _item(part: str, item, follow_up: str | None = None) -> dict:
     return {"part": part, "item_id": str(item.id) if getattr(item, "id", None) else None, "follow_up": follow_up}
+
+
+def _number(value) -> str:
+    """30 rather than 30.0; 37.5 as it is."""
+    if value is None:
+        return "—"
+    return f"{float(value):g}"
 
 
 def duration(minutes) -> str:

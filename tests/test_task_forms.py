@@ -378,3 +378,13 @@ def test_status_history_has_no_change_or_remove_form(login, users):
     for url in (f"/admin/casefile/{case.pk}/edit/status_history/{entry}", f"/admin/casefile/{case.pk}/remove/status_history/{entry}"):
         assert manager.get(url).status_code == 404
         assert manager.post(url, data={"csrf_token": csrf_token(manager, "/admin/")}).status_code == 404
+
+
+def test_every_problem_is_reported_in_the_same_round(login, users):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    response = submit(login("worker"), f"/admin/casefile/{case.pk}/add/contacts",
+                      contact_data(users["worker"], **{"minutes-hours": "", "minutes-minutes": "",
+                                                       "date": (TODAY + timedelta(days=2)).isoformat()}))
+    summary = text(response).split('error-summary"')[1].split("</div>")[0]
+    assert "Enter how long it took" in summary and "is in the future" in summary
+    assert raw(case).get("contacts", []) == []

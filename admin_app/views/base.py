@@ -176,6 +176,11 @@ class CaseFileConverter(CustomModelConverter):
                                **kwargs)
         if isinstance(field, mongoengine.StringField):
             unbound.kwargs["filters"] = [*unbound.kwargs.get("filters", ()), _browser_newlines, _blank_to_none]
+        if field.required and unbound.kwargs.get("validators"):
+            # Plain words instead of "This field is required.".
+            what = str(unbound.kwargs.get("label") or field.name.replace("_", " ")).lower()
+            unbound.kwargs["validators"] = [InputRequired(message=f"Enter the {what}.") if isinstance(v, InputRequired) else v
+                                            for v in unbound.kwargs["validators"]]
         return unbound
 
     def conv_Reference(self, model, field, kwargs):
@@ -329,8 +334,11 @@ class SecuredModelView(ModelView):
         return {"action": url_for("savedfilter.save_view"), "roles": ROLES}
 
     def get_one(self, id):
+        return self._scoped_one(id, self.get_query())
+
+    def _scoped_one(self, id, query):
         try:
-            obj = self.get_query().filter(pk=id).first()
+            obj = query.filter(pk=id).first()
         except (mongoengine.ValidationError, mongoengine.errors.InvalidQueryError):
             obj = None
         if obj is None:

@@ -279,12 +279,11 @@ class CaseFileView(BaseView):
                 form[declared.date_field].data = london_today()
             if declared.staff_field and declared.staff_field in fields and self._is_staff(current_user):
                 form[declared.staff_field].data = current_user._get_current_object()
-        elif form.validate():
+        else:
+            valid = form.validate()
             item = writes.item_class(part)()
-            for name in fields:
-                form[name].populate_obj(item, name)
-            errors = self._item_errors(declared, item)
-            if not errors:
+            errors = self._populate(form, fields, item, declared, valid)
+            if valid and not errors:
                 try:
                     writes.add_item(client.pk, part, item, self._scope(), client.reference)
                 except writes.Gone:
@@ -315,18 +314,14 @@ class CaseFileView(BaseView):
         self._offer_choices(form, declared, item)
         if not posted:
             seen.seen.data = writes.fingerprint(raw)
-        elif form.validate():
-            if seen.seen.data != writes.fingerprint(raw):
-                self._stale(seen, raw, declared.item)
-            else:
-                after = writes.as_item(part, raw)
-                for name in fields:
-                    form[name].populate_obj(after, name)
-                kept = drop_inapplicable(declared, {n: getattr(after, n) for n in declared.fields})
-                for name, value in kept.items():
-                    setattr(after, name, value)
-                errors = self._item_errors(declared, after)
-                if not errors:
+        else:
+            valid = form.validate()
+            after = writes.as_item(part, raw)
+            errors = self._populate(form, fields, after, declared, valid)
+            if valid and not errors:
+                if seen.seen.data != writes.fingerprint(raw):
+                    self._stale(seen, raw, declared.item)
+                else:
                     try:
                         changed = writes.update_item(client.pk, part, raw, after, declared.fields, self._scope(),
                                                      reference)
@@ -343,7 +338,7 @@ class CaseFileView(BaseView):
                         else:
                             flash("Nothing was changed.", "info")
                         return redirect(self._page_url(client.pk))
-                _field_errors(form, errors)
+            _field_errors(form, errors)
         title = f"{step.label}: {declared.item}" if step else f"Change a {declared.item}"
         return self._render("admin/casefile/task_form.html", client, form=form, seen=seen, title=title,
                             submit="Save changes")
@@ -475,6 +470,22 @@ class CaseFileView(BaseView):
                 form[name].queryset = Employer.objects.only("name").order_by("name")
             elif target is Organisation:
                 form[name].queryset = Organisation.objects.only("name").order_by("name")
+
+    def _populate(self, form, fields, item, part: Part, valid: bool) -> list:
+        """Put the form's values on the item and return the item's rule errors. Fields the form already
+        refused keep the item's value, so every remaining problem is reported in the same round."""
+        for name in fields:
+            if not form[name].errors:
+                form[name].populate_obj(item, name)
+        kept = drop_inapplicable(part, {n: getattr(item, n) for n in part.fields})
+        for name, value in kept.items():
+            setattr(item, name, value)
+        errors = self._item_errors(part, item)
+        if not valid:
+            # Report a rule only on a field the form had nothing to say about.
+            errors = [(path, message) for path, message in errors
+                      if not (path and isinstance(path[-1], str) and path[-1] in form and form[path[-1]].errors)]
+        return errors
 
     @staticmethod
     def _item_errors(part: Part, item) -> list:

@@ -15,7 +15,7 @@ from admin_app import audit, rules
 from admin_app.caseload import case_owners, caseload_cap, open_case_count
 from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AuditEvent
-from admin_app.models.case_file import StatusChange
+from admin_app.models.case_file import Client, StatusChange
 from admin_app.models.partners import Organisation
 from admin_app.models.people import Role, User
 from admin_app.security import has_permission
@@ -55,6 +55,9 @@ def days_to_first_employer_contact(client) -> int | None:
 
 def paid_outcome_count(client) -> int:
     return sum(1 for o in client.outcomes if o.kind in PAID_OUTCOME_KINDS)
+
+
+LIST_FIELDS = tuple(name for name, field in Client._fields.items() if isinstance(field, mongoengine.ListField))
 
 
 class StaleSave(Exception):
@@ -186,6 +189,12 @@ class ClientView(SecuredModelView):
               "Open the case file in another tab to see the other change, then save again to apply yours.", "error")
         form.version_seen.data = str(version)
         return False
+
+    def get_one(self, id):
+        if request.endpoint and request.endpoint.endswith("edit_view"):
+            # The whole-file form shows no list, so it does not read them: its cost stays flat as they grow.
+            return self._scoped_one(id, self.get_query().exclude(*LIST_FIELDS))
+        return super().get_one(id)
 
     # --- the case-file page ----------------------------------------------------------------------
     @expose("/details/")
