@@ -39,7 +39,10 @@ class User(Document, UserMixin):
     email = StringField(required=True, unique=True, max_length=255, verbose_name="Email")
     name = StringField(max_length=120, verbose_name="Name")
     password = StringField(max_length=255)
-    active = BooleanField(default=True, verbose_name="Active")
+    active = BooleanField(default=True, verbose_name="Active",
+                          help_text="Clear to deactivate a leaver: they are signed out everywhere and cannot sign in")
+    must_change_password = BooleanField(default=False, verbose_name="Must change password",
+                                        help_text="Set when an administrator sets the password")
     fs_uniquifier = StringField(required=True, unique=True, max_length=64, default=lambda: uuid.uuid4().hex)
     roles = ListField(ReferenceField(Role, reverse_delete_rule=PULL), default=list, verbose_name="Roles")
     confirmed_at = DateTimeField()

@@ -1,0 +1,49 @@
+"""Alerts to administrators (a locked account, repeated probing): a notice on their home page and an email.
+
+The email goes through a background job, like every other email the app sends; an alert about the same
+thing is raised once per window, however often it recurs.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from admin_app import audit
+from admin_app.mail import MailNotSent, send_mail
+from admin_app.models.audit import AuditEvent
+from admin_app.models.exports import Notice
+from admin_app.models.people import Role, User
+from admin_app.permissions import ADMIN_ROLE
+
+log = logging.getLogger(__name__)
+
+
+def alert_admins_once(subject: str, text: str, *, key: str, minutes: int, link: str | None = None) -> bool:
+    """Tell every administrator, unless an alert about `key` was raised in the last `minutes`.
+
+    A notice in the app now, an email through the job queue; True if this call raised the alert.
+    """
+    from jobs.tasks import email_admins
+
+    key = key[:80]
+    since = datetime.utcnow() - timedelta(minutes=minutes)
+    if AuditEvent.objects(action="alert", record_id=key, at__gte=since).first() is not None:
+        return False
+    audit.record("alert", collection="users", record_id=key, summary=text)
+    Notice(role=ADMIN_ROLE, text=text[:500], link=link).save()
+    email_admins.delay(subject, text)
+    return True
+
+
+def email_admins_now(settings, subject: str, text: str) -> int:
+    """Email the active administrators; how many were sent to (0 when the mail server refuses)."""
+    role = Role.objects(name=ADMIN_ROLE).first()
+    emails = [user.email for user in User.objects(roles=role, active=True).only("email")] if role else []
+    if not emails:
+        return 0
+    try:
+        send_mail(settings, emails, subject, f"{text}\n\nSee the audit log: {settings.base_url.rstrip('/')}/admin/auditevent/\n")
+    except MailNotSent as exc:
+        log.warning("alert to administrators not sent (the notice in the app stands): %s", exc)
+        return 0
+    return len(emails)
