@@ -217,12 +217,16 @@ SECRET_CHECKING_ENDPOINTS = ("security.login", "security.two_factor_token_valida
 def _account_tried() -> str:
     """The account a secret is tried against: the email typed at sign-in, else the (half-)signed-in user's."""
     if request.endpoint == "security.login":
-        return (request.form.get("email") or "").strip().lower()[:255] or "(no email)"
+        return (request.form.get("email") or "").strip()[:255] or "(no email)"
     if current_user.is_authenticated:
-        return current_user.email.lower()
+        return current_user.email
     pending = session.get("tf_user_id")
     user = User.objects(fs_uniquifier=str(pending)).only("email").first() if pending else None
-    return user.email.lower() if user else "(no account)"
+    return user.email if user else "(no account)"
+
+
+def _account_key() -> str:
+    return _account_tried().lower()
 
 
 def _attempt_failed(response) -> bool:
@@ -262,7 +266,7 @@ def _throttle(app: Flask, limiter: Limiter) -> None:
     across the sign-in, second-factor and re-authentication forms; the right secret works again once the
     window has passed."""
     settings = app.config["SETTINGS"]
-    per_account = limiter.shared_limit(settings.login_limits, scope="secret-per-account", key_func=_account_tried,
+    per_account = limiter.shared_limit(settings.login_limits, scope="secret-per-account", key_func=_account_key,
                                        methods=["POST"], deduct_when=_attempt_failed, on_breach=_account_locked,
                                        error_message=ACCOUNT_LOCKED_MESSAGE)
     per_address = limiter.shared_limit(settings.address_limits, scope="secret-per-address", key_func=get_remote_address,

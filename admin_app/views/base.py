@@ -16,11 +16,13 @@ from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.mongoengine.form import CustomModelConverter
 from flask_wtf import FlaskForm
 from flask_login import current_user
+from markupsafe import Markup
 
 from admin_app import audit
 from admin_app.saved_filters import builtin_for
 from admin_app.security import has_permission, register_permission, scope_filter, scoped
 from admin_app.vocabulary import ROLES
+from exports.cells import neutralise
 
 # Flask-Admin endpoint (view function name) -> the action it needs.
 ENDPOINT_ACTIONS = {
@@ -208,6 +210,14 @@ class SecuredModelView(ModelView):
             audit.record("export", collection=self.model._get_collection_name(),
                          summary=f"exported the {self.name} list ({request.query_string.decode()[:200]})")
         return None
+
+    # --- exports ------------------------------------------------------------------------------
+    def get_export_value(self, model, name):
+        """A CSV cell holds text, never the list's HTML, and never a formula a spreadsheet would run."""
+        value = super().get_export_value(model, name)
+        if isinstance(value, Markup):
+            value = value.striptags()
+        return neutralise(value) if isinstance(value, str) else value
 
     # --- labels -------------------------------------------------------------------------------
     def get_column_name(self, field):
