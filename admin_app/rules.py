@@ -157,3 +157,34 @@ def caseload_cap_error(open_cases_after: int, cap: int, override_reason: str | N
 def out_of_hours(moment: datetime) -> bool:
     """Outside Monday to Friday 09:00 to 17:00."""
     return moment.weekday() >= 5 or not (9 <= moment.hour < 17)
+
+
+def others_employer_contact_errors(before: list[dict], after: list[dict], me) -> list[Error]:
+    """General employer contacts count in their worker's fidelity figures, so only that worker (or a manager)
+    adds, changes or removes them: an error for each one of another worker's that the save would touch.
+
+    `before` and `after` are the stored items as plain dicts, `staff` being the worker's id.
+    """
+    before = [_entered(item) for item in before]
+    after = [_entered(item) for item in after]
+    unmatched = list(after)
+    errors: list[Error] = []
+    for item in before:
+        if item in unmatched:
+            unmatched.remove(item)
+        elif item.get("staff") != me:
+            errors.append((("employer_contacts",), f"The general employer contact of {item.get('date'):%d/%m/%Y} is "
+                                                   "another worker's: only they or a manager can change or remove it."
+                           if item.get("date") else "Another worker's general employer contact can only be changed "
+                                                    "by them or a manager."))
+    for index, item in enumerate(after):
+        if item in unmatched and item.get("staff") != me:
+            unmatched.remove(item)
+            errors.append((("employer_contacts", index, "staff"), "A general employer contact you record is yours: "
+                                                                  "choose yourself as the worker."))
+    return errors
+
+
+def _entered(item: dict) -> dict:
+    """An item's values as entered: a blank the form sends back is the same as a value never stored."""
+    return {key: value for key, value in item.items() if value not in (None, "", [])}
