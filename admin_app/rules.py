@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Iterable
 
 MIN_AGE, MAX_AGE = 18, 35
-MAX_CONTACT_MINUTES = 1440
 
 # Dates of things that have happened; due and review dates look forward and are exempt.
 _PAST_DATES = {
@@ -89,15 +88,6 @@ def future_date_errors(case, today: date) -> list[Error]:
     return errors
 
 
-def contact_errors(contacts: Iterable) -> list[Error]:
-    errors = []
-    for index, contact in enumerate(contacts or []):
-        minutes = contact.minutes
-        if minutes is None or not 1 <= int(minutes) <= MAX_CONTACT_MINUTES:
-            errors.append((("contacts", index, "minutes"), f"Minutes must be between 1 and {MAX_CONTACT_MINUTES}."))
-    return errors
-
-
 def outcome_errors(outcomes: Iterable) -> list[Error]:
     errors = []
     for index, outcome in enumerate(outcomes or []):
@@ -124,7 +114,6 @@ def case_file_errors(case, today: date) -> list[Error]:
         eligibility_errors(case.date_of_birth, referral.date if referral else None)
         + referral_errors(referral)
         + future_date_errors(case, today)
-        + contact_errors(case.contacts)
         + outcome_errors(case.outcomes)
         + disclosure_errors(case.disclosures)
     )

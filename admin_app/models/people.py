@@ -7,17 +7,14 @@ from datetime import datetime
 from flask_security import RoleMixin, UserMixin
 from mongoengine import (
     BooleanField,
-    DateField,
-    DateTimeField,
     Document,
-    FloatField,
-    IntField,
     ListField,
     ReferenceField,
-    StringField,
     PULL,
     CASCADE,
 )
+
+from admin_app.fields import DateField, DateTimeField, FloatField, IntField, StringField
 
 from admin_app.vocabulary import LANGUAGES
 
@@ -79,7 +76,7 @@ class StaffProfile(Document):
     end_date = DateField(verbose_name="End date")
     lived_experience = BooleanField(default=False, verbose_name="Lived experience")
     languages = ListField(StringField(choices=LANGUAGES), verbose_name="Languages spoken")
-    caseload_cap = IntField(min_value=0, verbose_name="Caseload cap",
+    caseload_cap = IntField(min_value=0, max_value=100, verbose_name="Caseload cap",
                             help_text="Leave empty for the default: 25 pro rata by FTE")
     meta = {"collection": "staff_profiles"}
 

@@ -12,13 +12,14 @@ from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext, ngettext
 from flask_admin.contrib.mongoengine import ModelView
+from flask_admin.contrib.mongoengine.view import SORTABLE_FIELDS
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.mongoengine.form import CustomModelConverter
 from flask_wtf import FlaskForm
 from flask_login import current_user
 from markupsafe import Markup
 
-from admin_app import audit
+from admin_app import audit, fields
 from admin_app.saved_filters import builtin_for
 from admin_app.security import has_permission, register_permission, scope_filter, scoped
 from admin_app.vocabulary import ROLES
@@ -210,6 +211,14 @@ class SecuredModelView(ModelView):
             audit.record("export", collection=self.model._get_collection_name(),
                          summary=f"exported the {self.name} list ({request.query_string.decode()[:200]})")
         return None
+
+    # --- our bounded field types (admin_app/fields.py) are searched and sorted like mongoengine's own ---
+    allowed_search_types = ModelView.allowed_search_types + (fields.StringField, fields.EmailField)
+
+    def scaffold_sortable_columns(self):
+        return {name: field for name, field in self._get_model_fields()
+                if isinstance(field, tuple(SORTABLE_FIELDS)) and not getattr(field, "encrypted", False)
+                and (self.column_display_pk or not isinstance(field, mongoengine.ObjectIdField))}
 
     # --- exports ------------------------------------------------------------------------------
     def get_export_value(self, model, name):
