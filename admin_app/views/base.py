@@ -14,10 +14,11 @@ from flask_admin.babel import lazy_gettext, ngettext
 from flask_admin.contrib.mongoengine import ModelView
 from flask_admin.contrib.mongoengine.view import SORTABLE_FIELDS
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
-from flask_admin.contrib.mongoengine.form import CustomModelConverter
+from flask_admin.contrib.mongoengine.form import CustomModelConverter, ModelSelectField, ModelSelectMultipleField
 from flask_wtf import FlaskForm
 from flask_login import current_user
 from markupsafe import Markup
+from wtforms.validators import StopValidation
 
 from admin_app import audit, fields
 from admin_app.saved_filters import builtin_for
@@ -110,19 +111,82 @@ def _validation_paths(error: mongoengine.ValidationError, prefix=()):
     return out
 
 
+class RecordSelectField(ModelSelectField):
+    """A drop-down of records in which a value that names no record is a field error, never a server error."""
+
+    def process_formdata(self, valuelist):
+        given = valuelist[0] if valuelist else ""
+        self.names_no_record = False
+        try:
+            super().process_formdata([] if given == "" else valuelist)
+        except mongoengine.ValidationError:
+            self.data = None
+        if given not in ("", "__None") and self.data is None:
+            self.names_no_record = True
+
+    def pre_validate(self, form):
+        if getattr(self, "names_no_record", False):
+            raise StopValidation("Choose one of the records in the list.")
+        super().pre_validate(form)
+
+
+class RecordSelectMultipleField(ModelSelectMultipleField):
+    """Several records from a list: every value must name one of them."""
+
+    def process_formdata(self, valuelist):
+        given = [value for value in valuelist or [] if value not in ("", "__None")]
+        self.names_no_record = False
+        try:
+            super().process_formdata(given)
+            found = len(self.data or [])
+        except mongoengine.ValidationError:
+            self.data, found = None, -1
+        self.names_no_record = found != len(set(given))
+
+    def pre_validate(self, form):
+        if getattr(self, "names_no_record", False):
+            raise StopValidation("Choose only records in the list.")
+        if self.data is None and self.flags.required:
+            raise StopValidation("Choose at least one.")
+
+
 class CaseFileConverter(CustomModelConverter):
-    """Form fields for our own field types: encrypted text is edited as plain text."""
+    """Form fields for our own field types: encrypted text is edited as plain text, long text in a text box,
+    and a reference is one of the records that exist."""
 
     def __init__(self, view):
         super().__init__(view)
         self.converters["EncryptedStringField"] = self.conv_String
 
+    def conv_String(self, model, field, kwargs):
+        if (field.max_length or 0) >= fields.TEXT_MAX:
+            kwargs["textarea"] = True
+        kwargs["validators"].append(_no_control_characters)
+        return super().conv_String(model, field, kwargs)
+
+    def conv_Reference(self, model, field, kwargs):
+        if getattr(self.view, "_form_ajax_refs", {}).get(field.name):
+            return super().conv_Reference(model, field, kwargs)
+        kwargs["allow_blank"] = not field.required
+        return RecordSelectField(model=field.document_type, **kwargs)
+
+    def conv_List(self, model, field, kwargs):
+        if isinstance(field.field, mongoengine.ReferenceField) and not getattr(self.view, "_form_ajax_refs", {}).get(field.name):
+            return RecordSelectMultipleField(model=field.field.document_type, **kwargs)
+        return super().conv_List(model, field, kwargs)
+
+
+def _no_control_characters(form, field):
+    message = fields.control_character_error(field.data)
+    if message:
+        raise StopValidation(message)
+
 
 def clear_blank_choices(document) -> None:
-    """An optional choice left blank in a form arrives as ""; store it as no value."""
+    """An optional choice or email address left blank in a form arrives as ""; store it as no value."""
     for name, field in document._fields.items():
         value = document._data.get(name)
-        if getattr(field, "choices", None) and value == "":
+        if (getattr(field, "choices", None) or isinstance(field, mongoengine.EmailField)) and value == "":
             setattr(document, name, None)
         elif isinstance(value, mongoengine.EmbeddedDocument):
             clear_blank_choices(value)
