@@ -150,6 +150,12 @@ class RecordSelectMultipleField(ModelSelectMultipleField):
             raise StopValidation("Choose at least one.")
 
 
+def validation_messages(error: mongoengine.ValidationError) -> list[str]:
+    """A mongoengine ValidationError as messages a person can act on: "value: String value is too long"."""
+    return [f"{' › '.join(str(p) for p in path if not isinstance(p, int)).replace('_', ' ')}: {message}"
+            for path, message in _validation_paths(error)]
+
+
 class CaseFileConverter(CustomModelConverter):
     """Form fields for our own field types: encrypted text is edited as plain text, long text in a text box,
     and a reference is one of the records that exist."""
