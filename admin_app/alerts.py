@@ -47,3 +47,22 @@ def email_admins_now(settings, subject: str, text: str) -> int:
         log.warning("alert to administrators not sent (the notice in the app stands): %s", exc)
         return 0
     return len(emails)
+
+
+#: Refused or not-found openings of records by one user within the window that alert the administrators.
+PROBE_LIMIT = 5
+PROBE_WINDOW_MINUTES = 10
+
+
+def note_probe(action: str, collection: str, record_id, summary: str) -> None:
+    """Audit a refused or not-found attempt on a record (who, what id, from where, by audit.record); the
+    PROBE_LIMIT-th within the window alerts the administrators, once per window."""
+    event = audit.record(action, collection=collection, record_id=record_id, summary=summary)
+    since = datetime.utcnow() - timedelta(minutes=PROBE_WINDOW_MINUTES)
+    attempts = AuditEvent.objects(actor=event.actor, action__in=["refused", "not_found"], at__gte=since).count()
+    if attempts >= PROBE_LIMIT:
+        alert_admins_once(f"Repeated refused or missing records: {event.actor}",
+                          f"{event.actor} (from {event.ip}) asked for {attempts} records they may not open, or that do "
+                          f"not exist, within {PROBE_WINDOW_MINUTES} minutes; the last was {collection} {record_id}.",
+                          key=f"probing:{event.actor}", minutes=PROBE_WINDOW_MINUTES,
+                          link="/admin/auditevent/")

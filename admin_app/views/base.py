@@ -21,6 +21,7 @@ from markupsafe import Markup
 from wtforms.validators import StopValidation
 
 from admin_app import audit, fields
+from admin_app.alerts import note_probe
 from admin_app.saved_filters import builtin_for
 from admin_app.security import has_permission, register_permission, scope_filter, scoped
 from admin_app.vocabulary import ROLES
@@ -274,8 +275,8 @@ class SecuredModelView(ModelView):
         else:
             needed = ENDPOINT_ACTIONS.get(name) or self.extra_endpoints.get(name)
         if needed is None or not self.allows(needed):
-            audit.record("refused", collection=self.model._get_collection_name(),
-                         summary=f"refused {request.method} {request.path}")
+            note_probe("refused", self.model._get_collection_name(), request.values.get("id"),
+                       f"refused {request.method} {request.path}")
             abort(403)
         if name == "export":
             audit.record("export", collection=self.model._get_collection_name(),
@@ -354,7 +355,9 @@ class SecuredModelView(ModelView):
         except (mongoengine.ValidationError, mongoengine.errors.InvalidQueryError):
             obj = None
         if obj is None:
-            # Out of scope and not there look the same: nothing is disclosed.
+            # Out of scope and not there look the same: nothing is disclosed, but the attempt is audited.
+            note_probe("not_found", self.model._get_collection_name(), id,
+                       f"asked for a record that is not there or outside their scope: {request.method} {request.path}")
             abort(404)
         if request.method == "GET" and request.endpoint and request.endpoint.endswith(("details_view", "edit_view")):
             audit.record("view", collection=self.model._get_collection_name(), record_id=obj.pk, summary=str(obj))
