@@ -59,6 +59,8 @@ class Settings:
     mail_retries: int = 5
     mail_retry_seconds: int = 60
     export_retention_days: int = 90
+    # Failed sign-ins and second-factor codes from one address, whichever accounts they try.
+    address_limits: str = "20 per minute;200 per hour"
     extra: dict = field(default_factory=dict)
 
     def flask_config(self) -> dict:
@@ -152,6 +154,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         mail_retries=int(get("MAIL_RETRIES", "5") or 5),
         mail_retry_seconds=int(get("MAIL_RETRY_SECONDS", "60") or 60),
         export_retention_days=int(get("EXPORT_RETENTION_DAYS", "90") or 90),
+        address_limits=get("ADDRESS_RATE_LIMITS", "20 per minute;200 per hour") or "",
         seed_demo=embedded and (get("SEED_DEMO", "true") or "true").lower() in {"1", "true", "yes"},
     )
     if not embedded:

@@ -159,7 +159,12 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(exc):
-        return render(429, "Too many attempts", "Too many attempts in a short time. Wait a minute and try again.")
+        limit = getattr(getattr(exc, "limit", None), "limit", None)
+        minutes = max(1, -(-limit.get_expiry() // 60)) if limit is not None else 1
+        wait = f"Wait {minutes} minute{'s' if minutes > 1 else ''} and try again."
+        if getattr(getattr(exc, "limit", None), "error_message", None):
+            return render(429, "Too many attempts", f"{exc.description} {wait}")
+        return render(429, "Too many attempts", f"Too many attempts in a short time. {wait}")
 
     @app.errorhandler(500)
     def server_error(exc):

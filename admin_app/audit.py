@@ -56,10 +56,11 @@ def record(action: str, *, collection: str | None = None, record_id=None, summar
            changes: list | None = None, actor: str | None = None) -> AuditEvent:
     event = AuditEvent(
         at=datetime.utcnow(),
-        actor=actor or current_actor(),
+        actor=(actor or current_actor())[:255],
         action=action,
         collection=collection,
-        record_id=str(record_id) if record_id is not None else None,
+        # What a request names is recorded as given, cut to the field's size, so a hostile id still leaves a trace.
+        record_id=str(record_id)[:80] if record_id is not None else None,
         summary=summary[:500],
         changes=changes or [],
         ip=_address(),

@@ -9,7 +9,7 @@ from flask_security import hash_password
 
 from admin_app import audit
 from admin_app.models.people import User
-from admin_app.security import datastore, sync_roles
+from admin_app.security import datastore, sign_in_address, sync_roles
 from admin_app.vocabulary import ROLES
 
 DEMO_DOMAIN = "demo.e4e"
@@ -94,7 +94,11 @@ def register_cli(app: Flask) -> None:
     @click.password_option(help="The password (asked for when not given).")
     def create_user_command(email, roles, name, password):
         """Create a user with one or more roles."""
-        email = email.strip().lower()
+        try:
+            # Stored as the sign-in form will look it up; an address the form refuses could never sign in.
+            email = sign_in_address(email.strip()).lower()
+        except ValueError as exc:
+            raise click.ClickException(f"{email.strip()} cannot be used to sign in: {exc}") from None
         if User.objects(email=email).first():
             raise click.ClickException(f"A user with email {email} already exists.")
         if len(password) < 12:
@@ -111,11 +115,11 @@ def register_cli(app: Flask) -> None:
         from admin_app.casefile_io import import_cases
 
         try:
-            stream = open(path, encoding="utf-8")
+            stream = open(path, "rb")
         except OSError as exc:
             raise click.ClickException(f"cannot read {path}: {exc.strerror}")
         with stream, audit.acting_as("cli:import-cases"):
-            result = import_cases(stream, today=date.today())
+            result = import_cases(_utf8_lines(stream, path), today=date.today())
         if result.errors:
             for line in result.messages():
                 click.echo(line, err=True)
@@ -265,3 +269,13 @@ def register_cli(app: Flask) -> None:
                 unrepaired += 1
         if unrepaired:
             raise SystemExit(1)
+
+
+def _utf8_lines(stream, path: str):
+    """The file's lines as text; a byte that is not UTF-8 stops the import with its line number."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"nothing imported: line {number} of {path} is not UTF-8 text "
+                                       f"(byte {exc.start + 1} of the line); save the file as UTF-8 and try again") from None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from mongoengine import StringField
+from admin_app.fields import StringField
 
 _TOKEN_PREFIX = "gAAAAA"  # every Fernet token starts with the version byte 0x80
 _cipher: MultiFernet | None = None

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import cron_descriptor
 import gridfs
 from bson import ObjectId, json_util
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from mongoengine import NotUniqueError
 
 from admin_app.crypto import encrypt
@@ -58,6 +58,10 @@ def cron_problem(expression: str | None) -> str | None:
     if len(text.split()) != 5 or not croniter.is_valid(text):
         return ("Timing must be five cron fields: minute hour day-of-month month day-of-week, "
                 "for example “0 7 5 1,4,7,10 *” (07:00 on the 5th of each quarter's first month).")
+    try:
+        croniter(text, datetime(2000, 1, 1)).get_next(datetime)
+    except (CroniterBadDateError, ValueError):
+        return "This timing never comes round (for example the 31st of February); choose a date that exists."
     return None
 
 

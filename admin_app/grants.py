@@ -14,9 +14,11 @@ from typing import Any, Iterator, Mapping
 from bson import ObjectId
 
 from admin_app import audit
+from admin_app.fields import TEXT_MAX, control_character_error
 from admin_app.metrics.records import both
 from admin_app.models.case_file import Client, GrantBid
 from admin_app.models.grants import (
+    MAX_GRANT_PENCE,
     BidTransition,
     GrantAttachment,
     GrantPayment,
@@ -54,9 +56,12 @@ def parse_money(text: str | None) -> int | None:
     if not cleaned:
         return None
     try:
-        return to_pence(cleaned)
+        pence = to_pence(cleaned)
     except (ArithmeticError, ValueError):
-        raise GrantRefused(f"“{text.strip()}” is not an amount in pounds and pence, e.g. 1250 or 1250.50.") from None
+        raise GrantRefused(f"“{text.strip()[:40]}” is not an amount in pounds and pence, e.g. 1250 or 1250.50.") from None
+    if abs(pence) > MAX_GRANT_PENCE:
+        raise GrantRefused(f"No amount can be more than {money(MAX_GRANT_PENCE)}, the whole grant.")
+    return pence
 
 
 # --- the workflow -------------------------------------------------------------------------------
@@ -116,14 +121,26 @@ def draft_errors(amount_asked_pence: int | None, purpose: str | None, plan_summa
     return errors
 
 
-def draft_field_errors(amount_asked_pence: int | None, purpose: str | None) -> list[str]:
+def draft_field_errors(amount_asked_pence: int | None, purpose: str | None, plan_summary: str | None = None,
+                       pot_total_pence: int | None = None) -> list[str]:
     """What even a draft may not hold; a draft may be incomplete until it is submitted."""
     errors = []
     if amount_asked_pence is not None and amount_asked_pence <= 0:
         errors.append("The amount asked must be more than £0.")
+    if amount_asked_pence is not None and pot_total_pence is not None and amount_asked_pence > pot_total_pence:
+        errors.append(f"The amount asked cannot be more than the whole pot, {money(pot_total_pence)}.")
     if len((purpose or "").strip()) > PURPOSE_MAX:
         errors.append(f"Keep the purpose to {PURPOSE_MAX} characters; put the detail in the plan summary.")
+    if len(plan_summary or "") > TEXT_MAX:
+        errors.append(f"Keep the plan summary to {TEXT_MAX:,} characters; attach the full plan as a file.")
+    if control_character_error(purpose) or control_character_error(plan_summary):
+        errors.append(control_character_error(purpose) or control_character_error(plan_summary))
     return errors
+
+
+def _pot_total(db, on: date) -> int | None:
+    pot = pot_for(db, on)
+    return pot.get("total_pence") if pot else None
 
 
 def recommendation_errors(recommendation: str, amount_pence: int | None, asked_pence: int, note: str) -> list[str]:
@@ -297,7 +314,7 @@ def _applied(done: bool) -> None:
 def create_draft(db, client_id, *, by: str, on: date, amount_asked_pence: int | None, purpose: str, plan_summary: str,
                  supporting_worker=None, attachment: GrantAttachment | None = None, match: Mapping | None = None) -> str:
     """Add a draft bid to a case file (in `match`, the caller's scope); returns the bid number."""
-    refuse_if(draft_field_errors(amount_asked_pence, purpose))
+    refuse_if(draft_field_errors(amount_asked_pence, purpose, plan_summary, _pot_total(db, on)))
     bid = GrantBid(bid_id=new_bid_id(), amount_asked_pence=amount_asked_pence, purpose=purpose.strip() or None,
                    plan_summary=plan_summary.strip() or None, supporting_worker=supporting_worker,
                    attachment=attachment, status="draft",
@@ -317,7 +334,7 @@ def edit_draft(db, ref: BidRef, *, by: str, on: date, amount_asked_pence: int | 
                supporting_worker=None, attachment: GrantAttachment | None = None) -> None:
     if ref.status != "draft":
         raise GrantRefused("Only a draft can be changed; this bid has gone to the panel.")
-    refuse_if(draft_field_errors(amount_asked_pence, purpose))
+    refuse_if(draft_field_errors(amount_asked_pence, purpose, plan_summary, _pot_total(db, on)))
     sets = {"amount_asked_pence": amount_asked_pence, "purpose": purpose.strip() or None,
             "plan_summary": plan_summary.strip() or None,
             "supporting_worker": ObjectId(str(supporting_worker.pk)) if supporting_worker else None}

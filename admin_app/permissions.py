@@ -15,6 +15,7 @@ STANDING_PERMISSIONS = {
     "dashboard.caseload": "See the my-caseload dashboard",
     "exports.all": "See and download every export run, not only those you started or received",
     "grants.all": "See every grant bid sent to the panel (the client's reference and first name only)",
+    "employercontacts.all": "Add, change or remove any worker's general employer contacts, not only your own",
 }
 
 ADMIN_ROLE = "admin"
@@ -22,7 +23,7 @@ ADMIN_ROLE = "admin"
 DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ADMIN_ROLE: ("*",),
     "manager": (
-        "caseload.all", "caseload.override_cap", "dashboard.*",
+        "caseload.all", "caseload.override_cap", "employercontacts.all", "dashboard.*",
         "client.*", "casefile.*", "organisation.*", "employer.*", "staffprofile.*",
         "auditevent.list", "auditevent.details", "auditevent.export",
         "exports.all", "exportschedule.*", "exportrun.*", "savedfilter.*",

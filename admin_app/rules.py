@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Iterable
 
 MIN_AGE, MAX_AGE = 18, 35
-MAX_CONTACT_MINUTES = 1440
 
 # Dates of things that have happened; due and review dates look forward and are exempt.
 _PAST_DATES = {
@@ -77,19 +76,6 @@ def _future(path, value, today: date) -> list[Error]:
     return []
 
 
-def _contact_item(contact) -> list[Error]:
-    minutes = contact.minutes
-    if minutes is None or not 1 <= int(minutes) <= MAX_CONTACT_MINUTES:
-        return [(("minutes",), "Enter how long the contact took: between 1 minute and 24 hours.")]
-    return []
-
-
-def _benefits_item(session) -> list[Error]:
-    if session.minutes is not None and not 1 <= int(session.minutes) <= MAX_CONTACT_MINUTES:
-        return [(("minutes",), "Enter how long the session took: between 1 minute and 24 hours.")]
-    return []
-
-
 def _outcome_item(outcome) -> list[Error]:
     if outcome.end_date and outcome.start_date and _as_date(outcome.end_date) < _as_date(outcome.start_date):
         return [(("end_date",), "The end date cannot be before the start date.")]
@@ -108,8 +94,6 @@ def _disclosure_item(disclosure) -> list[Error]:
 
 
 _ITEM_RULES = {
-    "contacts": _contact_item,
-    "benefits_sessions": _benefits_item,
     "outcomes": _outcome_item,
     "disclosures": _disclosure_item,
 }
@@ -180,3 +164,34 @@ def caseload_cap_error(open_cases_after: int, cap: int, override_reason: str | N
 def out_of_hours(moment: datetime) -> bool:
     """Outside Monday to Friday 09:00 to 17:00."""
     return moment.weekday() >= 5 or not (9 <= moment.hour < 17)
+
+
+def others_employer_contact_errors(before: list[dict], after: list[dict], me) -> list[Error]:
+    """General employer contacts count in their worker's fidelity figures, so only that worker (or a manager)
+    adds, changes or removes them: an error for each one of another worker's that the save would touch.
+
+    `before` and `after` are the stored items as plain dicts, `staff` being the worker's id.
+    """
+    before = [_entered(item) for item in before]
+    after = [_entered(item) for item in after]
+    unmatched = list(after)
+    errors: list[Error] = []
+    for item in before:
+        if item in unmatched:
+            unmatched.remove(item)
+        elif item.get("staff") != me:
+            errors.append((("employer_contacts",), f"The general employer contact of {item.get('date'):%d/%m/%Y} is "
+                                                   "another worker's: only they or a manager can change or remove it."
+                           if item.get("date") else "Another worker's general employer contact can only be changed "
+                                                    "by them or a manager."))
+    for index, item in enumerate(after):
+        if item in unmatched and item.get("staff") != me:
+            unmatched.remove(item)
+            errors.append((("employer_contacts", index, "staff"), "A general employer contact you record is yours: "
+                                                                  "choose yourself as the worker."))
+    return errors
+
+
+def _entered(item: dict) -> dict:
+    """An item's values as entered: a blank the form sends back is the same as a value never stored."""
+    return {key: value for key, value in item.items() if value not in (None, "", [])}

@@ -1,12 +1,13 @@
 """Sign-in, permissions, row-level scope, idle timeout, two-factor enforcement and security headers."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from bson import ObjectId
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, user_logged_out
-from flask_security import MongoEngineUserDatastore, logout_user, user_authenticated
+from flask_security import MongoEngineUserDatastore, logout_user, password_changed, user_authenticated
 from mongoengine import NotUniqueError, get_db
 
 from admin_app import audit
@@ -21,7 +22,6 @@ from admin_app.permissions import ADMIN_ROLE, DEFAULT_ROLE_PERMISSIONS, ROLE_DES
 PERMISSIONS: dict[str, str] = dict(STANDING_PERMISSIONS)
 
 datastore = MongoEngineUserDatastore(None, User, Role)
-PER_ADDRESS_LOGIN_LIMITS = "60 per minute;600 per hour"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -133,6 +133,16 @@ def _require_two_factor():
     return redirect(url_for("security.two_factor_setup"))
 
 
+def _require_password_change():
+    """A user whose password an administrator set must choose their own before doing anything else."""
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    if request.endpoint in ("security.change_password", "security.logout", "static"):
+        return None
+    flash("An administrator set your password. Choose a new one of your own to continue.", "warning")
+    return redirect(url_for("security.change_password"))
+
+
 def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
@@ -145,8 +155,9 @@ def _security_headers(response):
 
 
 def _audit_failed_login(response):
-    if request.endpoint == "security.login" and request.method == "POST" and not current_user.is_authenticated:
-        attempted = (request.form.get("email") or "")[:255]
+    signing_in = request.endpoint in ("security.login", "security.two_factor_token_validation")
+    if signing_in and request.method == "POST" and _attempt_failed(response):
+        attempted = _account_tried()
         if response.status_code == 429:
             audit.record("login_failed", collection="users", summary=f"throttled sign-in attempt for {attempted}", actor=attempted or "anonymous")
         else:
@@ -162,6 +173,32 @@ def _on_login(sender, user, **kwargs):
 def _on_logout(sender, user, **kwargs):
     if user is not None and getattr(user, "email", None):
         audit.record("logout", collection="users", record_id=user.pk, summary=f"{user.email} signed out", actor=user.email)
+        if request.endpoint == "security.logout":
+            # Signing out ends every session of the user, not only this browser's (a copied cookie included).
+            end_every_session(user)
+
+
+def _on_password_changed(sender, user, **kwargs):
+    if user.must_change_password:
+        User.objects(pk=user.pk).update_one(set__must_change_password=False)
+        user.must_change_password = False
+
+
+def end_every_session(user) -> None:
+    """A new fs_uniquifier, which Flask-Security loads sessions and remember cookies by: all of them stop working."""
+    user.fs_uniquifier = uuid.uuid4().hex
+    User.objects(pk=user.pk).update_one(set__fs_uniquifier=user.fs_uniquifier)
+
+
+def sign_in_address(email: str) -> str:
+    """The address as the sign-in form looks it up; ValueError, with the form's message, for one it would refuse."""
+    from flask import current_app
+    from flask_security.mail_util import EmailValidateException
+
+    try:
+        return current_app.extensions["security"].mail_util.normalize(email)
+    except EmailValidateException as exc:
+        raise ValueError(exc.msg) from None
 
 
 def _settings():
@@ -170,9 +207,74 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
-def _login_key() -> str:
-    """Throttle by address and by the account tried, so neither can be hammered."""
-    return f"{request.remote_addr}|{(request.form.get('email') or '').strip().lower()}"
+# --- throttling --------------------------------------------------------------------------------
+
+#: The endpoints that check a secret: the password, the second-factor code, a re-entered password.
+SECRET_CHECKING_ENDPOINTS = ("security.login", "security.two_factor_token_validation", "security.verify",
+                             "security.change_password")
+
+
+def _account_tried() -> str:
+    """The account a secret is tried against: the email typed at sign-in, else the (half-)signed-in user's."""
+    if request.endpoint == "security.login":
+        return (request.form.get("email") or "").strip()[:255] or "(no email)"
+    if current_user.is_authenticated:
+        return current_user.email
+    pending = session.get("tf_user_id")
+    user = User.objects(fs_uniquifier=str(pending)).only("email").first() if pending else None
+    return user.email if user else "(no account)"
+
+
+def _account_key() -> str:
+    return _account_tried().lower()
+
+
+def _attempt_failed(response) -> bool:
+    """Only failed attempts count: a success signs in (or moves on to the second factor) with a redirect."""
+    return not current_user.is_authenticated and response.status_code != 302
+
+
+def _account_locked(limit) -> None:
+    account = _account_tried()
+    minutes = max(1, limit.limit.get_expiry() // 60)
+    from admin_app.alerts import alert_admins_once
+
+    alert_admins_once(f"Account locked after failed sign-ins: {account}",
+                      f"Sign-in to {account} is locked for {minutes} minutes after too many failed passwords or "
+                      f"codes (last from {request.remote_addr}). If the attempts were not the user's, the "
+                      "password may be known to someone else: reset it in the Users screen.",
+                      key=f"locked:{account}", minutes=minutes, link="/admin/auditevent/")
+
+
+def _address_throttled(limit) -> None:
+    minutes = max(1, limit.limit.get_expiry() // 60)
+    from admin_app.alerts import alert_admins_once
+
+    alert_admins_once(f"Sign-ins throttled from {request.remote_addr}",
+                      f"Sign-ins from {request.remote_addr} are held for {minutes} minutes after too many failed "
+                      "passwords or codes, across any accounts.",
+                      key=f"address:{request.remote_addr}", minutes=minutes, link="/admin/auditevent/")
+
+
+ACCOUNT_LOCKED_MESSAGE = ("Too many failed attempts for this account, so it is locked for now. If the attempts were "
+                          "not yours, tell an administrator; administrators have been told.")
+ADDRESS_THROTTLED_MESSAGE = ("Too many failed sign-ins from your network address. Administrators have been told.")
+
+
+def _throttle(app: Flask, limiter: Limiter) -> None:
+    """Failed secrets are counted per account whatever the address, and per address whatever the account,
+    across the sign-in, second-factor and re-authentication forms; the right secret works again once the
+    window has passed."""
+    settings = app.config["SETTINGS"]
+    per_account = limiter.shared_limit(settings.login_limits, scope="secret-per-account", key_func=_account_key,
+                                       methods=["POST"], deduct_when=_attempt_failed, on_breach=_account_locked,
+                                       error_message=ACCOUNT_LOCKED_MESSAGE)
+    per_address = limiter.shared_limit(settings.address_limits, scope="secret-per-address", key_func=get_remote_address,
+                                       methods=["POST"], deduct_when=_attempt_failed, on_breach=_address_throttled,
+                                       error_message=ADDRESS_THROTTLED_MESSAGE)
+    for endpoint in SECRET_CHECKING_ENDPOINTS:
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = per_address(per_account(app.view_functions[endpoint]))
 
 
 def init_security(app: Flask) -> None:
@@ -181,14 +283,12 @@ def init_security(app: Flask) -> None:
     # One limiter per app, so each app's limits and counts are its own.
     limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
     app.extensions["login_limiter"] = limiter
-    throttled = limiter.limit(app.config["SETTINGS"].login_limits, methods=["POST"], key_func=_login_key)(
-        app.view_functions["security.login"])
-    # However many accounts one address tries, it gets a generous but firm ceiling.
-    throttled = limiter.limit(PER_ADDRESS_LOGIN_LIMITS, methods=["POST"])(throttled)
-    app.view_functions["security.login"] = throttled
+    _throttle(app, limiter)
     app.before_request(_idle_timeout)
     app.before_request(_require_two_factor)
+    app.before_request(_require_password_change)
     app.after_request(_audit_failed_login)
     app.after_request(_security_headers)
     user_authenticated.connect(_on_login, app, weak=False)
     user_logged_out.connect(_on_logout, app, weak=False)
+    password_changed.connect(_on_password_changed, app, weak=False)

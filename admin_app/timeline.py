@@ -108,6 +108,8 @@ def duration(minutes) -> str:
     if minutes is None:
         return "—"
     hours, rest = divmod(int(minutes), 60)
+    if hours and not rest:
+        return f"{hours} hour" + ("s" if hours != 1 else "") if hours >= 24 else f"{hours} h"
     return " ".join(filter(None, [f"{hours} h" if hours else "", f"{rest} min" if rest or not hours else ""]))
 
 

@@ -10,6 +10,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from exports.base import ExportContext
+from exports.cells import neutralise
 
 EXCEL_MAX_ROWS = 1_048_576
 DATE_FORMAT = "dd/mm/yyyy"
@@ -101,7 +102,7 @@ class Book:
         if isinstance(value, (int, float, Decimal)) and kind not in ("text", "wrap"):
             sheet.write_number(row, col, float(value), fmt)
             return len(f"{value:,}") if not isinstance(value, float) else 10
-        text = str(value)
+        text = neutralise(str(value))
         sheet.write_string(row, col, text, fmt)
         return len(text)
 
@@ -146,11 +147,11 @@ class Book:
         row = 2
         for label, value in facts:
             sheet.write_string(row, 0, label, self.bold)
-            sheet.write_string(row, 1, value)
+            sheet.write_string(row, 1, neutralise(value))
             row += 1
         for note in self.notes:
             row += 1
-            sheet.write_string(row, 0, note)
+            sheet.write_string(row, 0, neutralise(note))
         row += 2
         sheet.write_row(row, 0, ("Sheet", "What it holds", "Rows"), self.header)
         for name, description in self.contents:
@@ -239,7 +240,7 @@ def text_block(book: Book, name: str, description: str, title: str, text: str, p
     sheet.write_string(0, 0, title, book.heading)
     wrap = book.workbook.add_format({"text_wrap": True, "valign": "top", "border": 1})
     sheet.set_row(1, 400)
-    sheet.write_string(1, 0, text.strip() or placeholder, wrap)
+    sheet.write_string(1, 0, neutralise(text.strip() or placeholder), wrap)
 
 
 def _when(moment: datetime) -> str:

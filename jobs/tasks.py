@@ -88,3 +88,12 @@ def check_grant_pots() -> int:
 
     ensure_database()
     return len(grants.notify_pot_drift(database()))
+
+
+@celery.task(name="alerts.email_admins")
+def email_admins(subject: str, text: str) -> int:
+    """An alert (a locked account, repeated probing) emailed to every active administrator."""
+    from admin_app.alerts import email_admins_now
+
+    ensure_database()
+    return email_admins_now(settings(), subject, text)

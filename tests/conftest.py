@@ -16,7 +16,7 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]
 
 
 def make_settings(tmp_path, **changes):
-    settings = load_settings({"SEED_DEMO": "false", "LOGIN_RATE_LIMITS": "1000 per minute",
+    settings = load_settings({"SEED_DEMO": "false", "LOGIN_RATE_LIMITS": "1000 per minute", "ADDRESS_RATE_LIMITS": "1000 per minute",
                               "MAIL_FOLDER": str(tmp_path / "mail"), **empty_app_database()})
     return replace(settings, **changes)
 

@@ -118,7 +118,7 @@ def test_malformed_lines_are_all_reported_by_line_and_nothing_is_imported(demo):
     messages = result.messages()
     assert any(m.startswith("line 2: not valid JSON") for m in messages)
     assert any(m.startswith("line 4: referral.date: This date") and "in the future" in m for m in messages)
-    assert f"line {zero + 1}: contacts.0.minutes: Enter how long the contact took: between 1 minute and 24 hours." in messages
+    assert f"line {zero + 1}: contacts.0.minutes: Must be between 1 and 1,440." in messages
     assert "line 9: worker: unknown user email 'nobody@elsewhere.example'" in messages
     assert {e.line for e in result.errors} == {2, 4, zero + 1, 9}
 
@@ -196,7 +196,7 @@ def test_blank_lines_are_skipped_and_line_numbers_stay_true(demo):
     broken = json.loads(lines[1])
     broken["contacts"] = [{"date": "2025-02-03", "minutes": 2000, "mode": "phone"}]
     result = _import([lines[0], "", json.dumps(broken)])
-    assert result.messages() == ["line 3: contacts.0.minutes: Enter how long the contact took: between 1 minute and 24 hours."]
+    assert result.messages() == ["line 3: contacts.0.minutes: Must be between 1 and 1,440."]
 
 
 def test_an_undecryptable_field_stops_the_export_with_a_clear_message(demo):

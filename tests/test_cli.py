@@ -152,3 +152,26 @@ def test_rotate_keys_keeps_a_note_written_while_it_runs(app, monkeypatch):
     assert keys.rotate_client_keys() == 2
     crypto.configure([new_key])
     assert [n.text for n in Client.objects(pk=case.pk).first().risk_notes] == ["First note", "Written during the rotation"]
+
+
+def test_create_user_refuses_an_address_the_sign_in_form_would_refuse(app):
+    from admin_app.models import User
+
+    runner = app.test_cli_runner()
+    for address in ("someone@example.test", "not-an-address", "a@localhost"):
+        result = runner.invoke(args=["create-user", address, "--role", "worker", "--password", "long-enough-pass"])
+        assert result.exit_code != 0 and "cannot be used to sign in" in result.output, address
+        assert "Traceback" not in result.output
+    assert User.objects.count() == 0
+
+
+def test_import_with_a_byte_that_is_not_utf8_names_the_line_and_imports_nothing(app, tmp_path):
+    from admin_app.models import Client
+
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(b'{"reference": "E4E-U0001"}\n{"reference": "E4E-U0002", "first_name": "Jos\xe9"}\n')
+    result = app.test_cli_runner().invoke(args=["import-cases", str(path)])
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "line 2" in lines[0] and "not UTF-8" in lines[0]
+    assert Client.objects.count() == 0

@@ -143,3 +143,133 @@ def test_the_account_pages_lead_back_to_the_app_once_signed_in(app, login):
     assert 'data-back="app"' not in app.test_client().get("/login").get_data(as_text=True)
     page = login("worker").get("/tf-setup").get_data(as_text=True)
     assert 'href="/admin/" data-back="app"' in page
+
+
+# --- throttling: per account whatever the address, per address whatever the account, the second factor ---
+
+def _sign_in_from(client, address, email, password):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def _throttled_app(make_app, inbox=None, **limits):
+    from flask_security import hash_password
+
+    from admin_app.security import datastore
+
+    mail = dict(smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_tls=False) if inbox else {}
+    app = make_app(**limits, **mail)
+    with app.app_context():
+        datastore.create_user(email="target@test.e4e", password=hash_password(PASSWORD), roles=["worker"])
+        datastore.create_user(email="other@test.e4e", password=hash_password(PASSWORD), roles=["worker"])
+        datastore.create_user(email="sysadmin@test.e4e", password=hash_password(PASSWORD), roles=["admin"])
+    return app
+
+
+class FakeClock:
+    """The rate limiter's clock, moved on by a test instead of waiting."""
+
+    def __init__(self):
+        import time
+
+        self.now = time.time()
+
+    def time(self):
+        return self.now
+
+
+def test_one_account_is_locked_whatever_addresses_the_attempts_come_from(make_app, inbox):
+    app = _throttled_app(make_app, inbox, login_limits="5 per minute")
+    client = app.test_client()
+    for attempt in range(5):
+        response = _sign_in_from(client, f"10.0.0.{attempt % 6 + 1}", "target@test.e4e", "wrong-password-123")
+        assert response.status_code == 200
+    response = _sign_in_from(client, "10.0.0.6", "target@test.e4e", PASSWORD)
+    assert response.status_code == 429
+    page = response.get_data(as_text=True)
+    assert "locked" in page and "tell an administrator" in page and "Wait 1 minute" in page
+    # Another account from the same addresses is not locked.
+    assert _sign_in_from(app.test_client(), "10.0.0.1", "other@test.e4e", PASSWORD).status_code == 302
+
+
+def test_a_locked_account_notifies_the_administrators_once(make_app, inbox):
+    from admin_app.models.exports import Notice
+
+    app = _throttled_app(make_app, inbox, login_limits="3 per minute")
+    client = app.test_client()
+    for attempt in range(6):
+        _sign_in_from(client, f"10.0.1.{attempt}", "target@test.e4e", "wrong-password-123")
+    notices = list(Notice.objects(role="admin"))
+    assert len(notices) == 1 and "target@test.e4e" in notices[0].text
+    assert [recipients for recipients, _ in inbox.messages] == [["sysadmin@test.e4e"]]
+    assert "target@test.e4e" in inbox.messages[0][1]["Subject"]
+
+
+def test_the_right_password_works_again_once_the_window_has_passed(make_app, monkeypatch):
+    import limits.storage.memory
+
+    clock = FakeClock()
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
+    app = _throttled_app(make_app, login_limits="3 per minute")
+    client = app.test_client()
+    for _ in range(3):
+        _sign_in_from(client, "10.0.2.1", "target@test.e4e", "wrong-password-123")
+    assert _sign_in_from(client, "10.0.2.1", "target@test.e4e", PASSWORD).status_code == 429
+    clock.now += 61
+    assert _sign_in_from(client, "10.0.2.1", "target@test.e4e", PASSWORD).status_code == 302
+
+
+def test_successful_sign_ins_do_not_count_towards_the_lock(make_app):
+    app = _throttled_app(make_app, login_limits="3 per minute")
+    for _ in range(5):
+        assert _sign_in_from(app.test_client(), "10.0.3.1", "target@test.e4e", PASSWORD).status_code == 302
+
+
+def test_one_address_is_throttled_whatever_accounts_it_tries(make_app):
+    app = _throttled_app(make_app, login_limits="100 per minute", address_limits="4 per minute")
+    client = app.test_client()
+    for attempt in range(4):
+        response = _sign_in_from(client, "10.0.4.1", f"guess{attempt}@test.e4e", "wrong-password-123")
+        assert response.status_code == 200
+    response = _sign_in_from(client, "10.0.4.1", "target@test.e4e", PASSWORD)
+    assert response.status_code == 429 and "network address" in response.get_data(as_text=True)
+    assert _sign_in_from(app.test_client(), "10.0.4.2", "target@test.e4e", PASSWORD).status_code == 302
+
+
+def _with_authenticator(app, email):
+    from admin_app.models import User
+
+    with app.app_context():
+        factory = app.extensions["security"]._totp_factory
+        secret = factory.generate_totp_secret()
+        User.objects(email=email).update_one(set__tf_primary_method="authenticator", set__tf_totp_secret=secret)
+        return factory, secret
+
+
+def _wrong_code(factory, secret):
+    right = factory.generate_totp_password(secret)
+    return f"{(int(right) + 1) % 1_000_000:06d}"
+
+
+def test_second_factor_codes_are_throttled_per_account_across_addresses(make_app):
+    app = _throttled_app(make_app, login_limits="5 per minute")
+    factory, secret = _with_authenticator(app, "target@test.e4e")
+    client = app.test_client()
+    response = _sign_in_from(client, "10.0.5.1", "target@test.e4e", PASSWORD)
+    assert response.status_code == 302 and "tf-validate" in response.location
+    statuses = []
+    for attempt in range(8):
+        token = csrf_token(client, "/tf-validate")
+        response = client.post("/tf-validate", data={"code": _wrong_code(factory, secret), "csrf_token": token},
+                               environ_base={"REMOTE_ADDR": f"10.0.5.{attempt + 1}"})
+        statuses.append(response.status_code)
+    assert statuses[:5] == [200] * 5 and set(statuses[5:]) == {429}
+    token = csrf_token(client, "/tf-validate")
+    with app.app_context():
+        right = factory.generate_totp_password(secret)
+    response = client.post("/tf-validate", data={"code": right, "csrf_token": token},
+                           environ_base={"REMOTE_ADDR": "10.0.5.9"})
+    assert response.status_code == 429
+    assert client.get("/admin/client/").status_code == 302
+    assert AuditEvent.objects(action="login_failed", actor="target@test.e4e").count() >= 5

@@ -18,6 +18,9 @@ AUDIT_ACTIONS = (
     ("import", "Imported"),
     ("permissions", "Permissions changed"),
     ("refused", "Refused"),
+    ("not_found", "Not found"),
+    ("locked", "Locked out"),
+    ("alert", "Administrators alerted"),
 )
 
 

@@ -6,23 +6,21 @@ from datetime import datetime
 from bson import ObjectId
 from mongoengine import (
     BooleanField,
-    DateField,
-    DateTimeField,
-    DecimalField,
     Document,
     EmbeddedDocument,
     EmbeddedDocumentField,
-    IntField,
     ListField,
     ObjectIdField,
     ReferenceField,
-    StringField,
 )
+
+from admin_app.fields import DateField, DateTimeField, DecimalField, IntField, StringField
 
 from admin_app.crypto import EncryptedStringField
 from admin_app.models.grants import (
     BidTransition,
     GrantAttachment,
+    MAX_GRANT_PENCE,
     GrantPayment,
     PanelRecommendation,
     new_bid_id,
@@ -49,6 +47,8 @@ from admin_app.vocabulary import (
     RISK_ASSESSMENT_KINDS,
     RISK_LEVELS,
 )
+
+MINUTES_IN_A_DAY = 1440
 
 
 class CaseItem(EmbeddedDocument):
@@ -115,7 +115,7 @@ class PlanGoal(CaseItem):
 
 class Contact(CaseItem):
     date = DateField(required=True, verbose_name="Date")
-    minutes = IntField(required=True, verbose_name="Minutes", help_text="1 to 1440")
+    minutes = IntField(required=True, min_value=1, max_value=MINUTES_IN_A_DAY, verbose_name="Minutes", help_text="1 to 1440")
     mode = StringField(required=True, choices=CONTACT_MODES, verbose_name="Mode")
     place = StringField(choices=CONTACT_PLACES, verbose_name="Place")
     out_of_hours = BooleanField(default=False, verbose_name="Out of hours",
@@ -136,7 +136,7 @@ class EmployerContact(CaseItem):
 
 class BenefitsSession(CaseItem):
     date = DateField(required=True, verbose_name="Date")
-    minutes = IntField(verbose_name="Minutes")
+    minutes = IntField(min_value=1, max_value=MINUTES_IN_A_DAY, verbose_name="Minutes", help_text="1 to 1440")
     topic = StringField(max_length=200, verbose_name="Topic")
     note = StringField(verbose_name="Note")
 
@@ -200,7 +200,7 @@ class GrantBid(EmbeddedDocument):
     """A bid to the business start-up grant pot; it moves only through admin_app.grants (docs/grants.md)."""
 
     bid_id = StringField(required=True, default=new_bid_id, max_length=24, verbose_name="Bid number")
-    amount_asked_pence = IntField(min_value=0, verbose_name="Amount asked (pence)")
+    amount_asked_pence = IntField(min_value=0, max_value=MAX_GRANT_PENCE, verbose_name="Amount asked (pence)")
     purpose = StringField(max_length=300, verbose_name="Purpose")
     plan_summary = StringField(verbose_name="Business plan summary")
     attachment = EmbeddedDocumentField(GrantAttachment, verbose_name="Business plan file")
@@ -209,11 +209,11 @@ class GrantBid(EmbeddedDocument):
     pot = StringField(max_length=40, verbose_name="Grant pot", help_text="Fixed at submission: the pot whose period holds that date")
     status = StringField(choices=GRANT_BID_STATUSES, default="draft", verbose_name="Status")
     recommendation = EmbeddedDocumentField(PanelRecommendation, verbose_name="Panel recommendation")
-    amount_awarded_pence = IntField(min_value=0, verbose_name="Amount awarded (pence)")
+    amount_awarded_pence = IntField(min_value=0, max_value=MAX_GRANT_PENCE, verbose_name="Amount awarded (pence)")
     conditions = StringField(verbose_name="Conditions of the award")
     decided_date = DateField(verbose_name="Decision date")
     rejection_reason = StringField(verbose_name="Reason for rejection")
-    paid_pence = IntField(min_value=0, default=0, verbose_name="Paid so far (pence)")
+    paid_pence = IntField(min_value=0, max_value=MAX_GRANT_PENCE, default=0, verbose_name="Paid so far (pence)")
     payments = ListField(EmbeddedDocumentField(GrantPayment), verbose_name="Payments")
     transitions = ListField(EmbeddedDocumentField(BidTransition), verbose_name="History")
 

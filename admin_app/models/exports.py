@@ -5,18 +5,15 @@ from datetime import datetime
 
 from mongoengine import (
     BooleanField,
-    DateField,
-    DateTimeField,
     DictField,
     Document,
-    EmailField,
-    IntField,
     ListField,
     ObjectIdField,
     ReferenceField,
-    StringField,
     NULLIFY,
 )
+
+from admin_app.fields import DateField, DateTimeField, EmailField, IntField, StringField
 
 from admin_app.crypto import EncryptedStringField
 

@@ -5,16 +5,13 @@ from datetime import datetime
 
 from mongoengine import (
     BooleanField,
-    DateField,
-    DateTimeField,
     Document,
     EmbeddedDocument,
     EmbeddedDocumentField,
-    FloatField,
-    IntField,
     ListField,
-    StringField,
 )
+
+from admin_app.fields import DateField, DateTimeField, FloatField, IntField, StringField
 
 from admin_app.vocabulary import CONTACT_MODES
 

@@ -10,19 +10,19 @@ from decimal import Decimal
 
 from bson import ObjectId
 from mongoengine import (
-    DateField,
-    DateTimeField,
     Document,
     EmbeddedDocument,
     EmbeddedDocumentField,
-    IntField,
     ListField,
-    StringField,
 )
+
+from admin_app.fields import DateField, DateTimeField, IntField, StringField
 
 from admin_app.vocabulary import GRANT_BID_ACTIONS, GRANT_BID_STATUSES, GRANT_RECOMMENDATIONS
 
 PENCE = Decimal(100)
+#: No pot, bid, award or payment can be more than the whole £200,000 grant.
+MAX_GRANT_PENCE = 200_000 * 100
 
 
 def pounds(pence: int | None) -> Decimal | None:
@@ -48,7 +48,7 @@ class PotTotalChange(EmbeddedDocument):
     on = DateField(required=True, verbose_name="Effective date")
     at = DateTimeField(required=True, default=datetime.utcnow, verbose_name="Recorded (UTC)")
     by = StringField(required=True, max_length=255, verbose_name="By")
-    total_pence = IntField(required=True, min_value=0, verbose_name="New total (pence)")
+    total_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, verbose_name="New total (pence)")
     reason = StringField(max_length=300, verbose_name="Reason")
 
 
@@ -63,10 +63,10 @@ class GrantPot(Document):
                        help_text="How bids and reports name the pot, e.g. 2026-27; cannot change later")
     period_start = DateField(required=True, verbose_name="Funding period from")
     period_end = DateField(required=True, verbose_name="Funding period to")
-    total_pence = IntField(required=True, min_value=0, default=0, verbose_name="Total (pence)")
-    committed_pence = IntField(required=True, min_value=0, default=0, verbose_name="Committed (pence)")
-    paid_pence = IntField(required=True, min_value=0, default=0, verbose_name="Paid (pence)")
-    remaining_pence = IntField(required=True, min_value=0, default=0, verbose_name="Remaining (pence)")
+    total_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, default=0, verbose_name="Total (pence)")
+    committed_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, default=0, verbose_name="Committed (pence)")
+    paid_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, default=0, verbose_name="Paid (pence)")
+    remaining_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, default=0, verbose_name="Remaining (pence)")
     total_history = ListField(EmbeddedDocumentField(PotTotalChange), verbose_name="Changes of total")
     created_by = StringField(max_length=255, verbose_name="Created by")
 
@@ -94,7 +94,7 @@ class GrantAttachment(EmbeddedDocument):
 
 class PanelRecommendation(EmbeddedDocument):
     recommendation = StringField(required=True, choices=GRANT_RECOMMENDATIONS, verbose_name="Recommendation")
-    amount_pence = IntField(min_value=0, verbose_name="Recommended amount (pence)")
+    amount_pence = IntField(min_value=0, max_value=MAX_GRANT_PENCE, verbose_name="Recommended amount (pence)")
     note = StringField(verbose_name="Panel's reasons")
     by = StringField(max_length=255, verbose_name="By")
     on = DateField(verbose_name="Date")
@@ -106,7 +106,7 @@ class GrantPayment(EmbeddedDocument):
     """One instalment paid to the client against the award."""
 
     paid_on = DateField(required=True, verbose_name="Paid on")
-    amount_pence = IntField(required=True, min_value=1, verbose_name="Amount (pence)")
+    amount_pence = IntField(required=True, min_value=1, max_value=MAX_GRANT_PENCE, verbose_name="Amount (pence)")
     reference = StringField(max_length=80, verbose_name="Payment reference")
     note = StringField(max_length=300, verbose_name="Note")
     recorded_by = StringField(max_length=255, verbose_name="Recorded by")
@@ -125,7 +125,7 @@ class BidTransition(EmbeddedDocument):
     at = DateTimeField(required=True, default=datetime.utcnow, verbose_name="Recorded (UTC)")
     by = StringField(required=True, max_length=255, verbose_name="By")
     reason = StringField(verbose_name="Why")
-    amount_pence = IntField(min_value=0, verbose_name="Amount (pence)")
+    amount_pence = IntField(min_value=0, max_value=MAX_GRANT_PENCE, verbose_name="Amount (pence)")
     committed_change_pence = IntField(default=0, verbose_name="Change to the pot's committed (pence)")
     paid_change_pence = IntField(default=0, verbose_name="Change to the pot's paid (pence)")
 

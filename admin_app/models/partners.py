@@ -5,16 +5,14 @@ from datetime import datetime
 
 from mongoengine import (
     BooleanField,
-    DateField,
-    DateTimeField,
     Document,
     EmbeddedDocument,
     EmbeddedDocumentField,
-    EmailField,
     ListField,
     ReferenceField,
-    StringField,
 )
+
+from admin_app.fields import DateField, DateTimeField, EmailField, StringField
 
 from admin_app.vocabulary import EMPLOYER_CONTACT_PURPOSES, ORGANISATION_KINDS, REFERRAL_SOURCES
 

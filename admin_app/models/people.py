@@ -7,17 +7,14 @@ from datetime import datetime
 from flask_security import RoleMixin, UserMixin
 from mongoengine import (
     BooleanField,
-    DateField,
-    DateTimeField,
     Document,
-    FloatField,
-    IntField,
     ListField,
     ReferenceField,
-    StringField,
     PULL,
     CASCADE,
 )
+
+from admin_app.fields import DateField, DateTimeField, FloatField, IntField, StringField
 
 from admin_app.vocabulary import LANGUAGES
 
@@ -39,7 +36,10 @@ class User(Document, UserMixin):
     email = StringField(required=True, unique=True, max_length=255, verbose_name="Email")
     name = StringField(max_length=120, verbose_name="Name")
     password = StringField(max_length=255)
-    active = BooleanField(default=True, verbose_name="Active")
+    active = BooleanField(default=True, verbose_name="Active",
+                          help_text="Clear to deactivate a leaver: they are signed out everywhere and cannot sign in")
+    must_change_password = BooleanField(default=False, verbose_name="Must change password",
+                                        help_text="Set when an administrator sets the password")
     fs_uniquifier = StringField(required=True, unique=True, max_length=64, default=lambda: uuid.uuid4().hex)
     roles = ListField(ReferenceField(Role, reverse_delete_rule=PULL), default=list, verbose_name="Roles")
     confirmed_at = DateTimeField()
@@ -76,7 +76,7 @@ class StaffProfile(Document):
     end_date = DateField(verbose_name="End date")
     lived_experience = BooleanField(default=False, verbose_name="Lived experience")
     languages = ListField(StringField(choices=LANGUAGES), verbose_name="Languages spoken")
-    caseload_cap = IntField(min_value=0, verbose_name="Caseload cap",
+    caseload_cap = IntField(min_value=0, max_value=100, verbose_name="Caseload cap",
                             help_text="Leave empty for the default: 25 pro rata by FTE")
     meta = {"collection": "staff_profiles"}
 

@@ -6,15 +6,15 @@ from datetime import datetime
 from mongoengine import (
     CASCADE,
     BooleanField,
-    DateTimeField,
     Document,
     EmbeddedDocument,
     EmbeddedDocumentField,
     ListField,
     Q,
     ReferenceField,
-    StringField,
 )
+
+from admin_app.fields import DateTimeField, StringField
 
 from admin_app.vocabulary import ROLES
 

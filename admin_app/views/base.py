@@ -13,19 +13,24 @@ from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext, ngettext
 from flask_admin.contrib.mongoengine import ModelView
+from flask_admin.contrib.mongoengine.view import SORTABLE_FIELDS
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from bson.errors import InvalidId
-from flask_admin.contrib.mongoengine.form import CustomModelConverter, ModelSelectField
+from flask_admin.contrib.mongoengine.form import CustomModelConverter, ModelSelectField, ModelSelectMultipleField
 from flask_admin.form import Select2Field
 from wtforms import fields as wtf_fields, widgets
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 from flask_wtf import FlaskForm
 from flask_login import current_user
+from markupsafe import Markup
+from wtforms.validators import StopValidation
 
-from admin_app import audit
+from admin_app import audit, fields
+from admin_app.alerts import note_probe
 from admin_app.saved_filters import builtin_for
 from admin_app.security import has_permission, register_permission, scope_filter, scoped
 from admin_app.vocabulary import ROLES
+from exports.cells import neutralise
 
 # Flask-Admin endpoint (view function name) -> the action it needs.
 ENDPOINT_ACTIONS = {
@@ -155,9 +160,35 @@ def _browser_newlines(value):
     return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
+class RecordSelectMultipleField(ModelSelectMultipleField):
+    """Several records from a list: every value must name one of them."""
+
+    def process_formdata(self, valuelist):
+        given = [value for value in valuelist or [] if value not in ("", "__None")]
+        self.names_no_record = False
+        try:
+            super().process_formdata(given)
+            found = len(self.data or [])
+        except mongoengine.ValidationError:
+            self.data, found = None, -1
+        self.names_no_record = found != len(set(given))
+
+    def pre_validate(self, form):
+        if getattr(self, "names_no_record", False):
+            raise StopValidation("Choose only records in the list.")
+        if self.data is None and self.flags.required:
+            raise StopValidation("Choose at least one.")
+
+
+def validation_messages(error: mongoengine.ValidationError) -> list[str]:
+    """A mongoengine ValidationError as messages a person can act on: "value: String value is too long"."""
+    return [f"{' › '.join(str(p) for p in path if not isinstance(p, int)).replace('_', ' ')}: {message}"
+            for path, message in validation_paths(error)]
+
+
 class CaseFileConverter(CustomModelConverter):
-    """Form fields for our documents: encrypted text edited as plain text, optional choices with a blank,
-    blanks stored as absent, reference drop-downs that refuse values outside their choices."""
+    """Form fields for our documents: encrypted text edited as plain text, long text in a text box, optional
+    choices with a blank, blanks stored as absent, reference drop-downs that refuse values outside their choices."""
 
     def __init__(self, view):
         super().__init__(view)
@@ -184,16 +215,35 @@ class CaseFileConverter(CustomModelConverter):
         return unbound
 
     def conv_Reference(self, model, field, kwargs):
+        if getattr(self.view, "_form_ajax_refs", {}).get(field.name):
+            return super().conv_Reference(model, field, kwargs)
         kwargs["allow_blank"] = not field.required
         kwargs.setdefault("blank_text", "—")
         return ReferenceSelectField(model=field.document_type, **kwargs)
 
+    def conv_String(self, model, field, kwargs):
+        if (field.max_length or 0) >= fields.TEXT_MAX:
+            kwargs["textarea"] = True
+        kwargs["validators"].append(_no_control_characters)
+        return super().conv_String(model, field, kwargs)
+
+    def conv_List(self, model, field, kwargs):
+        if isinstance(field.field, mongoengine.ReferenceField) and not getattr(self.view, "_form_ajax_refs", {}).get(field.name):
+            return RecordSelectMultipleField(model=field.field.document_type, **kwargs)
+        return super().conv_List(model, field, kwargs)
+
+
+def _no_control_characters(form, field):
+    message = fields.control_character_error(field.data)
+    if message:
+        raise StopValidation(message)
+
 
 def clear_blank_choices(document) -> None:
-    """An optional choice left blank in a form arrives as ""; store it as no value."""
+    """An optional choice or email address left blank in a form arrives as ""; store it as no value."""
     for name, field in document._fields.items():
         value = document._data.get(name)
-        if getattr(field, "choices", None) and value == "":
+        if (getattr(field, "choices", None) or isinstance(field, mongoengine.EmailField)) and value == "":
             setattr(document, name, None)
         elif isinstance(value, mongoengine.EmbeddedDocument):
             clear_blank_choices(value)
@@ -275,13 +325,29 @@ class SecuredModelView(ModelView):
         else:
             needed = ENDPOINT_ACTIONS.get(name) or self.extra_endpoints.get(name)
         if needed is None or not self.allows(needed):
-            audit.record("refused", collection=self.model._get_collection_name(),
-                         summary=f"refused {request.method} {request.path}")
+            note_probe("refused", self.model._get_collection_name(), request.values.get("id"),
+                       f"refused {request.method} {request.path}")
             abort(403)
         if name == "export":
             audit.record("export", collection=self.model._get_collection_name(),
                          summary=f"exported the {self.name} list ({request.query_string.decode()[:200]})")
         return None
+
+    # --- our bounded field types (admin_app/fields.py) are searched and sorted like mongoengine's own ---
+    allowed_search_types = ModelView.allowed_search_types + (fields.StringField, fields.EmailField)
+
+    def scaffold_sortable_columns(self):
+        return {name: field for name, field in self._get_model_fields()
+                if isinstance(field, tuple(SORTABLE_FIELDS)) and not getattr(field, "encrypted", False)
+                and (self.column_display_pk or not isinstance(field, mongoengine.ObjectIdField))}
+
+    # --- exports ------------------------------------------------------------------------------
+    def get_export_value(self, model, name):
+        """A CSV cell holds text, never the list's HTML, and never a formula a spreadsheet would run."""
+        value = super().get_export_value(model, name)
+        if isinstance(value, Markup):
+            value = value.striptags()
+        return neutralise(value) if isinstance(value, str) else value
 
     # --- labels -------------------------------------------------------------------------------
     def get_column_name(self, field):
@@ -342,7 +408,9 @@ class SecuredModelView(ModelView):
         except (mongoengine.ValidationError, mongoengine.errors.InvalidQueryError):
             obj = None
         if obj is None:
-            # Out of scope and not there look the same: nothing is disclosed.
+            # Out of scope and not there look the same: nothing is disclosed, but the attempt is audited.
+            note_probe("not_found", self.model._get_collection_name(), id,
+                       f"asked for a record that is not there or outside their scope: {request.method} {request.path}")
             abort(404)
         if request.method == "GET" and request.endpoint and request.endpoint.endswith(("details_view", "edit_view")):
             audit.record("view", collection=self.model._get_collection_name(), record_id=obj.pk, summary=str(obj))

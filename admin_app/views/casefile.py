@@ -104,6 +104,21 @@ def required_duration(form, field):
         raise StopValidation("Enter how long it took, in hours and minutes.")
 
 
+def _spoken(minutes: int) -> str:
+    return f"{minutes} minute" + ("s" if minutes != 1 else "") if minutes < 60 else duration(minutes)
+
+
+def duration_within(model_field):
+    """The model field's bounds (a day at most), said in hours and minutes."""
+    low, high = model_field.min_value or 0, model_field.max_value
+
+    def check(form, field):
+        if field.data is not None and not low <= field.data <= high:
+            raise StopValidation(f"Enter how long it took: between {_spoken(low)} and {_spoken(high)}.")
+
+    return check
+
+
 class _FormHost:
     """What Flask-Admin's form converter reads from a view; task forms need none of its options."""
 
@@ -125,7 +140,8 @@ def task_form_class(part: Part, fields: tuple[str, ...]):
             if name in fields:
                 model_field = document._fields[name]
                 validators = [required_duration] if model_field.required else [Optional()]
-                extra[name] = DurationField("How long", validators=validators, description="Hours and minutes")
+                extra[name] = DurationField("How long", validators=validators + [duration_within(model_field)],
+                                            description="Hours and minutes")
         field_args = {name: {"textarea": True} for name in part.long_text if name in fields}
         form_class = get_form(document, CaseFileConverter(_FormHost()), base_class=FlaskForm, only=fields,
                               field_args=field_args, extra_fields=extra)

@@ -72,6 +72,8 @@ def pick_period(args: Mapping[str, str], today: date) -> tuple[Period, dict[str,
             end = _date_arg(form["end"], "To")
             if start > end:
                 raise ValueError(f"The “To” date ({end.isoformat()}) is before the “From” date ({start.isoformat()}).")
+            if (end - start).days > MAX_PERIOD_DAYS:
+                raise ValueError(f"A period can be at most {MAX_PERIOD_DAYS // 365} years long.")
             return Period(start, end), form, messages
         raise ValueError(f"“{kind}” is not a kind of period; choose financial year, quarter or custom dates.")
     except ValueError as exc:
@@ -80,13 +82,22 @@ def pick_period(args: Mapping[str, str], today: date) -> tuple[Period, dict[str,
         return fallback, form, messages
 
 
+#: The service's figures start in 2000 at the earliest; a period longer than this is not a question anyone asks.
+EARLIEST_PERIOD_DATE, LATEST_PERIOD_DATE = date(2000, 1, 1), date(2100, 12, 31)
+MAX_PERIOD_DAYS = 10 * 365 + 2
+
+
 def _date_arg(raw: str, label: str) -> date:
     if not raw:
         raise ValueError(f"The “{label}” date is missing; enter it as YYYY-MM-DD.")
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw[:40])
     except ValueError:
-        raise ValueError(f"The “{label}” date “{raw}” is not a valid date; enter it as YYYY-MM-DD.") from None
+        raise ValueError(f"The “{label}” date “{raw[:40]}” is not a valid date; enter it as YYYY-MM-DD.") from None
+    if not EARLIEST_PERIOD_DATE <= day <= LATEST_PERIOD_DATE:
+        raise ValueError(f"The “{label}” date must be between {EARLIEST_PERIOD_DATE:%d/%m/%Y} and "
+                         f"{LATEST_PERIOD_DATE:%d/%m/%Y}.")
+    return day
 
 
 # --- inline SVG charts ------------------------------------------------------------------------------

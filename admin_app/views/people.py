@@ -1,11 +1,14 @@
 """Screens for users, roles, staff profiles and the audit log."""
 from __future__ import annotations
 
+import uuid
+
+from flask_login import current_user
 from flask_security import hash_password
 from wtforms import PasswordField, SelectMultipleField, widgets
 
 from admin_app.permissions import ADMIN_ROLE
-from admin_app.security import PERMISSIONS
+from admin_app.security import PERMISSIONS, sign_in_address
 from admin_app.views.base import SecuredModelView
 
 MIN_PASSWORD_LENGTH = 12
@@ -45,28 +48,45 @@ class RoleView(SecuredModelView):
 
 
 class UserView(SecuredModelView):
-    column_list = ("email", "name", "active", "roles", "last_login_at", "tf_primary_method")
+    """Users: an admin creates them, sets a password (which they must change at next sign-in), and deactivates leavers."""
+
+    column_list = ("email", "name", "active", "roles", "last_login_at", "tf_primary_method", "must_change_password")
     column_labels = {"tf_primary_method": "Two-factor", "last_login_at": "Last sign-in"}
     column_searchable_list = ("email", "name")
     column_filters = ("active",)
-    form_columns = ("email", "name", "active", "roles")
+    form_columns = ("email", "name", "active", "roles", "new_password")
     form_extra_fields = {"new_password": PasswordField("New password",
-                                                       description=f"At least {MIN_PASSWORD_LENGTH} characters; leave empty to keep the current one")}
+                                                       description=f"At least {MIN_PASSWORD_LENGTH} characters; leave empty "
+                                                                   "to keep the current one. The user must change it at "
+                                                                   "their next sign-in.")}
     column_details_exclude_list = ("password", "fs_uniquifier", "tf_totp_secret", "tf_phone_number")
     column_export_exclude_list = column_details_exclude_list
 
     def model_errors(self, model, is_created):
-        return getattr(model, "_password_errors", [])
+        return getattr(model, "_account_errors", [])
 
     def on_model_change(self, form, model, is_created):
         password = form.new_password.data or ""
-        model._password_errors = []
+        before = getattr(model, "_audit_before", None) or {}
+        model._account_errors = []
+        try:
+            model.email = sign_in_address(model.email or "")
+        except ValueError as exc:
+            model._account_errors.append((("email",), f"The sign-in form would refuse this address: {exc}"))
         if password and len(password) < MIN_PASSWORD_LENGTH:
-            model._password_errors = [(("new_password",), f"Use at least {MIN_PASSWORD_LENGTH} characters.")]
+            model._account_errors.append((("new_password",), f"Use at least {MIN_PASSWORD_LENGTH} characters."))
         elif is_created and not password:
-            model._password_errors = [(("new_password",), "A new user needs a password.")]
+            model._account_errors.append((("new_password",), "A new user needs a password."))
         elif password:
             model.password = hash_password(password)
+            # Someone else chose it: the user must choose their own at next sign-in.
+            model.must_change_password = model.pk is None or model.pk != current_user.pk
+        deactivated = not is_created and before.get("active") and not model.active
+        if (password or deactivated) and not is_created:
+            # Every session of the user ends: a leaver is out everywhere at once, a reset password takes over.
+            model.fs_uniquifier = uuid.uuid4().hex
+        if model.pk is not None and model.pk == current_user.pk and not model.active:
+            model._account_errors.append((("active",), "You cannot deactivate your own account."))
         super().on_model_change(form, model, is_created)
 
 

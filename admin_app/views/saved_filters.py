@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, g, has_app_context, redirect, reque
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup, escape
-from mongoengine import NotUniqueError
+from mongoengine import NotUniqueError, ValidationError
 from werkzeug.datastructures import MultiDict
 from wtforms.fields import SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -27,7 +27,7 @@ from admin_app.saved_filters import (
     to_list_args,
 )
 from admin_app.security import scope_match
-from admin_app.views.base import SecuredModelView
+from admin_app.views.base import SecuredModelView, validation_messages
 from admin_app.vocabulary import ROLES, label
 
 MAX_NAME = SavedFilter.name.max_length
@@ -189,6 +189,9 @@ class SavedFilterView(SecuredModelView):
             saved.save()
         except NotUniqueError:
             flash(f"Not saved: you already have a filter called “{name}” on this list.", "error")
+            return redirect(back)
+        except ValidationError as exc:
+            flash("Not saved: " + " ".join(validation_messages(exc)), "error")
             return redirect(back)
         shared = ", ".join(label(ROLES, r) for r in roles) if roles else "only you"
         flash(f"{'Updated' if existing else 'Saved'} the filter “{name}” ({describe(stored, screen)}); "

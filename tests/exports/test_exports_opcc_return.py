@@ -160,7 +160,7 @@ def test_case_free_text_that_looks_like_a_formula_stays_text(demo_db, tmp_path):
     sheet = openpyxl.load_workbook(path)["Cases"]
     listed = [c for c in sheet.iter_rows() if c[0].value == "E4E-00001"][0]
     column = [c.value for c in sheet[1]].index("Objectives achieved (list)")
-    assert listed[column].data_type == "s" and listed[column].value.startswith("=HYPERLINK")
+    assert listed[column].data_type == "s" and listed[column].value.startswith("'=HYPERLINK")
 
 
 def test_the_grant_pots_sheet_appears_once_grant_figures_are_supplied(demo_db, tmp_path, monkeypatch):

@@ -54,5 +54,5 @@ def test_text_that_looks_like_a_formula_a_link_or_a_number_stays_text(tmp_path):
     table.close()
     book.close()
     sheet = openpyxl.load_workbook(path)["Notes"]
-    assert [(c.value, c.data_type) for c in sheet["A"][1:]] == [("=1+1", "s"), ("https://example.org", "s"), ("007", "s")]
+    assert [(c.value, c.data_type) for c in sheet["A"][1:]] == [("'=1+1", "s"), ("https://example.org", "s"), ("007", "s")]
     assert not sheet["A3"].hyperlink

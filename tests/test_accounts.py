@@ -1,0 +1,144 @@
+"""Users screen and sessions: admins create, reset and deactivate users; sign-out and deactivation end every session."""
+from __future__ import annotations
+
+from admin_app.models import User
+from admin_app.models.exports import Notice
+from tests.conftest import PASSWORD, csrf_token, sign_in
+
+NEW_PASSWORD = "a-brand-new-passphrase"
+
+
+def _save_user(admin, url, **fields):
+    data = {"email": "", "name": "", "roles": [], "new_password": "", "csrf_token": csrf_token(admin, url), **fields}
+    return admin.post(url, data=data)
+
+
+def _user_form_values(user, **changes):
+    values = {"email": user.email, "name": user.name or "", "roles": [str(r.pk) for r in user.roles]}
+    if user.active:
+        values["active"] = "y"
+    values.update(changes)
+    return values
+
+
+def test_admin_creates_a_user_who_must_choose_their_own_password_at_first_sign_in(app, users, login):
+    from admin_app.models import Role
+
+    admin = login("admin")
+    worker_role = Role.objects(name="worker").first()
+    response = _save_user(admin, "/admin/user/new/", email="new.starter@test.e4e", name="New Starter",
+                          active="y", roles=[str(worker_role.pk)], new_password=NEW_PASSWORD)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    user = User.objects(email="new.starter@test.e4e").first()
+    assert user is not None and user.must_change_password and user.role_names == {"worker"}
+
+    starter = app.test_client()
+    assert sign_in(starter, "new.starter@test.e4e", NEW_PASSWORD).status_code == 302
+    response = starter.get("/admin/client/")
+    assert response.status_code == 302 and "/change" in response.location
+    token = csrf_token(starter, "/change")
+    response = starter.post("/change", data={"password": NEW_PASSWORD, "new_password": "my-own-choice-2026",
+                                             "new_password_confirm": "my-own-choice-2026", "csrf_token": token})
+    assert response.status_code == 302
+    assert not User.objects.get(email="new.starter@test.e4e").must_change_password
+    assert starter.get("/admin/client/").status_code == 200
+
+
+def test_a_new_user_without_a_password_or_with_an_address_the_sign_in_form_refuses_is_not_saved(app, users, login):
+    from admin_app.models import Role
+
+    admin = login("admin")
+    role = str(Role.objects(name="worker").first().pk)
+    response = _save_user(admin, "/admin/user/new/", email="nopassword@test.e4e", active="y", roles=[role])
+    assert response.status_code == 200 and "A new user needs a password" in response.get_data(as_text=True)
+    response = _save_user(admin, "/admin/user/new/", email="someone@example.test", active="y", roles=[role],
+                          new_password=NEW_PASSWORD)
+    assert response.status_code == 200 and "sign-in form would refuse" in response.get_data(as_text=True)
+    assert User.objects(email__in=["nopassword@test.e4e", "someone@example.test"]).count() == 0
+
+
+def test_deactivated_user_is_signed_out_everywhere_at_once_and_cannot_sign_in_until_reactivated(app, users, login):
+    worker_laptop, worker_phone = login("worker"), login("worker")
+    assert worker_laptop.get("/admin/client/").status_code == 200
+    admin = login("admin")
+    leaver = users["worker"]
+    url = f"/admin/user/edit/?id={leaver.pk}"
+    values = _user_form_values(leaver)
+    values.pop("active")
+    assert _save_user(admin, url, **values).status_code == 302
+    assert User.objects.get(pk=leaver.pk).active is False
+
+    for session in (worker_laptop, worker_phone):
+        response = session.get("/admin/client/")
+        assert response.status_code == 302 and "/login" in response.location
+    assert "/admin" not in (sign_in(app.test_client(), leaver.email).location or "")
+
+    assert _save_user(admin, url, **_user_form_values(User.objects.get(pk=leaver.pk), active="y")).status_code == 302
+    assert sign_in(app.test_client(), leaver.email).status_code == 302
+
+
+def test_admin_cannot_deactivate_their_own_account(app, users, login):
+    admin = login("admin")
+    me = users["admin"]
+    values = _user_form_values(me)
+    values.pop("active")
+    response = _save_user(admin, f"/admin/user/edit/?id={me.pk}", **values)
+    assert "cannot deactivate your own account" in response.get_data(as_text=True)
+    assert User.objects.get(pk=me.pk).active
+
+
+def test_password_set_by_an_admin_ends_the_users_sessions_and_must_be_changed(app, users, login):
+    worker = login("worker")
+    admin = login("admin")
+    target = users["worker"]
+    response = _save_user(admin, f"/admin/user/edit/?id={target.pk}", **_user_form_values(target, new_password=NEW_PASSWORD))
+    assert response.status_code == 302
+    assert worker.get("/admin/client/").status_code == 302
+    assert "/admin" not in (sign_in(app.test_client(), target.email, PASSWORD).location or "")
+    fresh = app.test_client()
+    sign_in(fresh, target.email, NEW_PASSWORD)
+    response = fresh.get("/admin/client/")
+    assert response.status_code == 302 and "/change" in response.location
+
+
+def test_session_cookie_replayed_after_sign_out_is_refused(app, users, login):
+    worker = login("worker")
+    assert worker.get("/admin/client/").status_code == 200
+    saved = worker.get_cookie("session").value
+    response = worker.post("/logout", data={"csrf_token": csrf_token(worker, "/admin/")})
+    assert response.status_code == 302
+
+    replay = app.test_client()
+    replay.set_cookie("session", saved)
+    response = replay.get("/admin/client/")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_signing_out_in_one_browser_ends_the_users_other_sessions(app, users, login):
+    laptop, phone = login("worker"), login("worker")
+    laptop.post("/logout", data={"csrf_token": csrf_token(laptop, "/admin/")})
+    response = phone.get("/admin/client/")
+    assert response.status_code == 302 and "/login" in response.location
+    assert login("worker").get("/admin/client/").status_code == 200
+
+
+def test_changing_your_own_password_ends_your_other_sessions(app, users, login):
+    laptop, phone = login("worker"), login("worker")
+    token = csrf_token(laptop, "/change")
+    response = laptop.post("/change", data={"password": PASSWORD, "new_password": NEW_PASSWORD,
+                                            "new_password_confirm": NEW_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert laptop.get("/admin/client/").status_code == 200
+    response = phone.get("/admin/client/")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_role_without_the_users_screen_cannot_deactivate_anyone(app, users, login):
+    manager = login("manager")
+    target = users["worker"]
+    values = _user_form_values(target)
+    values.pop("active")
+    response = manager.post(f"/admin/user/edit/?id={target.pk}", data={**values, "csrf_token": csrf_token(manager)})
+    assert response.status_code == 403
+    assert User.objects.get(pk=target.pk).active
+    assert Notice.objects.count() == 0
