@@ -37,7 +37,7 @@ def _value(field, draw, existing):
         return draw(st.one_of(st.dates().map(date.isoformat), HOSTILE_TEXT))
     if choices:
         return draw(st.one_of(st.sampled_from(choices), HOSTILE_TEXT))
-    if type(field).__name__.startswith("Record"):
+    if type(field).__name__.startswith(("Record", "Reference")):
         return draw(st.one_of(st.sampled_from(existing), HOSTILE_TEXT))
     return draw(HOSTILE_TEXT)
 

@@ -368,6 +368,9 @@ def test_a_worker_cannot_reach_another_workers_case_file_by_url(login, users):
                                       "reason": "x"}).status_code == 404, url
     assert raw(theirs) == before
     assert worker.get(f"/admin/casefile/{theirs.pk}/add/no_such_part").status_code == 404
+    # Each attempt is on record: who asked for which case file.
+    probes = AuditEvent.objects(action="not_found", actor=users["worker"].email, collection="clients")
+    assert probes.filter(record_id=str(theirs.pk)).count() >= 3
 
 
 def test_status_history_has_no_change_or_remove_form(login, users):

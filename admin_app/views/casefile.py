@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Optional, StopValidation
 from wtforms.widgets import DateInput, Select
 
 from admin_app import audit, rules
+from admin_app.alerts import note_probe
 from admin_app.caseload import active_staff, caseload_cap, open_case_count
 from admin_app.casework import nudges, status as machine, writes
 from admin_app.casework.parts import (
@@ -222,8 +223,7 @@ class CaseFileView(BaseView):
         if needed is None:
             abort(404)
         if not (has_permission(PAGE_PERMISSION) and has_permission(needed)):
-            audit.record("refused", collection="clients", record_id=kwargs.get("id"),
-                         summary=f"refused {request.method} {request.path}")
+            note_probe("refused", "clients", (kwargs.get("id") or "")[:80], f"refused {request.method} {request.path[:200]}")
             abort(403)
         return None
 
@@ -232,15 +232,20 @@ class CaseFileView(BaseView):
     def _scope() -> dict:
         return scope_match(Client)
 
+    @staticmethod
+    def _not_found(id):
+        # Out of scope and not there look the same to the user: nothing is disclosed. Both are audited.
+        note_probe("not_found", "clients", (id or "")[:80], f"not found: {request.method} {request.path[:200]}")
+        abort(404)
+
     def _client(self, id, *fields):
         """The case file (or only some of its fields) if the user may reach it; 404 otherwise."""
         if writes.object_id(id) is None:
-            abort(404)
+            self._not_found(id)
         query = scoped(Client.objects).filter(pk=id)
         client = (query.only(*fields) if fields else query).first()
         if client is None:
-            # Out of scope and not there look the same: nothing is disclosed.
-            abort(404)
+            self._not_found(id)
         return client
 
     def _page_url(self, id, **anchor):
@@ -319,7 +324,7 @@ class CaseFileView(BaseView):
             abort(404)
         loaded = writes.load_item(id, part, item_id, self._scope())
         if loaded is None:
-            abort(404)
+            self._not_found(id)
         raw, reference = loaded
         client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
         item = writes.as_item(part, raw)
@@ -364,7 +369,7 @@ class CaseFileView(BaseView):
         declared = part_named(part)
         loaded = writes.load_item(id, part, item_id, self._scope())
         if loaded is None:
-            abort(404)
+            self._not_found(id)
         raw, reference = loaded
         client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
         seen = SeenForm(request.form if request.method == "POST" else None)
