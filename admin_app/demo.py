@@ -27,6 +27,7 @@ from admin_app.models.case_file import (
     RiskAssessment,
     RiskNote,
     SafeguardingConcern,
+    ProgressUpdate,
     StatusChange,
     VocationalProfile,
 )
@@ -137,6 +138,16 @@ REJECTIONS = {
 WITHDRAWALS = ("Referrer withdrew the referral: client moved out of Birmingham.",
                "Client remanded in custody before allocation.",
                "Referrer withdrew: client started work before the assessment.")
+PROGRESS = ("Finished the CV and applied for three warehouse jobs; one interview booked.",
+            "Completed the CSCS card course and passed the test; now applying for labouring work.",
+            "Attended every appointment; started a trial shift at a café and was asked back.",
+            "Wrote a first business plan with the start-up adviser and priced the first stock.")
+CHALLENGES = ("Travel across the city is a worry because of a local dispute; meetings moved to the office.",
+              "Benefits letters caused stress; a better-off calculation helped.",
+              "Missed two appointments after a family crisis; back in touch now.", None)
+NEEDS = ("Work boots and a travel pass for the first month in work.",
+         "Support to open a bank account before the first payday.",
+         "A reference from the college tutor.", None)
 CLOSURES_IN_WORK = ("Support complete: settled in work and asked to close.",
                     "Support complete: business trading and client asked to close.")
 CLOSURES_OTHER = ("Disengaged: no contact for eight weeks despite outreach.",
@@ -362,8 +373,9 @@ class _DemoBuilder:
         elif roll < 0.19:
             decided = min(today, referral_date + timedelta(days=rng.randint(3, 20)))
             client.referral.decision, client.referral.decision_date = "withdrawn", decided
-            client.referral.rationale = rng.choice(WITHDRAWALS)
-            client.status_history.append(StatusChange(date=decided, status="closed", reason="Referral withdrawn",
+            client.referral.decided_by = self._by(manager)
+            client.status_history.append(StatusChange(date=decided, status="closed",
+                                                      reason=f"Referral withdrawn: {rng.choice(WITHDRAWALS)}",
                                                       by=self._by(manager)))
         else:
             self._accept(client, manager)
@@ -379,6 +391,7 @@ class _DemoBuilder:
     def _reject(self, client: Client, reason: str, manager: User | None, rationale: str | None = None) -> None:
         decided = min(self.today, client.referral.date + timedelta(days=self.rng.randint(1, 10)))
         client.referral.decision, client.referral.decision_date = "rejected", decided
+        client.referral.decided_by = self._by(manager)
         client.referral.rejection_reason = reason
         client.referral.rationale = rationale or REJECTIONS[reason]
         client.status_history.append(StatusChange(date=decided, status="closed", reason="Referral rejected",
@@ -407,6 +420,7 @@ class _DemoBuilder:
         caseload, closed, reopened, closed_again = caseload
         client.worker = caseload.user
         client.referral.decision, client.referral.decision_date = "accepted", decided
+        client.referral.decided_by = self._by(manager)
         _CaseStory(self, client, caseload.user, assessed, closed, reopened, closed_again).tell()
 
     def _allocate(self, decided: date, assessed: date, closed: date | None, reopened: date | None,
@@ -470,6 +484,7 @@ class _CaseStory:
         self._plan_goals(goal)
         self._extras(goal)
         self._status_history()
+        self._progress_update()
         for name in ("contacts", "employer_contacts", "risk_assessments", "risk_notes", "outcomes",
                      "benefits_sessions", "onward_referrals", "safeguarding_concerns", "disclosures"):
             getattr(client, name).sort(key=lambda item: getattr(item, "date", None) or item.start_date)
@@ -745,6 +760,18 @@ class _CaseStory:
                                                          "Clippers, chair and mirror", "Website and first batch of stock")),
                 plan_summary="Business plan written with the start-up adviser; break-even in six months.",
                 submitted_date=None if status == "draft" else submitted, status=status, amount_awarded=awarded))
+
+    def _progress_update(self) -> None:
+        """An open case has the worker's own account of the last quarter, for the quarterly return."""
+        client, rng = self.client, self.rng
+        if client.status_history[-1].status not in ("active", "in_work", "in_business"):
+            return
+        on = self.today - timedelta(days=rng.randint(3, 45))
+        if on < self.assessed:
+            return
+        client.progress_updates.append(ProgressUpdate(
+            date=on, author=self.worker, progress=rng.choice(PROGRESS), challenges=rng.choice(CHALLENGES),
+            needs=rng.choice(NEEDS)))
 
     def _status_history(self) -> None:
         """Fold the events into a status history where each change really changes the status."""
