@@ -56,7 +56,7 @@ def test_a_reference_that_is_not_an_id_or_names_no_record_is_a_field_error(app, 
     manager = login("manager")
     for worker in ("not-an-id", str(ObjectId()), "{\"$ne\": null}"):
         response = _post(manager, "/admin/staffprofile/new/", {"user": worker, "fte": "1", "start_date": "2025-04-01"})
-        assert response.status_code == 200 and "Choose one of the records in the list" in response.get_data(as_text=True)
+        assert response.status_code == 200 and "Choose one of the options in the list" in response.get_data(as_text=True)
 
 
 def test_a_dashboard_period_outside_sane_dates_is_a_message(app, users, login):

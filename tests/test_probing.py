@@ -11,7 +11,7 @@ from tests.conftest import new_client
 def test_opening_another_workers_case_file_is_audited_with_who_what_and_where(app, users, login):
     theirs = new_client("E4E-P0001", worker=users["worker2"])
     worker = login("worker")
-    response = worker.get(f"/admin/client/casefile/?id={theirs.pk}", environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    response = worker.get(f"/admin/casefile/{theirs.pk}/", environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert response.status_code == 404
     event = AuditEvent.objects(action="not_found").first()
     assert (event.actor, event.record_id, event.collection, event.ip) == ("worker@test.e4e", str(theirs.pk), "clients", "10.9.9.9")
@@ -32,7 +32,7 @@ def test_repeated_probing_alerts_the_administrators_once(app, users, login, inbo
     theirs = new_client("E4E-P0003", worker=users["worker2"])
     worker = login("worker")
     for _ in range(4):
-        worker.get(f"/admin/client/details/?id={ObjectId()}")
+        worker.get(f"/admin/client/details/?id={ObjectId()}", follow_redirects=True)
     assert Notice.objects(role="admin").count() == 0
     for _ in range(3):
         worker.get(f"/admin/client/edit/?id={theirs.pk}")
@@ -44,5 +44,5 @@ def test_repeated_probing_alerts_the_administrators_once(app, users, login, inbo
 
 def test_a_hostile_id_is_audited_cut_to_size_and_answered_with_not_found(app, users, login):
     worker = login("worker")
-    assert worker.get("/admin/client/details/?id=" + "A" * 5000).status_code == 404
+    assert worker.get("/admin/client/details/?id=" + "A" * 5000, follow_redirects=True).status_code == 404
     assert len(AuditEvent.objects(action="not_found").first().record_id) == 80
