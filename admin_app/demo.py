@@ -336,7 +336,8 @@ class _DemoBuilder:
     def build_clients(self, count: int) -> list[Client]:
         rng = self.rng
         days = sorted(self.today - timedelta(days=rng.randint(2, HISTORY_DAYS)) for _ in range(count))
-        return [self._client(index + 1, referral_date) for index, referral_date in enumerate(days)]
+        # The newest two referrals await a manager's decision, so there is always one to decide.
+        return [self._client(index + 1, referral_date, awaiting=index >= count - 2) for index, referral_date in enumerate(days)]
 
     def _manager(self) -> User | None:
         return self.rng.choice(self.managers) if self.managers else None
@@ -344,7 +345,7 @@ class _DemoBuilder:
     def _by(self, user: User | None) -> str:
         return user.email if user is not None else SEED_ACTOR
 
-    def _client(self, number: int, referral_date: date) -> Client:
+    def _client(self, number: int, referral_date: date, awaiting: bool = False) -> Client:
         rng, today = self.rng, self.today
         source = rng.choices(list(SOURCE_WEIGHTS), list(SOURCE_WEIGHTS.values()))[0]
         cohort = "convicted" if rng.random() < CONVICTED_SOURCES.get(source, 0.15) else "at_risk"
@@ -366,7 +367,7 @@ class _DemoBuilder:
                                               by=self._by(manager))]
         roll = rng.random()
         recent = (today - referral_date).days < 14
-        if recent and roll < 0.5:
+        if awaiting or (recent and roll < 0.5):
             pass  # awaiting a decision
         elif roll < 0.12:
             self._reject(client, rng.choice(list(REJECTIONS)), manager)
