@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from admin_app.casework.parts import PARTS
 from admin_app.models import AuditEvent, Client
-from admin_app.models.case_file import Contact, Disclosure, Outcome, PlanGoal
+from admin_app.models.case_file import Contact, Outcome, PlanGoal
 from tests.conftest import csrf_token, new_client
 from tests.forms import browser_submission
 from tests.samples import sample_item
@@ -301,7 +301,7 @@ def test_each_task_is_refused_to_a_role_without_its_permission(login, users, rol
     for part in PARTS:
         if part.name != "contacts":
             Client._get_collection().update_one({"_id": case.pk}, {"$push": {part.name: sample_item(part.name, users["worker"], TODAY).to_mongo().to_dict()}})
-    who = login(role if role != "worker" else "worker")
+    who = login(role)
     stored = raw(case)
     refused = 0
     for part in PARTS:
@@ -359,7 +359,7 @@ def test_a_worker_cannot_reach_another_workers_case_file_by_url(login, users):
             f"/admin/casefile/{theirs.pk}/add/status_history",
             # Their item through my case file's address finds nothing either.
             f"/admin/casefile/{mine.pk}/edit/contacts/{their_item}",
-            f"/admin/casefile/not-an-id/", f"/admin/casefile/{ObjectId()}/add/contacts"]
+            "/admin/casefile/not-an-id/", f"/admin/casefile/{ObjectId()}/add/contacts"]
     for url in urls:
         assert worker.get(url).status_code == 404, url
         if url.endswith("/"):

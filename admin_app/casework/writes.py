@@ -45,6 +45,19 @@ def _db_name(part: str) -> str:
     return Client._fields[part].db_field
 
 
+def _is_item_list(field) -> bool:
+    document_type = getattr(getattr(field, "field", None), "document_type", None)
+    return isinstance(document_type, type) and issubclass(document_type, CaseItem)
+
+
+#: The case file's lists whose items carry their own ids.
+ITEM_LISTS = tuple(name for name, field in Client._fields.items() if _is_item_list(field))
+
+
+def has_items_without_ids(client) -> bool:
+    return any(item.id is None for name in ITEM_LISTS for item in getattr(client, name))
+
+
 def item_class(part: str) -> type[CaseItem]:
     return Client._fields[part].field.document_type
 
@@ -200,10 +213,8 @@ def assign_missing_item_ids(client_id) -> bool:
     cid = object_id(client_id)
     doc = _collection().find_one({"_id": cid})
     changed = False
-    for name, field in Client._fields.items():
-        document_type = getattr(getattr(field, "field", None), "document_type", None)
-        if not (isinstance(document_type, type) and issubclass(document_type, CaseItem)):
-            continue
+    for name in ITEM_LISTS:
+        field = Client._fields[name]
         items = (doc or {}).get(field.db_field) or []
         if all("_id" in item for item in items):
             continue
@@ -215,7 +226,4 @@ def assign_missing_item_ids(client_id) -> bool:
 
 def missing_item_ids_match() -> dict:
     """A match for case files with any list item still without an id."""
-    names = [f.db_field for f in Client._fields.values()
-             if isinstance(getattr(getattr(f, "field", None), "document_type", None), type)
-             and issubclass(f.field.document_type, CaseItem)]
-    return {"$or": [{f"{name}": {"$elemMatch": {"_id": {"$exists": False}}}} for name in names]}
+    return {"$or": [{_db_name(name): {"$elemMatch": {"_id": {"$exists": False}}}} for name in ITEM_LISTS]}

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Optional, StopValidation
-from wtforms.widgets import DateInput, Select
+from wtforms.widgets import DateInput
 
 from admin_app import audit, rules
 from admin_app.alerts import note_probe
@@ -248,8 +248,8 @@ class CaseFileView(BaseView):
             self._not_found(id)
         return client
 
-    def _page_url(self, id, **anchor):
-        return url_for(".page", id=id, **anchor)
+    def _page_url(self, id):
+        return url_for(".page", id=id)
 
     def _render(self, template, client, **context):
         return self.render(template, client=client, label=label, page_url=self._page_url(client.pk), **context)
@@ -262,8 +262,7 @@ class CaseFileView(BaseView):
     @expose("/<id>/")
     def page(self, id):
         client = self._client(id)
-        if any(item.id is None for part in PARTS for item in getattr(client, part.name)) \
-                or any(item.id is None for item in client.status_history):
+        if writes.has_items_without_ids(client):
             # Items stored before they had ids get them now, without touching anything else.
             writes.assign_missing_item_ids(client.pk)
             client = self._client(id)
@@ -280,7 +279,7 @@ class CaseFileView(BaseView):
             overdue={str(g.id) for g in nudges.overdue_goals(client.plan_goals, today)},
             jobs=nudges.running_jobs(client.outcomes, client.status, today),
             overdue_reports=rules.disclosures_awaiting_report(client.disclosures),
-            tasks=tasks, parts={p.name: p for p in PARTS}, today=today,
+            tasks=tasks, parts={p.name: p for p in PARTS},
             may=lambda part, action: has_permission(part_named(part).permission(action)) if part_named(part) else False,
             may_change_status=has_permission(STATUS_PERMISSION), may_decide=has_permission(DECIDE_PERMISSION),
             may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS)

@@ -121,8 +121,7 @@ class ClientView(SecuredModelView):
     # --- the form ---------------------------------------------------------------------------------
     def _with_choices(self, form, obj=None):
         form.worker.queryset = case_owners(including=obj.worker.pk if obj is not None and obj.worker else None)
-        for name in ("organisation",):
-            form.referral.form[name].queryset = Organisation.objects.only("name").order_by("name")
+        form.referral.form.organisation.queryset = Organisation.objects.only("name").order_by("name")
         return form
 
     def create_form(self, obj=None):
