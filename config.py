@@ -59,6 +59,8 @@ class Settings:
     mail_retries: int = 5
     mail_retry_seconds: int = 60
     export_retention_days: int = 90
+    #: Minutes after a visit's end before a missing check-out alerts the managers (lone working).
+    lone_working_grace_minutes: int = 30
     # Failed sign-ins and second-factor codes from one address, whichever accounts they try.
     address_limits: str = "20 per minute;200 per hour"
     extra: dict = field(default_factory=dict)
@@ -154,6 +156,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         mail_retries=int(get("MAIL_RETRIES", "5") or 5),
         mail_retry_seconds=int(get("MAIL_RETRY_SECONDS", "60") or 60),
         export_retention_days=int(get("EXPORT_RETENTION_DAYS", "90") or 90),
+        lone_working_grace_minutes=int(get("LONE_WORKING_GRACE_MINUTES", "30") or 30),
         address_limits=get("ADDRESS_RATE_LIMITS", "20 per minute;200 per hour") or "",
         seed_demo=embedded and (get("SEED_DEMO", "true") or "true").lower() in {"1", "true", "yes"},
     )

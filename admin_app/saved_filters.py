@@ -18,6 +18,7 @@ from admin_app.metrics.kpis import (
     SUSTAINED_26_WEEKS_DAYS,
 )
 from admin_app.metrics.records import both
+from admin_app.risk.rules import HIGH_LEVELS
 from admin_app.vocabulary import PAID_OUTCOME_KINDS, RISK_ASSESSMENT_KINDS
 
 CLIENT_SCREEN = "client"
@@ -114,12 +115,28 @@ def risk_review_overdue(today: date) -> dict:
     return {**NOT_CLOSED, "$or": per_kind}
 
 
+#: A safeguarding concern keeps a client on the high-risk list for this many days.
+RECENT_CONCERN_DAYS = 90
+
+
 def high_risk(today: date) -> dict:
-    """The most recent risk assessment (any on the latest date) is rated high."""
+    """Not closed, and any of: the most recent risk assessment (any on the latest date) is rated high or above;
+    a risk note at high or above is dated on or after the most recent assessment (or there is none); a
+    safeguarding concern was raised in the last 90 days. The risk view, this filter and the digest share it."""
+    latest_day = {"$max": "$risk_assessments.date"}
     latest_high = {"$filter": {
         "input": {"$ifNull": ["$risk_assessments", []]}, "as": "r",
-        "cond": {"$and": [{"$eq": ["$$r.level", "high"]}, {"$eq": ["$$r.date", {"$max": "$risk_assessments.date"}]}]}}}
-    return {**NOT_CLOSED, "$expr": {"$gt": [{"$size": latest_high}, 0]}}
+        "cond": {"$and": [{"$in": ["$$r.level", list(HIGH_LEVELS)]}, {"$eq": ["$$r.date", latest_day]}]}}}
+    newer_high_note = {"$filter": {
+        "input": {"$ifNull": ["$risk_notes", []]}, "as": "n",
+        "cond": {"$and": [{"$in": ["$$n.level", list(HIGH_LEVELS)]},
+                          {"$gte": ["$$n.date", {"$ifNull": [latest_day, mongo_day(date(1900, 1, 1))]}]}]}}}
+    since = mongo_day(today - timedelta(days=RECENT_CONCERN_DAYS - 1))
+    return {**NOT_CLOSED, "$or": [
+        {"$expr": {"$gt": [{"$size": latest_high}, 0]}},
+        {"$expr": {"$gt": [{"$size": newer_high_note}, 0]}},
+        {"safeguarding_concerns": {"$elemMatch": {"date": {"$gte": since, "$lte": mongo_day(today)}}}},
+    ]}
 
 
 def referrals_awaiting_decision(today: date) -> dict:
@@ -154,8 +171,9 @@ BUILTIN_FILTERS: tuple[Builtin, ...] = (
             "Not closed; for a kind of risk assessment (venue, individual, group) every review date set has passed.",
             risk_review_overdue, due_for=(WORKER, MANAGER)),
     Builtin("high_risk", "High risk",
-            "Not closed, and the most recent risk assessment is rated high.",
-            high_risk),
+            "Not closed, and the most recent risk assessment is rated high, or a high risk note is as recent as "
+            "the latest assessment, or a safeguarding concern was raised in the last 90 days.",
+            high_risk, due_for=(WORKER, MANAGER)),
     Builtin("referrals_awaiting_decision", "Referrals awaiting a decision",
             "Not closed, and no decision yet on the referral.",
             referrals_awaiting_decision, due_for=(MANAGER,)),

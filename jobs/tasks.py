@@ -97,3 +97,36 @@ def email_admins(subject: str, text: str) -> int:
 
     ensure_database()
     return email_admins_now(settings(), subject, text)
+
+
+@celery.task(name="risk.send_alert", bind=True, max_retries=None)
+def send_risk_alert(self, alert_id: str) -> bool:
+    """Email one risk alert once; a refusal retries with doubling waits, a repeat of the task sends nothing."""
+    from admin_app import export_runs
+    from admin_app.mail import MailNotSent
+    from admin_app.models.risk import RiskAlert
+    from admin_app.risk import alerts
+
+    ensure_database()
+    config = settings()
+    try:
+        return alerts.deliver(alert_id, config).sent
+    except MailNotSent as exc:
+        found = RiskAlert.objects(pk=alert_id).only("email_attempts").first()
+        attempts = found.email_attempts if found else config.mail_retries
+        if attempts >= config.mail_retries:
+            return False  # the alert stands in the app; the sweep tries again later
+        raise self.retry(exc=exc, countdown=export_runs.backoff_seconds(attempts, config.mail_retry_seconds))
+
+
+@celery.task(name="risk.sweep")
+def risk_sweep() -> dict:
+    """Every minute: alert managers about visits not checked out in time; re-queue alert emails that were lost."""
+    from admin_app.risk import alerts
+
+    ensure_database()
+    overdue = alerts.overdue_checkouts(alerts.london_now(), settings().lone_working_grace_minutes)
+    requeued = alerts.unsent(datetime.utcnow())
+    for alert_id in requeued:
+        send_risk_alert.delay(alert_id)
+    return {"overdue": len(overdue), "requeued": len(requeued)}

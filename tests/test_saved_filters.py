@@ -311,6 +311,8 @@ def _cases():
         PlanGoal,
         Referral,
         RiskAssessment,
+        RiskNote,
+        SafeguardingConcern,
     )
 
     def referral(decision="accepted"):
@@ -399,6 +401,16 @@ def _cases():
             ("high and low on the latest day", dict(risk_assessments=[risk(-5, "low", "venue"), risk(-5, "high")]), True),
             ("no risk assessment", dict(), False),
             ("closed", dict(status="closed", risk_assessments=[risk(-5, "high")]), False),
+            ("high risk note, never assessed", dict(risk_notes=[RiskNote(date=days(-3), level="high", text="x")]), True),
+            ("high risk note after a low assessment", dict(risk_assessments=[risk(-10, "low")],
+                                                           risk_notes=[RiskNote(date=days(-3), level="high", text="x")]), True),
+            ("high risk note, then assessed low", dict(risk_assessments=[risk(-1, "low")],
+                                                       risk_notes=[RiskNote(date=days(-3), level="high", text="x")]), False),
+            ("medium risk note only", dict(risk_notes=[RiskNote(date=days(-3), level="medium", text="x")]), False),
+            ("safeguarding concern 89 days ago", dict(safeguarding_concerns=[
+                SafeguardingConcern(date=days(-89), concern="x")]), True),
+            ("safeguarding concern 90 days ago", dict(safeguarding_concerns=[
+                SafeguardingConcern(date=days(-90), concern="x")]), False),
         ],
         "referrals_awaiting_decision": [
             ("pending", dict(status="referred", referral=referral("pending")), True),

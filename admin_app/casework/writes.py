@@ -1,6 +1,7 @@
 """Atomic writes to one part of a case file: a new item is one $push, a changed item one update of
 that item matched by its own id (and by the values the person saw), a removed item one $pull.
-Nothing here rewrites a whole list; every write is audited as a field diff.
+Nothing here rewrites a whole list; every write is audited as a field diff, and a write that brings new
+high-risk information raises its instant alert (admin_app/risk/alerts.py).
 
 `scope` is the caller's row-level match (security.scope_match), so a write can never reach a case
 file outside the user's caseload, whatever id it is given.
@@ -16,6 +17,7 @@ from bson.errors import InvalidId
 
 from admin_app import audit
 from admin_app.models.case_file import CaseItem, Client, StatusChange
+from admin_app.risk import alerts as risk_alerts
 
 
 class Stale(Exception):
@@ -111,6 +113,7 @@ def add_item(client_id, part: str, item: CaseItem, scope: dict, reference: str) 
     audit.record("update", collection="clients", record_id=client_id,
                  summary=_summary(reference, f"added {part.replace('_', ' ')} item {item.id}"),
                  changes=audit.item_changes(f"{part}.{item.id}", None, item))
+    risk_alerts.note_case_write(client_id, part, item.id, None, item)
     return item
 
 
@@ -140,6 +143,7 @@ def update_item(client_id, part: str, before_raw: dict, after: CaseItem, fields:
     audit.record("update", collection="clients", record_id=client_id,
                  summary=_summary(reference, f"changed {part.replace('_', ' ')} item {item_id}: " + ", ".join(changed)),
                  changes=audit.item_changes(f"{part}.{item_id}", before, after))
+    risk_alerts.note_case_write(client_id, part, item_id, before, after)
     return changed
 
 

@@ -5,6 +5,8 @@ from admin_app.models.fidelity import FidelityAnchor, FidelityReview
 from admin_app.models.grants import GrantPot
 from admin_app.models.partners import Employer, Organisation
 from admin_app.models.people import Role, StaffProfile, User
+from admin_app.models.risk import Affiliation, Group, RiskAlert, Venue, Visit
 from admin_app.models.saved_filters import SavedFilter
 
-__all__ = ["AuditEvent", "Client", "Employer", "FidelityAnchor", "FidelityReview", "GrantPot", "Organisation", "Role", "SavedFilter", "StaffProfile", "User"]
+__all__ = ["AuditEvent", "Client", "Employer", "FidelityAnchor", "FidelityReview", "GrantPot", "Organisation", "Role", "SavedFilter", "StaffProfile", "User",
+           "Affiliation", "Group", "RiskAlert", "Venue", "Visit"]
