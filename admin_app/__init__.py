@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from admin_app.models.fidelity import FidelityAnchor, FidelityReview
 
     audit.watch(FidelityReview, FidelityAnchor)
+    from admin_app.models.risk import Affiliation, Group, Venue, Visit
+
+    audit.watch(Venue, Group, Affiliation, Visit)
     csrf.init_app(app)
     init_security(app)
     _register_admin(app)
@@ -111,6 +114,17 @@ def _register_admin(app: Flask) -> None:
 
     admin.add_view(FidelityReviewView(FidelityReview, name="Fidelity reviews", category="Reports"))
     admin.add_view(FidelityAnchorView(FidelityAnchor, name="Fidelity anchors", category="Reports"))
+    from admin_app.models.risk import Affiliation, Group, RiskAlert, Venue, Visit
+    from admin_app.views.risk import AffiliationView, GroupView, RiskAlertView, RiskView, VenueView, VisitView
+
+    admin.add_view(RiskView(category="Risk and safety"))
+    admin.add_view(RiskAlertView(RiskAlert, name="Risk alerts", endpoint="riskalert", category="Risk and safety"))
+    admin.add_view(VisitView(Visit, name="Visits", endpoint="visit", category="Risk and safety"))
+    admin.add_link(PermissionLink("Check in and out", "visit.checkin", endpoint="visit.checkin_view",
+                                  category="Risk and safety"))
+    admin.add_view(VenueView(Venue, name="Venues", endpoint="venue", category="Risk and safety"))
+    admin.add_view(GroupView(Group, name="Groups", endpoint="group", category="Risk and safety"))
+    admin.add_view(AffiliationView(Affiliation, name="Affiliations", endpoint="affiliation", category="Risk and safety"))
     app.extensions["e4e_admin"] = admin
     with app.app_context():
         sync_roles()

@@ -30,6 +30,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
         "grantbid.approve", "grantbid.reject", "grantbid.withdraw", "grantbid.close", "grantpot.*",
         "fidelityreview.*", "fidelityanchor.*",
+        "risk.view", "riskalert.*", "visit.*", "venue.*", "group.*", "affiliation.*",
     ),
     "worker": (
         "dashboard.caseload", "savedfilter.*",
@@ -39,6 +40,11 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "organisation.list", "organisation.details",
         "grantbid.list", "grantbid.details", "grantbid.create", "grantbid.edit", "grantbid.attachment",
         "grantbid.submit", "grantbid.withdraw",
+        # Risk and safety: venues are shared; affiliations and visits only on their own caseload.
+        "risk.view", "riskalert.list", "riskalert.details", "riskalert.acknowledge",
+        "visit.list", "visit.details", "visit.create", "visit.edit", "visit.checkin", "visit.outcome",
+        "venue.list", "venue.details", "venue.create", "venue.edit", "group.list", "group.details",
+        "affiliation.list", "affiliation.details", "affiliation.create", "affiliation.edit",
     ),
     "admin_staff": (
         "caseload.all",

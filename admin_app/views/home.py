@@ -17,6 +17,14 @@ def notices_for(user) -> list[Notice]:
     return list(Notice.objects(role__in=roles, dismissed_by__ne=user.email).order_by("-created_at").limit(20))
 
 
+def risk_alerts_for(user) -> list:
+    """Open risk alerts on the user's caseload (every one for managers), for those who may see them."""
+    from admin_app.security import has_permission
+    from admin_app.views.risk import open_alerts
+
+    return list(open_alerts(user)) if has_permission("riskalert.list", user) else []
+
+
 class HomeView(AdminIndexView):
     def is_accessible(self):
         return current_user.is_authenticated
@@ -30,7 +38,7 @@ class HomeView(AdminIndexView):
     def index(self):
         due = builtin_rows(due_builtins(current_user.role_names), date.today())
         return self.render("admin/home.html", notices=notices_for(current_user), due=due,
-                           everything=sees_everything(current_user))
+                           everything=sees_everything(current_user), risk_alerts=risk_alerts_for(current_user))
 
     @expose("/notices/dismiss/", methods=("POST",))
     def dismiss_notice(self):
