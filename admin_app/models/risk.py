@@ -123,7 +123,7 @@ class Visit(Document):
     starts_at = DateTimeField(required=True, verbose_name="Starts")
     ends_at = DateTimeField(required=True, verbose_name="Ends")
     venue = ReferenceField(Venue, reverse_delete_rule=NULLIFY, verbose_name="Venue")
-    workers = ListField(ReferenceField("User"), required=True, verbose_name="Staff")
+    workers = ListField(ReferenceField("User"), verbose_name="Staff")
     clients = ListField(ReferenceField("Client", reverse_delete_rule=PULL), verbose_name="Clients attending")
     purpose = StringField(max_length=300, verbose_name="Purpose")
     status = StringField(required=True, choices=VISIT_STATUSES, default="planned", verbose_name="Status")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from admin_app.models.case_file import Client
-from admin_app.models.risk import Affiliation, Group, Visit
+from admin_app.models.risk import Affiliation, Group, Venue, Visit
 from admin_app.risk import rules
 
 
@@ -38,6 +38,9 @@ def planned_visit(starts_at: datetime, ends_at: datetime, venue, workers, client
                                     assessments=_assessed(assessed[c].risk_assessments) if c in assessed else (),
                                     groups=frozenset(affiliated.get(c, ())))
                   for c in client_ids)
+    if venue is not None:
+        # Read whole: a form's drop-down may hold the venue with its name only.
+        venue = Venue.objects(pk=venue.pk).first()
     venue_facts = None if venue is None else rules.VenueFacts(
         name=venue.name, area=venue.area, postcode_district=venue.postcode_district,
         assessments=_assessed(venue.assessments))

@@ -70,7 +70,7 @@ class RiskAlertView(SecuredModelView):
             done = scoped(RiskAlert.objects(pk=alert_id, open=True)).update_one(
                 set__open=False, set__acknowledged_by=current_user.email, set__acknowledged_at=datetime.utcnow())
         if done:
-            audit.record("acknowledge", collection="risk_alerts", record_id=alert_id, summary="acknowledged a risk alert")
+            audit.record("update", collection="risk_alerts", record_id=alert_id, summary="acknowledged a risk alert")
             flash("Alert acknowledged.", "success")
         else:
             note_probe("not_found", "risk_alerts", request.form.get("id"), "acknowledge a risk alert that is not theirs or not open")
@@ -126,7 +126,9 @@ class GroupView(SecuredModelView):
         if any(r is not None and r.pk == model.pk for r in model.rivals):
             raise RulesRefused(["Rival groups: a group cannot be its own rival."])
         stored = None if is_created else Group.objects(pk=model.pk).only("rivals").no_dereference().first()
-        g.rivals_before = {r.id for r in stored.rivals} if stored else set()
+        # A rivalry is mutual: one already recorded on the other group's side is not new.
+        named_by_others = set() if is_created else set(Group.objects(rivals=model.pk).scalar("pk"))
+        g.rivals_before = ({r.id for r in stored.rivals} if stored else set()) | named_by_others
 
     def after_model_change(self, form, model, is_created):
         added = rules.new_rivalries(getattr(g, "rivals_before", set()), {r.pk for r in model.rivals if r is not None})
@@ -208,7 +210,8 @@ class VisitView(SecuredModelView):
                            "outcome_recorded_by", "created_by")
     column_formatters_detail = {"workers": lambda v, c, m, n: _names(m.workers),
                                 "clients": lambda v, c, m, n: _names(m.clients)}
-    form_columns = ("starts_at", "ends_at", "venue", "workers", "clients", "purpose", "status")
+    form_columns = ("starts_at", "ends_at", "venue", "workers", "clients", "purpose", "status", "confirm_findings",
+                    "override_reason")
     form_extra_fields = {
         "confirm_findings": BooleanField("I have read the findings of the visit check"),
         "override_reason": TextAreaField("Reason for overriding serious findings (managers)",
@@ -247,6 +250,8 @@ class VisitView(SecuredModelView):
 
     def model_errors(self, model, is_created):
         errors = list(rules.visit_errors(model.starts_at, model.ends_at))
+        if not [w for w in model.workers if w is not None]:
+            errors.append((("workers",), "Choose the member of staff going to the visit."))
         if not sees_everything():
             mine = set(caseload_ids())
             if any(c is not None and c.pk not in mine for c in model.clients):
@@ -277,7 +282,7 @@ class VisitView(SecuredModelView):
 
     def after_model_change(self, form, model, is_created):
         if getattr(g, "visit_override", False):
-            audit.record("override", collection="visits", record_id=model.pk,
+            audit.record("update", collection="visits", record_id=model.pk,
                          summary=f"overrode the visit check ({', '.join(model.finding_codes)}): {model.override_reason}"[:500])
 
     # --- lone working: the phone-sized check-in page ---------------------------------------------
