@@ -48,6 +48,10 @@ def seed_demo_data(clients: int = 100) -> dict:
                                     panel_by=f"grant_panel@{DEMO_DOMAIN}", manager_by=f"manager@{DEMO_DOMAIN}",
                                     payments_by=f"admin_staff@{DEMO_DOMAIN}")
         counts["export_schedules"] = seed_demo_schedules()
+        from admin_app.risk.alerts import london_now
+        from admin_app.risk.demo import seed_risk_demo
+
+        counts |= seed_risk_demo(date.today(), london_now(), managers[0])
         return counts
 
 
