@@ -105,7 +105,7 @@ class Affiliation(Document):
     date = DateField(required=True, verbose_name="Date recorded")
     ended_on = DateField(verbose_name="No longer affiliated from", help_text="Leave blank while current")
     recorded_by = StringField(max_length=255, verbose_name="Recorded by")
-    meta = {"collection": "affiliations", "ordering": ["-date"], "indexes": ["client", "group"]}
+    meta = {"collection": "affiliations", "ordering": ["-date"], "indexes": [("client", "-date"), "group", "-date"]}
 
     def __str__(self) -> str:
         return f"{self.group} ({self.confidence})"
@@ -179,7 +179,8 @@ class RiskAlert(Document):
     emailed_to = IntField(min_value=0, verbose_name="Emailed to (people)")
     open = BooleanField(default=True, verbose_name="Open")
     meta = {"collection": "risk_alerts", "ordering": ["-created_at"],
-            "indexes": [("open", "-created_at"), ("worker", "open", "-created_at"), ("email_sent_at", "created_at")]}
+            "indexes": ["-created_at", ("open", "-created_at"), ("worker", "open", "-created_at"),
+                        ("email_sent_at", "created_at")]}
 
     def __str__(self) -> str:
         return f"{self.reference or 'visit'}: {self.summary or self.kind}"

@@ -43,6 +43,7 @@ def seed_risk_demo(today: date, now_local: datetime, manager: User | None) -> di
     """Seed once (nothing happens when groups already exist); the counts of what was made."""
     if Group.objects.count():
         return {}
+    now_local = now_local.replace(second=0, microsecond=0)
     with audit.acting_as(SEED_ACTOR):
         groups = {name: Group(name=name, areas=list(areas), notes=f"{DEMO_MARK}Fictional group for the demo").save()
                   for name, areas in GROUPS}

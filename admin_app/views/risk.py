@@ -22,7 +22,9 @@ from admin_app.casework import writes
 from admin_app.metrics.periods import london_today
 from admin_app.models.case_file import Client, Contact
 from admin_app.models.people import User
-from admin_app.models.risk import Affiliation, Group, RiskAlert, Venue, Visit
+from admin_app.models.risk import (
+    AFFILIATION_CONFIDENCE, AFFILIATION_SOURCES, VENUE_KINDS, Affiliation, Group, RiskAlert, Venue, Visit,
+)
 from admin_app.risk import alerts as risk_alerts, rules, visits as visit_facts
 from admin_app.saved_filters import high_risk, mongo_day, risk_review_overdue
 from admin_app.security import has_permission, register_permission, scope_match, scoped, sees_everything
@@ -100,6 +102,7 @@ class VenueView(SecuredModelView):
     column_labels = {"risk_level": "Risk level", "review_date": "Review date"}
     column_formatters = {"risk_level": _latest_level, "review_date": _review}
     column_filters = ("kind", "area", "postcode_district")
+    column_choices = {"kind": list(VENUE_KINDS)}
     column_searchable_list = ("name", "area", "postcode_district")
     column_details_list = ("name", "area", "postcode_district", "kind", "assessments")
     form_subdocuments = {"assessments": {"form_subdocuments": {None: {
@@ -148,6 +151,7 @@ class AffiliationView(SecuredModelView):
     screen_actions = ("list", "details", "create", "edit", "delete")
     column_list = ("client", "group", "confidence", "source", "date", "ended_on", "recorded_by")
     column_filters = ("confidence", "source")
+    column_choices = {"confidence": list(AFFILIATION_CONFIDENCE), "source": list(AFFILIATION_SOURCES)}
     column_default_sort = ("date", True)
     column_details_list = ("client", "group", "confidence", "source", "source_detail", "date", "ended_on", "recorded_by")
     form_columns = ("client", "group", "confidence", "source", "source_detail", "date", "ended_on")
@@ -187,6 +191,11 @@ class AffiliationView(SecuredModelView):
 
 # --- visits ----------------------------------------------------------------------------------------
 
+def _when(view, context, model, name):
+    value = getattr(model, name)
+    return value.strftime("%d/%m/%Y %H:%M") if value else "—"
+
+
 def _names(items) -> str:
     return ", ".join(str(getattr(i, "reference", None) or getattr(i, "name", None) or i) for i in items if i is not None)
 
@@ -197,6 +206,7 @@ class VisitView(SecuredModelView):
     column_list = ("starts_at", "ends_at", "venue", "workers", "clients", "status", "finding_codes")
     column_labels = {"finding_codes": "Findings"}
     column_formatters = {
+        "starts_at": _when, "ends_at": _when,
         "workers": lambda v, c, m, n: _names(m.workers),
         "clients": lambda v, c, m, n: _names(m.clients),
         "finding_codes": lambda v, c, m, n: ", ".join(rules.FINDING_CODES.get(code, code) for code in m.finding_codes) or "none",
@@ -236,6 +246,7 @@ class VisitView(SecuredModelView):
 
     def create_form(self, obj=None):
         form = self._scope_form(super().create_form(obj))
+        del form["status"]  # booked as planned; check-in and check-out move it on
         if request.method == "GET" and not form.workers.data:
             form.workers.data = [current_user._get_current_object()]
         return form
@@ -259,6 +270,9 @@ class VisitView(SecuredModelView):
         return errors
 
     def on_model_change(self, form, model, is_created):
+        if is_created:
+            # A visit is booked as planned; check-in and check-out move it on.
+            model.status = "planned"
         super().on_model_change(form, model, is_created)
         changed = set(getattr(model, "_changed_fields", []) or [])
         if not is_created and not changed & {"starts_at", "ends_at", "venue", "workers", "clients"}:
@@ -311,9 +325,16 @@ class VisitView(SecuredModelView):
             done = query.filter(status__in=list(rules.OPEN_VISIT_STATUSES)).update_one(
                 set__status="checked_out", set__checked_out_at=now, set__checked_out_by=current_user.email) if query else 0
         if done:
-            audit.record("update", collection="visits", record_id=visit_id, summary=f"checked {action_name}")
-            flash(f"Checked {action_name} at {datetime.now(tz=None):%H:%M}." if action_name == "in"
-                  else "Checked out. Thank you, stay safe.", "success")
+            from admin_app.risk.alerts import london_now
+
+            at = f"{london_now():%H:%M}"
+            audit.record("update", collection="visits", record_id=visit_id, summary=f"checked {action_name} at {at}")
+            if action_name == "out":
+                # Managers already alerted about this visit see that the member of staff is out safely.
+                for alert in RiskAlert.objects(visit=visit_id, kind="overdue_checkout", open=True).only("summary"):
+                    RiskAlert.objects(pk=alert.pk).update_one(
+                        set__summary=f"{alert.summary} — checked out since, at {at}"[:300])
+            flash(f"Checked in at {at}." if action_name == "in" else "Checked out. Thank you, stay safe.", "success")
         else:
             note_probe("not_found", "visits", request.form.get("id"), f"check {action_name} refused")
             flash("That visit cannot be checked " + action_name + " (not yours, or already done).", "error")

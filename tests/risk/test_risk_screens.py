@@ -299,3 +299,25 @@ def test_the_risk_view_shows_a_worker_their_own_caseload_and_a_manager_everyone(
     assert "Unassessed Cafe" in worker_view
     manager_high = text(login("manager").get("/admin/risk/")).split('class="high-risk"')[1].split("</ul>")[0]
     assert "E4E-S0001" in manager_high and "E4E-S0003" in manager_high
+
+
+# --- affiliations never leave in the evaluator's or the OPCC's exports ------------------------------------
+
+@pytest.mark.parametrize("report", ["evaluator_extract", "opcc_return"])
+def test_affiliations_and_groups_are_in_no_evaluator_or_opcc_export(app, users, world, report):
+    import openpyxl
+
+    from admin_app import export_runs
+    from admin_app.metrics.periods import Period
+
+    with app.app_context():
+        period = Period(TODAY - timedelta(days=365), TODAY)
+        run = export_runs.create_run(report, period, match={}, scope="Every case file", started_by="test")
+        run = export_runs.build(str(run.pk), app.config["SETTINGS"].pseudonym_key)
+        assert run.status == "built", run.error
+        book = openpyxl.load_workbook(export_runs.open_file(run), read_only=True)
+        cells = " ".join(str(value) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                         for value in row if value is not None)
+    assert sum(run.row_counts.values()) > 0
+    for secret in ("North Side", "South Crew", "Named in a police briefing", "affiliat", "confirmed", "Lozells"):
+        assert secret.lower() not in cells.lower(), secret
