@@ -30,6 +30,7 @@ from admin_app.casework.parts import (
 from admin_app.metrics.periods import london_today
 from admin_app.models.case_file import Client
 from admin_app.models.partners import Employer, Organisation
+from admin_app.views.risk import risk_panel
 from admin_app.security import has_permission, register_permission, scope_match, scoped
 from admin_app.timeline import current_plan, duration, hours_totals, timeline
 from admin_app.views.base import CaseFileConverter, ChoiceField, validation_paths
@@ -282,7 +283,8 @@ class CaseFileView(BaseView):
             tasks=tasks, parts={p.name: p for p in PARTS},
             may=lambda part, action: has_permission(part_named(part).permission(action)) if part_named(part) else False,
             may_change_status=has_permission(STATUS_PERMISSION), may_decide=has_permission(DECIDE_PERMISSION),
-            may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS)
+            may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS,
+            risk=risk_panel(client))
 
     # --- adding an item --------------------------------------------------------------------------
     @expose("/<id>/add/<part>", methods=("GET", "POST"))

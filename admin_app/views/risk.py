@@ -44,6 +44,20 @@ def _reference_link(view, context, model, name):
     return Markup(f'<a href="{url_for("casefile.page", id=client.pk)}">{escape(model.reference or client.reference)}</a>')
 
 
+def risk_panel(client) -> dict:
+    """What the case-file page shows of risk and safety: open alerts, current affiliations (to those who may read
+    them) and the client's next visits (to those who may see visits), each within the user's own scope."""
+    from admin_app.risk.alerts import london_now
+
+    panel = {"alerts": list(scoped(RiskAlert.objects(client=client.pk, open=True)).order_by("-created_at").limit(5))
+             if has_permission("riskalert.list") else []}
+    panel["affiliations"] = list(Affiliation.objects(client=client.pk, ended_on=None).order_by("-date").limit(10)) \
+        if has_permission("affiliation.list") else None
+    panel["visits"] = list(visit_facts.upcoming(scoped(Visit.objects(clients=client.pk)), london_now()).limit(5)) \
+        if has_permission("visit.list") else None
+    return panel
+
+
 # --- risk alerts -----------------------------------------------------------------------------------
 
 def open_alerts(user, limit: int = 20):

@@ -321,3 +321,11 @@ def test_affiliations_and_groups_are_in_no_evaluator_or_opcc_export(app, users, 
     assert sum(run.row_counts.values()) > 0
     for secret in ("North Side", "South Crew", "Named in a police briefing", "affiliat", "confirmed", "Lozells"):
         assert secret.lower() not in cells.lower(), secret
+
+
+def test_the_case_file_page_shows_conflict_markers_only_to_those_who_may_read_affiliations(app, users, login, world):
+    url = f"/admin/casefile/{world['mine'].pk}/"
+    assert "North Side" in text(login("worker").get(url)) and "North Side" in text(login("manager").get(url))
+    admin_staff_page = login("admin_staff").get(url)
+    assert admin_staff_page.status_code == 200 and "North Side" not in text(admin_staff_page)
+    assert "conflict-markers" not in text(admin_staff_page)
