@@ -252,6 +252,13 @@ def checkout_overdue(status: str, ends_at: datetime, now: datetime, grace_minute
     return status in OPEN_VISIT_STATUSES and now > ends_at + timedelta(minutes=grace_minutes)
 
 
+def out_of_hours(starts_at: datetime, ends_at: datetime) -> bool:
+    """A visit any part of which falls outside Monday to Friday 09:00 to 17:00 (DOMAIN.md: contacts)."""
+    nine, five = starts_at.replace(hour=9, minute=0, second=0, microsecond=0), starts_at.replace(hour=17, minute=0,
+                                                                                               second=0, microsecond=0)
+    return starts_at.weekday() >= 5 or starts_at < nine or ends_at > five
+
+
 def visit_errors(starts_at: datetime | None, ends_at: datetime | None) -> list[tuple[tuple, str]]:
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
         return [(("ends_at",), "The visit must end after it starts.")]

@@ -385,8 +385,7 @@ class VisitView(SecuredModelView):
                     flash("The outcome of this visit was already recorded; nothing was added twice.", "error")
                     return redirect(url_for(".details_view", id=visit.pk))
                 place = "office" if visit.venue is not None and visit.venue.kind == "office" else "community"
-                out_of_hours = visit.starts_at.weekday() >= 5 or visit.starts_at.hour < 9 or visit.ends_at.hour >= 17 \
-                    and (visit.ends_at.hour, visit.ends_at.minute) != (17, 0)
+                out_of_hours = rules.out_of_hours(visit.starts_at, visit.ends_at)
                 for client, minutes, note in chosen:
                     contact = Contact(date=visit.starts_at.date(), minutes=minutes, mode="face_to_face", place=place,
                                       out_of_hours=out_of_hours, staff=current_user._get_current_object(), note=note)

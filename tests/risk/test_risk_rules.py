@@ -161,3 +161,14 @@ def test_a_check_out_is_overdue_after_the_end_and_the_grace_period(status, minut
     (START, END, 0), (START, START, 1), (END, START, 1), (START, START + timedelta(hours=13), 1), (None, END, 0)])
 def test_visit_times(starts, ends, errors):
     assert len(rules.visit_errors(starts, ends)) == errors
+
+
+@pytest.mark.parametrize("starts, ends, expected", [
+    (datetime(2026, 3, 10, 9, 0), datetime(2026, 3, 10, 17, 0), False),   # a Tuesday, within hours
+    (datetime(2026, 3, 10, 8, 30), datetime(2026, 3, 10, 9, 30), True),   # starts before nine
+    (datetime(2026, 3, 10, 16, 30), datetime(2026, 3, 10, 17, 30), True),  # ends after five
+    (datetime(2026, 3, 14, 11, 0), datetime(2026, 3, 14, 12, 0), True),    # a Saturday
+    (datetime(2026, 3, 10, 19, 0), datetime(2026, 3, 10, 20, 0), True),    # an evening
+])
+def test_a_visit_outside_weekday_office_hours_is_out_of_hours(starts, ends, expected):
+    assert rules.out_of_hours(starts, ends) is expected
