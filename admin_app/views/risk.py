@@ -23,7 +23,7 @@ from admin_app.metrics.periods import london_today
 from admin_app.models.case_file import Client, Contact
 from admin_app.models.people import User
 from admin_app.models.risk import (
-    AFFILIATION_CONFIDENCE, AFFILIATION_SOURCES, VENUE_KINDS, Affiliation, Group, RiskAlert, Venue, Visit,
+    AFFILIATION_CONFIDENCE, AFFILIATION_SOURCES, VENUE_KINDS, VISIT_STATUSES, Affiliation, Group, RiskAlert, Venue, Visit,
 )
 from admin_app.risk import alerts as risk_alerts, rules, visits as visit_facts
 from admin_app.saved_filters import high_risk, mongo_day, risk_review_overdue
@@ -266,7 +266,11 @@ class VisitView(SecuredModelView):
         return form
 
     def edit_form(self, obj=None):
-        return self._scope_form(super().edit_form(obj), obj)
+        form = self._scope_form(super().edit_form(obj), obj)
+        # Check-in and check-out move a visit on (with who and when); the form can only cancel it.
+        current = obj.status if obj is not None else "planned"
+        form.status.choices = [(value, text) for value, text in VISIT_STATUSES if value in (current, "cancelled")]
+        return form
 
     def enforce_scope(self, model) -> None:
         """Someone who sees only their own visits cannot book or move a visit they are not on."""

@@ -329,3 +329,40 @@ def test_the_case_file_page_shows_conflict_markers_only_to_those_who_may_read_af
     admin_staff_page = login("admin_staff").get(url)
     assert admin_staff_page.status_code == 200 and "North Side" not in text(admin_staff_page)
     assert "conflict-markers" not in text(admin_staff_page)
+
+
+def test_a_worker_records_a_venue_with_its_assessment_and_a_review_before_it_is_refused(app, users, login):
+    from admin_app.models.risk import Venue
+
+    worker = login("worker")
+    data = {"name": "Saltley Gate Café", "area": "Saltley", "postcode_district": "b8 ", "kind": "cafe",
+            "assessments-0-date": TODAY.isoformat(), "assessments-0-level": "medium",
+            "assessments-0-mitigations": "Sit by the door", "assessments-0-review_date": (TODAY - timedelta(days=1)).isoformat()}
+    page = text(post(worker, "/admin/venue/new/", data))
+    assert "review date cannot be before the assessment" in page
+    with app.app_context():
+        assert Venue.objects.count() == 0
+    data["assessments-0-review_date"] = (TODAY + timedelta(days=90)).isoformat()
+    assert post(worker, "/admin/venue/new/", data).status_code == 302
+    with app.app_context():
+        venue = Venue.objects.get()
+        assert venue.postcode_district == "B8"
+        assert (venue.latest_assessment.level, venue.latest_assessment.assessor.email) == ("medium", "worker@test.e4e")
+    assert login("worker").get(f"/admin/venue/delete/").status_code in (403, 405)
+    assert "Saltley Gate Café" in text(login("worker2").get("/admin/venue/"))  # venues are shared
+
+
+def test_a_visits_form_cannot_mark_it_checked_out_only_cancel_it(app, users, login, world):
+    from admin_app.models.risk import Visit
+
+    starts, ends = _when()
+    with app.app_context():
+        visit = Visit(starts_at=starts, ends_at=ends, venue=world["cafe"], workers=[users["worker"]]).save()
+    worker = login("worker")
+    url = f"/admin/visit/edit/?id={visit.pk}"
+    form = visit_form(world["cafe"], [users["worker"]], [], starts, ends)
+    page = text(post(worker, url, [(k, "checked_out" if k == "status" else v) for k, v in form]))
+    assert "Not a valid choice" in page
+    assert post(worker, url, [(k, "cancelled" if k == "status" else v) for k, v in form]).status_code == 302
+    with app.app_context():
+        assert Visit.objects.get(pk=visit.pk).status == "cancelled"
