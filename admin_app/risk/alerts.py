@@ -195,16 +195,15 @@ def overdue_checkouts(now_local: datetime, grace_minutes: int) -> list[RiskAlert
                                overdue_alerted_at=None).limit(200):
         if not rules.checkout_overdue(visit.status, visit.ends_at, now_local, grace_minutes):
             continue
-        # The claim makes the alert once however many sweeps run at the same moment.
-        if not Visit.objects(pk=visit.pk, overdue_alerted_at=None, status__in=list(rules.OPEN_VISIT_STATUSES)) \
-                .update_one(set__overdue_alerted_at=datetime.utcnow()):
-            continue
         names = ", ".join(w.name or w.email for w in visit.workers if w is not None)
         where = visit.venue.name if visit.venue else "no venue"
+        # The alert's event key is the visit: however many sweeps run at once, one alert is stored (the
+        # unique index decides), and a sweep that died before marking the visit leaves it to the next one.
         with audit.acting_as("lone-working"):
             alert = raise_alert("overdue_checkout", f"overdue:{visit.pk}", visit=visit,
                                 summary=f"{names} not checked out of the visit at {where}, "
                                         f"{visit.starts_at:%d/%m %H:%M}–{visit.ends_at:%H:%M}")
+        Visit.objects(pk=visit.pk, overdue_alerted_at=None).update_one(set__overdue_alerted_at=datetime.utcnow())
         if alert is not None:
             raised.append(alert)
     return raised
