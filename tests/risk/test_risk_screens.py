@@ -101,6 +101,9 @@ def test_a_worker_sees_only_their_own_caseloads_affiliations(app, users, login, 
     assert worker.get(f"/admin/affiliation/edit/?id={world['theirs_aff'].pk}").status_code == 404
     assert "E4E-S0003" not in text(worker.get("/admin/affiliation/?search=South"))
     assert worker.get("/admin/affiliation/export/csv/").status_code == 403
+    lookup = worker.get("/admin/affiliation/ajax/lookup/?name=client&query=E4E")
+    assert "E4E-S0003" not in text(lookup) and "South Crew" not in text(lookup)
+    assert "South Crew" not in text(worker.get("/admin/risk/")) and "E4E-S0003" not in text(worker.get("/admin/risk/"))
     manager_list = text(login("manager").get("/admin/affiliation/"))
     assert "E4E-S0003" in manager_list
     details = text(login("manager").get(f"/admin/affiliation/details/?id={world['theirs_aff'].pk}"))
