@@ -41,17 +41,22 @@ def _enqueue(alert: RiskAlert) -> None:
 
 
 def raise_alert(kind: str, event_key: str, *, summary: str, client_id=None, reference: str | None = None,
-                worker=None, visit=None) -> RiskAlert | None:
-    """Store the alert (once per event key) and queue its email; None if this event already has its alert."""
+                worker=None, visit=None, email: bool = True) -> RiskAlert | None:
+    """Store the alert (once per event key) and queue its email; None if this event already has its alert.
+
+    `email=False` (demo data only) stores it as not to be emailed."""
     alert = RiskAlert(kind=kind, event_key=event_key[:200], summary=summary[:300], client=client_id,
                       reference=reference, worker=worker, visit=visit, raised_by=audit.current_actor()[:255])
+    if not email:
+        alert.email_sent_at, alert.emailed_to, alert.email_error = datetime.utcnow(), 0, "demo data: not emailed"
     try:
         alert.save()
     except NotUniqueError:
         return None
     audit.record("alert", collection="risk_alerts", record_id=alert.pk,
                  summary=f"{reference or 'visit'}: {summary}"[:500])
-    _enqueue(alert)
+    if email:
+        _enqueue(alert)
     return alert
 
 
@@ -187,7 +192,7 @@ def london_now() -> datetime:
     return datetime.now(LONDON).replace(tzinfo=None)
 
 
-def overdue_checkouts(now_local: datetime, grace_minutes: int) -> list[RiskAlert]:
+def overdue_checkouts(now_local: datetime, grace_minutes: int, email: bool = True) -> list[RiskAlert]:
     """Alert the managers once for each visit not checked out by its end plus the grace period."""
     cutoff = now_local - timedelta(minutes=grace_minutes)
     raised = []
@@ -200,7 +205,7 @@ def overdue_checkouts(now_local: datetime, grace_minutes: int) -> list[RiskAlert
         # The alert's event key is the visit: however many sweeps run at once, one alert is stored (the
         # unique index decides), and a sweep that died before marking the visit leaves it to the next one.
         with audit.acting_as("lone-working"):
-            alert = raise_alert("overdue_checkout", f"overdue:{visit.pk}", visit=visit,
+            alert = raise_alert("overdue_checkout", f"overdue:{visit.pk}", visit=visit, email=email,
                                 summary=f"{names} not checked out of the visit at {where}, "
                                         f"{visit.starts_at:%d/%m %H:%M}–{visit.ends_at:%H:%M}")
         Visit.objects(pk=visit.pk, overdue_alerted_at=None).update_one(set__overdue_alerted_at=datetime.utcnow())

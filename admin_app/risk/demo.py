@@ -1,5 +1,6 @@
 """Demo risk and safety data: fictional groups with their areas and rivalries, venues with assessments, a few
-affiliations, visits (one with an overridden finding, one not checked out) and the alerts they raise.
+affiliations, visits (one with an overridden finding, one not checked out) and the alerts they raise (shown
+in the app, never emailed: seeding the demo sends nothing).
 
 Every name here is invented. Run after the demo case files exist (cli.seed_demo_data).
 """
@@ -112,13 +113,13 @@ def seed_risk_demo(today: date, now_local: datetime, manager: User | None) -> di
                   clients=[mine[0]], purpose="Benefits check", created_by=first.email).save()
             made_visits = 5
         with audit.acting_as("lone-working"):
-            overdue = alerts.overdue_checkouts(now_local, 30)
+            overdue = alerts.overdue_checkouts(now_local, 30, email=False)
         # The newest high risk note on a few case files, as the alerts they would have raised.
         raised = 0
         for case in Client.objects(risk_notes__level="high", status__ne="closed").only("reference", "worker") \
                 .order_by("-updated_at").limit(3):
             if alerts.raise_alert("risk_note", f"demo:{case.pk}", summary="Risk note at high added",
-                                  client_id=case.pk, reference=case.reference, worker=case.worker):
+                                  client_id=case.pk, reference=case.reference, worker=case.worker, email=False):
                 raised += 1
     return {"groups": len(groups), "venues": len(venues), "affiliations": made_affiliations, "visits": made_visits,
             "risk_alerts": raised + len(overdue)}
