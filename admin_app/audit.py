@@ -6,6 +6,7 @@ every channel (screens, CLI, imports, jobs) is covered; views add sign-ins and o
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +22,8 @@ from admin_app.models.audit import AuditEvent
 
 # Who acts outside a web request (CLI command, job); set with acting_as().
 _system_actor: ContextVar[str] = ContextVar("system_actor", default="system")
+# True while a list is read: its rows are shown, never saved, so no "before" snapshot is taken.
+_reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
 ENCRYPTED = "[encrypted]"
 
 
@@ -151,8 +154,19 @@ def item_changes(path: str, before=None, after=None) -> list[dict]:
     return diff(flat(before), flat(after))
 
 
+@contextmanager
+def reading_only():
+    """Documents loaded inside are for display only: the load-time snapshot (which reads every field,
+    references included) is skipped. Such a document must not be saved."""
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
+
+
 def _on_init(sender, document, **kwargs):
-    if document.pk is not None:
+    if document.pk is not None and not _reading_only.get():
         document._audit_before = snapshot(document)
 
 

@@ -119,7 +119,8 @@ def high_risk(today: date) -> dict:
     latest_high = {"$filter": {
         "input": {"$ifNull": ["$risk_assessments", []]}, "as": "r",
         "cond": {"$and": [{"$eq": ["$$r.level", "high"]}, {"$eq": ["$$r.date", {"$max": "$risk_assessments.date"}]}]}}}
-    return {**NOT_CLOSED, "$expr": {"$gt": [{"$size": latest_high}, 0]}}
+    # Some assessment rated high is implied by the rule and lets the level index find the candidates.
+    return {**NOT_CLOSED, "risk_assessments.level": "high", "$expr": {"$gt": [{"$size": latest_high}, 0]}}
 
 
 def referrals_awaiting_decision(today: date) -> dict:
