@@ -133,7 +133,7 @@ def diff(before: dict, after: dict) -> list[dict]:
     changes = []
     for path in sorted(set(before) | set(after)):
         old, new = before.get(path), after.get(path)
-        if old == new or path in ("updated_at",):
+        if old == new or path in ("updated_at", "search_keys"):  # stamped and derived on save, not edits
             continue
         if ENCRYPTED in (old[0] if isinstance(old, tuple) else None, new[0] if isinstance(new, tuple) else None):
             changes.append({"field": path, "old": ENCRYPTED if old else None, "new": ENCRYPTED if new else None})

@@ -160,21 +160,15 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("index-search-keys")
     def index_search_keys_command():
         """Make the search keys (folded reference and names) of case files stored before search used them."""
-        from pymongo import UpdateOne
-
         from admin_app.models.case_file import Client
         from admin_app.search import client_search_keys
 
-        collection, batch, count = Client._get_collection(), [], 0
+        collection, count = Client._get_collection(), 0
         fields = {"reference": 1, "first_name": 1, "last_name": 1}
         for doc in collection.find({"search_keys": {"$exists": False}}, fields):
             keys = client_search_keys(doc.get("reference"), doc.get("first_name"), doc.get("last_name"))
-            batch.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"search_keys": keys}}))
-            if len(batch) == 1000:
-                count += collection.bulk_write(batch, ordered=False).modified_count
-                batch = []
-        if batch:
-            count += collection.bulk_write(batch, ordered=False).modified_count
+            count += collection.update_one({"_id": doc["_id"], "search_keys": {"$exists": False}},
+                                           {"$set": {"search_keys": keys}}).modified_count
         click.echo(f"made the search keys of {count} case files")
 
     @app.cli.command("rotate-keys")

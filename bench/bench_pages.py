@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -135,15 +134,17 @@ def main() -> None:
     args = parser.parse_args()
     from linear_cursor import install
 
+    from admin_app.metrics.periods import london_today
+
     install()
     counter = CallCounter()
     counter.install()
-    result = {"measured_on": date.today().isoformat(), "runs": args.runs, "store": "mongomock, in process",
+    result = {"measured_on": london_today().isoformat(), "runs": args.runs, "store": "mongomock, in process",
               "case_files": {}}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
     for size in args.sizes:
         result["case_files"][str(size)] = run(size, args.runs, counter)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+        OUT.write_text(json.dumps(result, indent=2) + "\n")  # each size as soon as it is measured
     print(json.dumps(result, indent=2))
 
 

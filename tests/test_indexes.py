@@ -208,3 +208,18 @@ def test_the_audit_log_pages_by_key_newest_first_without_page_numbers(app, users
     # A mangled key shows the newest page, not an error.
     broken = manager.get("/admin/auditevent/?flt0_who_equals=paging%40test.e4e&before=not-a-key")
     assert broken.status_code == 200 and "event 44" in broken.get_data(as_text=True)
+
+
+def test_case_files_stored_before_search_keys_get_them_from_the_command(app, users, login):
+    from admin_app.models.case_file import Client
+
+    with app.app_context():
+        client = new_client("E4E-S0020", worker=users["worker"], first_name="Aisha", last_name="Khan")
+        Client._get_collection().update_one({"_id": client.pk}, {"$unset": {"search_keys": ""}})
+    manager = login("manager")
+    assert "E4E-S0020" not in manager.get("/admin/client/?search=khan").get_data(as_text=True)
+    result = app.test_cli_runner().invoke(args=["index-search-keys"])
+    assert result.exit_code == 0 and "made the search keys of 1 case files" in result.output
+    assert "E4E-S0020" in manager.get("/admin/client/?search=khan").get_data(as_text=True)
+    again = app.test_cli_runner().invoke(args=["index-search-keys"])
+    assert "of 0 case files" in again.output

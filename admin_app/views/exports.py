@@ -183,7 +183,8 @@ class ExportRunView(SecuredModelView):
                    "row_counts", "filename")
     column_details_list = ("report", "schedule_name", "period_start", "period_end", "scope", "started_by", "status",
                            "queued_at", "started_at", "built_at", "finished_at", "row_counts", "filename", "size",
-                           "checksum", "file_removed_at", "delivery", "recipients", "mail_attempts", "error")
+                           "checksum", "file_removed_at", "delivery", "recipients", "mail_attempts", "next_attempt_at",
+                           "error")
     column_formatters = {"report": _report_title, "status": _status, "filename": _file,
                          "queued_at": lambda v, c, m, n: f"{m.queued_at:%d/%m/%Y %H:%M}" if m.queued_at else "",
                          "row_counts": lambda v, c, m, n: ", ".join(f"{k}: {x}" for k, x in (m.row_counts or {}).items())}
