@@ -1,7 +1,7 @@
 # Production image for the E4E case management app.
 # The same image runs the web app (default CMD), the Celery worker and Celery beat;
 # docker-compose.yml picks the command per service.
-FROM python:3.11-slim
+FROM python:3.11.10-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

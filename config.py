@@ -61,6 +61,8 @@ class Settings:
     export_retention_days: int = 90
     #: Minutes after a visit's end before a missing check-out alerts the managers (lone working).
     lone_working_grace_minutes: int = 30
+    #: How often beat (or, in embedded mode, the web app) runs the export dispatcher and sweeper.
+    sweep_seconds: int = 60
     # Failed sign-ins and second-factor codes from one address, whichever accounts they try.
     address_limits: str = "20 per minute;200 per hour"
     extra: dict = field(default_factory=dict)
@@ -157,9 +159,13 @@ def load_settings(environ: dict | None = None) -> Settings:
         mail_retry_seconds=int(get("MAIL_RETRY_SECONDS", "60") or 60),
         export_retention_days=int(get("EXPORT_RETENTION_DAYS", "90") or 90),
         lone_working_grace_minutes=int(get("LONE_WORKING_GRACE_MINUTES", "30") or 30),
+        sweep_seconds=int(get("EXPORT_SWEEP_SECONDS", "60") or 60),
         address_limits=get("ADDRESS_RATE_LIMITS", "20 per minute;200 per hour") or "",
         seed_demo=embedded and (get("SEED_DEMO", "true") or "true").lower() in {"1", "true", "yes"},
     )
+    if broker and not settings.mongodb_uri:
+        raise ConfigError("CELERY_BROKER_URL is set but MONGODB_URI is not: web app and worker would each use "
+                          "their own empty in-memory database; set MONGODB_URI to the shared MongoDB")
     if not embedded:
         _check_production(settings)
     return settings

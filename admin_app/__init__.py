@@ -58,6 +58,11 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from admin_app.cli import register_cli
 
     register_cli(app)
+    if settings.broker_url is None and app.config.get("IN_PROCESS_BEAT", not app.config.get("TESTING")):
+        # No broker, so no beat or worker: this process runs the schedule itself (jobs/inprocess.py).
+        from jobs.inprocess import start_for
+
+        app.before_request(lambda: start_for(app) and None)
     if not settings.embedded:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     if settings.seed_demo and not app.config.get("TESTING"):

@@ -6,6 +6,7 @@ every channel (screens, CLI, imports, jobs) is covered; views add sign-ins and o
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +22,8 @@ from admin_app.models.audit import AuditEvent
 
 # Who acts outside a web request (CLI command, job); set with acting_as().
 _system_actor: ContextVar[str] = ContextVar("system_actor", default="system")
+# True while a list is read: its rows are shown, never saved, so no "before" snapshot is taken.
+_reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
 ENCRYPTED = "[encrypted]"
 
 
@@ -130,7 +133,7 @@ def diff(before: dict, after: dict) -> list[dict]:
     changes = []
     for path in sorted(set(before) | set(after)):
         old, new = before.get(path), after.get(path)
-        if old == new or path in ("updated_at",):
+        if old == new or path in ("updated_at", "search_keys"):  # stamped and derived on save, not edits
             continue
         if ENCRYPTED in (old[0] if isinstance(old, tuple) else None, new[0] if isinstance(new, tuple) else None):
             changes.append({"field": path, "old": ENCRYPTED if old else None, "new": ENCRYPTED if new else None})
@@ -151,8 +154,19 @@ def item_changes(path: str, before=None, after=None) -> list[dict]:
     return diff(flat(before), flat(after))
 
 
+@contextmanager
+def reading_only():
+    """Documents loaded inside are for display only: the load-time snapshot (which reads every field,
+    references included) is skipped. Such a document must not be saved."""
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
+
+
 def _on_init(sender, document, **kwargs):
-    if document.pk is not None:
+    if document.pk is not None and not _reading_only.get():
         document._audit_before = snapshot(document)
 
 

@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app
 from flask_security import hash_password
 
+from admin_app.metrics.periods import london_today
 from admin_app import audit
 from admin_app.models.people import User
 from admin_app.security import datastore, sign_in_address, sync_roles
@@ -43,8 +44,8 @@ def seed_demo_data(clients: int = 100) -> dict:
 
         workers = [User.objects(email=e).first() for e, _, r in demo_users() if r == "worker"]
         managers = [User.objects(email=f"manager@{DEMO_DOMAIN}").first()]
-        counts = generate_demo(workers, managers, today=date.today(), clients=clients)
-        counts |= replay_grant_bids(database(), date.today(), worker_by=f"worker1@{DEMO_DOMAIN}",
+        counts = generate_demo(workers, managers, today=london_today(), clients=clients)
+        counts |= replay_grant_bids(database(), london_today(), worker_by=f"worker1@{DEMO_DOMAIN}",
                                     panel_by=f"grant_panel@{DEMO_DOMAIN}", manager_by=f"manager@{DEMO_DOMAIN}",
                                     payments_by=f"admin_staff@{DEMO_DOMAIN}")
         counts["export_schedules"] = seed_demo_schedules()
@@ -123,7 +124,7 @@ def register_cli(app: Flask) -> None:
         except OSError as exc:
             raise click.ClickException(f"cannot read {path}: {exc.strerror}")
         with stream, audit.acting_as("cli:import-cases"):
-            result = import_cases(_utf8_lines(stream, path), today=date.today())
+            result = import_cases(_utf8_lines(stream, path), today=london_today())
         if result.errors:
             for line in result.messages():
                 click.echo(line, err=True)
@@ -159,6 +160,20 @@ def register_cli(app: Flask) -> None:
             for doc in Client._get_collection().find(missing_item_ids_match(), {"_id": 1}):
                 count += assign_missing_item_ids(doc["_id"])
         click.echo(f"gave ids to the items of {count} case files")
+
+    @app.cli.command("index-search-keys")
+    def index_search_keys_command():
+        """Make the search keys (folded reference and names) of case files stored before search used them."""
+        from admin_app.models.case_file import Client
+        from admin_app.search import client_search_keys
+
+        collection, count = Client._get_collection(), 0
+        fields = {"reference": 1, "first_name": 1, "last_name": 1}
+        for doc in collection.find({"search_keys": {"$exists": False}}, fields):
+            keys = client_search_keys(doc.get("reference"), doc.get("first_name"), doc.get("last_name"))
+            count += collection.update_one({"_id": doc["_id"], "search_keys": {"$exists": False}},
+                                           {"$set": {"search_keys": keys}}).modified_count
+        click.echo(f"made the search keys of {count} case files")
 
     @app.cli.command("rotate-keys")
     def rotate_keys_command():
@@ -205,7 +220,7 @@ def register_cli(app: Flask) -> None:
                 raise click.ClickException(f"no user with email {worker_email}")
             match = {"worker": ObjectId(str(worker.pk))}
         try:
-            report = load_report(database(), match, period, as_of=as_of_for(period, date.today()))
+            report = load_report(database(), match, period, as_of=as_of_for(period, london_today()))
         except ValueError as exc:
             raise click.ClickException(f"the stored fidelity anchors cannot score ({exc}); correct them on the anchors screen")
         if output == "json":

@@ -33,6 +33,7 @@ from admin_app.models.case_file import (
 )
 from admin_app.models.partners import Employer, GeneralEmployerContact, Organisation
 from admin_app.models.people import StaffProfile, User
+from admin_app.search import client_search_keys
 
 HISTORY_DAYS = 548  # 18 months of history before `today`
 REFERENCE_FORMAT = "E4E-{:05d}"
@@ -825,6 +826,10 @@ def generate_demo(workers: list[User], managers: list[User], today: date, seed: 
                 if model is not Client:
                     for document in documents:
                         document.validate()
+                else:  # inserted in bulk, so the keys save() would make are made here
+                    for document in documents:
+                        document.search_keys = client_search_keys(document.reference, document.first_name,
+                                                                  document.last_name)
                 model._get_collection().insert_many([document.to_mongo() for document in documents])
             counts[name] = len(documents)
     return counts

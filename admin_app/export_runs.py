@@ -8,6 +8,10 @@ and period, build one run twice at once, or send its email twice:
                                       ^                  |
                                       +-- SMTP refused --+   (retried with back-off; after the
                                                               last try: failed, managers told)
+
+Each step claims the run with a fresh token and a lease, and every later write of that step is
+conditional on the token: a worker that died is replaced by the sweeper once its lease runs out,
+and if it was only slow, its late writes change nothing.
 """
 from __future__ import annotations
 
@@ -36,8 +40,14 @@ from admin_app.models.exports import ExportRun, ExportSchedule, Notice
 
 LOCAL = ZoneInfo("Europe/London")
 FILES = "export_files"
-#: A build or a send that has held its run this long is taken to have died with its worker.
-LEASE = timedelta(minutes=30)
+#: A step that has held its run this long is taken to have died with its worker, and the sweeper
+#: hands the run out again: a queued run whose build task was lost, a build, a send.
+QUEUE_LEASE = timedelta(minutes=5)
+BUILD_LEASE = timedelta(minutes=30)
+SEND_LEASE = timedelta(minutes=10)
+#: A build resumed this many times (its worker lost each time) fails and managers are told.
+MAX_BUILDS = 3
+UNFINISHED = ("queued", "building", "built", "sending")
 PERIOD_RULES = {
     "previous_quarter": periods.previous_quarter,
     "previous_month": periods.previous_month,
@@ -105,82 +115,150 @@ def decode_match(text: str | None) -> dict[str, Any]:
 
 
 def create_run(report: str, period: Period, *, match: Mapping[str, Any], scope: str, started_by: str,
-               started_by_user: Any = None, schedule: ExportSchedule | None = None, notes: str = "") -> ExportRun:
-    """A queued run. For a schedule, the existing run for that schedule and period if there is one."""
+               started_by_user: Any = None, schedule: ExportSchedule | None = None, notes: str = "",
+               dedupe_key: str | None = None, now: datetime | None = None) -> ExportRun:
+    """A queued run. For a schedule, the existing run for that schedule and period (or for that
+    `dedupe_key`, one "Run now" form) if there is one."""
+    now = now or datetime.utcnow()
     run = ExportRun(report=report, period_start=period.start, period_end=period.end, scope=scope,
                     match_json=encode_match(match), notes=notes or "", started_by=started_by,
-                    started_by_user=started_by_user)
+                    started_by_user=started_by_user, queued_at=now, lease_until=now + QUEUE_LEASE)
     if schedule is not None:
         run.schedule = schedule
         run.schedule_name = schedule.name
-        run.dedupe_key = run_key(schedule.pk, period)
+        run.dedupe_key = dedupe_key or run_key(schedule.pk, period)
         run.delivery = schedule.delivery
         run.recipients = list(schedule.recipients)
+    elif dedupe_key:
+        run.dedupe_key = dedupe_key
     try:
         return run.save()
     except NotUniqueError:
         return ExportRun.objects.get(dedupe_key=run.dedupe_key)
 
 
-def dispatch_due(now: datetime, resolve_scope) -> list[str]:
-    """Claim each active schedule that is due and create its run; the ids of runs to build.
+def unfinished_run(schedule: ExportSchedule, period: Period) -> ExportRun | None:
+    """This schedule's run for this period that is still being built or sent, if any."""
+    return ExportRun.objects(schedule=schedule, status__in=UNFINISHED, period_start=period.start,
+                             period_end=period.end).first()
 
-    Claiming moves the schedule's next_due_at on with a conditional update, so two dispatchers (or
-    a retried tick) claim it once; the run's unique key stops a second run for the same period even
-    if a claim is repeated after a crash. A run still queued from an earlier tick is handed out again.
+
+def dispatch_due(now: datetime, resolve_scope) -> list[str]:
+    """Create the run of each active schedule that is due, then move the schedule on; the runs to build.
+
+    The run comes first, under its unique key `<schedule>:<period>`, so a crash between the two
+    writes loses nothing: the next tick finds the schedule still due and the run already there.
+    Moving next_due_at on is a conditional update on the value read, so two dispatchers (or a
+    retried tick) move it once.
     """
     to_build: list[str] = []
     for schedule in ExportSchedule.objects(active=True, next_due_at__lte=now):
         due = schedule.next_due_at
-        claimed = ExportSchedule.objects(pk=schedule.pk, next_due_at=due).update_one(
-            set__next_due_at=next_due(schedule.cron, max(now, due)), set__last_dispatched_at=now)
-        if not claimed:
-            continue
         period = period_for(schedule.period_rule, local_date(due))
         try:
             match, scope = resolve_scope(schedule.scope, None)
+            problem = None
         except ValueError as exc:
-            run = create_run(schedule.report, period, match={"_id": {"$in": []}}, scope=schedule.scope or "",
-                             started_by=f"schedule “{schedule.name}”", schedule=schedule)
-            fail(run, f"The schedule's scope could not be used: {exc}")
-            continue
+            match, scope, problem = {"_id": {"$in": []}}, schedule.scope or "", exc
         run = create_run(schedule.report, period, match=match, scope=scope, started_by=f"schedule “{schedule.name}”",
-                         schedule=schedule, notes=schedule.notes or "")
-        to_build.append(str(run.pk))
-    # Runs whose build task was lost (queued long ago, never started) are handed out again.
-    for run in ExportRun.objects(status="queued", queued_at__lte=now - LEASE).only("id"):
-        to_build.append(str(run.pk))
+                         schedule=schedule, notes=schedule.notes or "", now=now)
+        if problem is not None:
+            _fail(run.pk, {"status": "queued"}, f"The schedule's scope could not be used: {problem}")
+        elif run.status == "queued":
+            to_build.append(str(run.pk))
+        ExportSchedule.objects(pk=schedule.pk, next_due_at=due).update_one(
+            set__next_due_at=next_due(schedule.cron, max(now, due)), set__last_dispatched_at=now)
     return sorted(set(to_build))
+
+
+# --- the sweeper ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sweep:
+    build: list[str]
+    deliver: list[str]
+
+
+def sweep(now: datetime) -> Sweep:
+    """The runs to hand out again: queued ones whose build task was lost, builds and sends whose
+    worker died (lease expired), and sends whose retry is due. Taking a run over is decided by each
+    step's own conditional claim, so handing one out twice is harmless."""
+    collection = ExportRun._get_collection()
+    expired = {"$or": [{"lease_until": {"$lte": now}}, {"lease_until": None}]}
+    build: list[str] = []
+    for found in collection.find({"status": "queued", **expired}, {"_id": 1}):
+        # Handed out once per lease, however many sweepers run.
+        if collection.update_one({"_id": found["_id"], "status": "queued", **expired},
+                                 {"$set": {"lease_until": now + QUEUE_LEASE}}).modified_count:
+            build.append(str(found["_id"]))
+    build += [str(found["_id"]) for found in collection.find({"status": "building", **expired}, {"_id": 1})]
+    deliver = [str(found["_id"]) for found in collection.find({"status": "built", "next_attempt_at": {"$lte": now}}, {"_id": 1})]
+    deliver += [str(found["_id"]) for found in collection.find({"status": "sending", **expired}, {"_id": 1})]
+    return Sweep(sorted(build), sorted(deliver))
+
+
+# --- claims ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    """A step's hold on a run: its token, and the run as it was when claimed."""
+    token: str
+    run: ExportRun
+
+    @property
+    def match(self) -> dict:
+        return {"_id": self.run.pk, "claim": self.token}
+
+
+def _claim(run_id: str, from_status: str, to_status: str, stamp: str, lease: timedelta, now: datetime,
+           ready: Mapping[str, Any] | None = None, count: str | None = None) -> Claim | None:
+    """Move the run to `to_status` under a new claim if it is in `from_status` (and `ready`), or held
+    in `to_status` by a claim whose lease has run out; else None."""
+    token = secrets.token_hex(16)
+    update: dict[str, Any] = {"$set": {"status": to_status, "claim": token, "lease_until": now + lease,
+                                       ExportRun._fields[stamp].db_field: now}}
+    if count:
+        update["$inc"] = {count: 1}
+    found = ExportRun._get_collection().find_one_and_update(
+        {"_id": ObjectId(run_id), "$or": [{"status": from_status, **(ready or {})},
+                                          {"status": to_status, "$or": [{"lease_until": {"$lte": now}},
+                                                                        {"lease_until": None}]}]},
+        update)
+    if not found:
+        return None
+    return Claim(token, ExportRun.objects.get(pk=run_id))
+
+
+def _write(claim: Claim, status: str, set_: Mapping[str, Any], unset: tuple[str, ...] = ()) -> bool:
+    """Change the run if this claim still holds it in `status`; False if another worker took it over."""
+    update: dict[str, Any] = {"$set": dict(set_)}
+    if unset:
+        update["$unset"] = {name: "" for name in unset}
+    return bool(ExportRun._get_collection().update_one({**claim.match, "status": status}, update).modified_count)
 
 
 # --- building -------------------------------------------------------------------------------------
 
-def _claim(run_id: str, from_status: str, to_status: str, stamp: str, now: datetime) -> ExportRun | None:
-    """Move the run on if it is in `from_status`, or stuck in `to_status` past the lease; else None."""
-    collection = ExportRun._get_collection()
-    field = ExportRun._fields[stamp].db_field
-    found = collection.find_one_and_update(
-        {"_id": ObjectId(run_id), "$or": [{"status": from_status},
-                                          {"status": to_status, field: {"$lte": now - LEASE}}]},
-        {"$set": {"status": to_status, field: now}})
-    return ExportRun.objects(pk=run_id).first() if found else None
-
-
-def build(run_id: str, pseudonym_key: str, now: datetime | None = None) -> ExportRun | None:
+def build(run_id: str, pseudonym_key: str, now: datetime | None = None, settings=None) -> ExportRun | None:
     """Build the run's workbook into GridFS once. Returns the run, or None if another build holds it."""
     from exports import REPORTS, ExportContext
 
     now = now or datetime.utcnow()
-    run = _claim(run_id, "queued", "building", "started_at", now)
-    if run is None:
+    claim = _claim(run_id, "queued", "building", "started_at", BUILD_LEASE, now, count="build_attempts")
+    if claim is None:
         return None
+    run = claim.run
+    if run.build_attempts > MAX_BUILDS:
+        return _fail(run.pk, claim.match, f"The workbook build stopped {MAX_BUILDS} times without finishing "
+                                          "(its worker was lost each time, perhaps for lack of memory).", settings)
     report = REPORTS.get(run.report)
     if report is None:
-        return fail(run, f"There is no report called “{run.report}”.")
+        return _fail(run.pk, claim.match, f"There is no report called “{run.report}”.", settings)
     period = Period(run.period_start, run.period_end)
     context = ExportContext(period=period, match=decode_match(run.match_json), generated_at=now,
                             generated_by=run.started_by, schedule=run.schedule_name, pseudonym_key=pseudonym_key,
                             notes=run.notes or "")
+    files = gridfs.GridFS(database(), collection=FILES)
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
@@ -191,20 +269,20 @@ def build(run_id: str, pseudonym_key: str, now: datetime | None = None) -> Expor
                 digest.update(chunk)
             workbook.seek(0)
             filename = report.filename(period)
-            file_id = gridfs.GridFS(database(), collection=FILES).put(
-                workbook, filename=filename, contentType=XLSX, metadata={"run": run.pk})
+            file_id = files.put(workbook, filename=filename, contentType=XLSX, metadata={"run": run.pk})
         size = os.path.getsize(path)
     except Exception as exc:  # the run records why; the worker goes on
-        return fail(run, f"The workbook could not be built: {type(exc).__name__}: {exc}")
+        return _fail(run.pk, claim.match, f"The workbook could not be built: {type(exc).__name__}: {exc}", settings)
     finally:
         os.unlink(path)
-    ExportRun.objects(pk=run.pk).update_one(
-        set__status="built", set__built_at=datetime.utcnow(), set__row_counts={k: int(v) for k, v in row_counts.items()},
-        set__file_id=file_id, set__filename=filename, set__size=size, set__checksum=digest.hexdigest(),
-        unset__error=True)
-    if not run.recipients:
-        # Nothing to send: the run ends here, ready to download.
-        ExportRun.objects(pk=run.pk).update_one(set__finished_at=datetime.utcnow())
+    done = datetime.utcnow()
+    values = {"status": "built", "built_at": done, "row_counts": {k: int(v) for k, v in row_counts.items()},
+              "file_id": file_id, "filename": filename, "size": size, "checksum": digest.hexdigest()}
+    # With recipients the run waits for its send (due now); without, it ends here, ready to download.
+    values.update({"next_attempt_at": now} if run.recipients else {"finished_at": done})
+    if not _write(claim, "building", values, unset=("error", "lease_until")):
+        files.delete(file_id)  # another worker resumed this run after our lease ran out; its file stands
+        return None
     return ExportRun.objects.get(pk=run.pk)
 
 
@@ -230,47 +308,78 @@ def open_file(run: ExportRun):
 class Delivery:
     sent: bool
     reason: str = ""
+    #: When the next attempt is due, if the mail server refused this one and tries remain.
+    retry_at: datetime | None = None
 
 
 def deliver(run_id: str, settings, now: datetime | None = None) -> Delivery:
-    """Send a built run's email(s) once. Raises MailNotSent (run back to built) if SMTP refused."""
+    """Send a built run's email(s) once.
+
+    A refused send puts the run back to "Ready" with its next attempt due after a doubling wait
+    (the sweeper, or the task's own retry, comes back for it); after `settings.mail_retries`
+    attempts the run fails and every manager is told.
+    """
     now = now or datetime.utcnow()
-    run = _claim(run_id, "built", "sending", "sending_at", now)
-    if run is None:
+    claim = _claim(run_id, "built", "sending", "sending_at", SEND_LEASE, now,
+                   ready={"next_attempt_at": {"$lte": now}}, count="mail_attempts")
+    if claim is None:
         current = ExportRun.objects(pk=run_id).only("status").first()
         return Delivery(False, f"run is {current.status if current else 'gone'}")
-    ExportRun.objects(pk=run.pk).update_one(inc__mail_attempts=1)
     try:
-        if not run.workbook_mail_id:
-            message_id = _send_workbook(run, settings)
-            ExportRun.objects(pk=run.pk).update_one(set__workbook_mail_id=message_id)
-        if run.delivery == "attachment" and not run.password_mail_id:
-            message_id = send_mail(settings, run.recipients, f"Password for {_subject(run)}",
-                                   _password_body(run), message_id=_message_id(run, "password", settings))
-            ExportRun.objects(pk=run.pk).update_one(set__password_mail_id=message_id)
+        send_run(claim, settings)
     except MailNotSent as exc:
-        ExportRun.objects(pk=run.pk, status="sending").update_one(set__status="built", set__error=f"Email not sent: {exc}")
-        raise
-    ExportRun.objects(pk=run.pk, status="sending").update_one(
-        set__status="sent", set__finished_at=datetime.utcnow(), unset__error=True)
+        attempts = claim.run.mail_attempts
+        if attempts >= settings.mail_retries:
+            _fail(claim.run.pk, claim.match, f"Email not sent after {attempts} attempts: {exc}", settings)
+            return Delivery(False, str(exc))
+        retry_at = now + timedelta(seconds=backoff_seconds(attempts, settings.mail_retry_seconds))
+        _write(claim, "sending", {"status": "built", "next_attempt_at": retry_at,
+                                  "error": f"Email not sent (attempt {attempts} of {settings.mail_retries}, "
+                                           f"next at {_uk_time(retry_at)}): {exc}"[:2000]},
+               unset=("lease_until",))
+        return Delivery(False, str(exc), retry_at=retry_at)
+    _write(claim, "sending", {"status": "sent", "finished_at": datetime.utcnow()},
+           unset=("error", "lease_until", "next_attempt_at"))
     return Delivery(True)
 
 
-def give_up(run_id: str, reason: str, settings) -> None:
-    """Sending failed for good: the run is failed and every manager is told, in the app and by email if it works."""
+def send_run(claim: Claim, settings) -> None:
+    """The one path by which a run's email leaves: the workbook mail, then (attachment delivery) the
+    password mail. Each records its Message-ID once accepted, so a retry sends only what is missing.
+    Raises MailNotSent if the mail server refused."""
+    run = claim.run
+    if not run.workbook_mail_id:
+        message_id = _send_workbook(run, settings)
+        ExportRun._get_collection().update_one(claim.match, {"$set": {"workbook_mail_id": message_id}})
+    if run.delivery == "attachment" and not run.password_mail_id:
+        message_id = send_mail(settings, run.recipients, f"Password for {_subject(run)}",
+                               _password_body(run), message_id=_message_id(run, "password", settings))
+        ExportRun._get_collection().update_one(claim.match, {"$set": {"password_mail_id": message_id}})
+
+
+def send_again(run_id: Any, now: datetime | None = None) -> bool:
+    """A failed run with a workbook and recipients goes back to "Ready", due now, with fresh attempts."""
+    now = now or datetime.utcnow()
+    return bool(ExportRun.objects(pk=run_id, status="failed", file_id__exists=True, recipients__not__size=0).update_one(
+        set__status="built", set__mail_attempts=0, set__next_attempt_at=now, unset__error=True,
+        unset__finished_at=True))
+
+
+def _fail(run_id: Any, condition: Mapping[str, Any], error: str, settings=None) -> ExportRun | None:
+    """Mark the run failed if `condition` still holds (the claim, or its status); managers are told
+    in the app, and by email when `settings` are given and the mail server takes it."""
+    changed = ExportRun._get_collection().update_one(
+        {"_id": run_id, **condition},
+        {"$set": {"status": "failed", "error": error[:2000], "finished_at": datetime.utcnow()},
+         "$unset": {"lease_until": "", "next_attempt_at": ""}}).modified_count
     run = ExportRun.objects(pk=run_id).first()
-    if run is not None:
-        fail(run, f"Email not sent after {run.mail_attempts} attempts: {reason}", settings)
-
-
-def fail(run: ExportRun, error: str, settings=None) -> ExportRun:
-    ExportRun.objects(pk=run.pk).update_one(set__status="failed", set__error=error[:2000],
-                                            set__finished_at=datetime.utcnow())
+    if not changed or run is None:
+        return None
     text = f"Export run failed: {run.schedule_name or run.report}, {run.period_start} to {run.period_end}. {error}"[:500]
     Notice(role="manager", text=text, link=f"/admin/exportrun/details/?id={run.pk}").save()
     if settings is not None:
         _tell_managers(settings, text, run)
-    return ExportRun.objects.get(pk=run.pk)
+    return run
 
 
 def _tell_managers(settings, text: str, run: ExportRun) -> None:
@@ -284,6 +393,10 @@ def _tell_managers(settings, text: str, run: ExportRun) -> None:
         send_mail(settings, emails, "Export run failed", f"{text}\n\nDetails: {settings.base_url}/admin/exportrun/details/?id={run.pk}\n")
     except MailNotSent:
         pass  # the in-app notice stands; the mail server is the thing that is down
+
+
+def _uk_time(moment: datetime) -> str:
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
 
 
 def _subject(run: ExportRun) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from admin_app.metrics.periods import london_today
 from admin_app.models import Client
 from admin_app.saved_filters import StaleFilter, export_scope, export_scope_choices
 from admin_app.security import scope_match
@@ -19,7 +20,7 @@ def resolve_scope(scope: str | None, user: Any, today: date | None = None) -> tu
     if not scope:
         base = scope_match(Client, user) if user is not None else {}
         return base, "Every case file" if not base else "Own caseload"
-    return export_scope(scope, user, today or date.today())
+    return export_scope(scope, user, today or london_today())
 
 
 def scope_choices(user: Any) -> list[tuple[str, str]]:

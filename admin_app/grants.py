@@ -237,11 +237,15 @@ def find_bid(db, bid_id: str, match: Mapping[str, Any] | None = None) -> BidRef 
 
 
 def list_bids(db, doc_match: Mapping[str, Any], bid_match: Mapping[str, Any], *, oldest_first: bool = False,
-              skip: int = 0, limit: int = 50) -> Iterator[dict]:
-    """Bids with their client's reference and first name only, newest submission first."""
+              skip: int = 0, limit: int = 50, status_match: Mapping[str, Any] | None = None) -> Iterator[dict]:
+    """Bids with their client's reference and first name only, newest submission first.
+
+    The case files are found by index: a status asked for (`status_match`, on grant_bids.status),
+    else any bid number (grant_bids.bid_id); `bid_match` then picks the bids themselves."""
     direction = 1 if oldest_first else -1
+    start = dict(status_match) if status_match else {"grant_bids.bid_id": {"$gt": ""}}
     pipeline = [
-        {"$match": {"grant_bids.0": {"$exists": True}, **doc_match}},
+        {"$match": {"$and": [start, dict(doc_match)]} if doc_match else start},
         {"$project": {"reference": 1, "first_name": 1, "worker": 1, **{f"grant_bids.{name}": 1 for name in (
             "bid_id", "status", "purpose", "submitted_date", "pot", "amount_asked_pence", "amount_awarded_pence",
             "paid_pence", "supporting_worker")}}},
@@ -624,7 +628,8 @@ def pot_figures(db, as_of: date) -> list[dict]:
 
 def _moved_by_pot(db, day: datetime | None = None) -> dict[str, dict]:
     """{pot name: {"committed": pence, "paid": pence}} summed from the bids' transitions (up to `day`)."""
-    on = {"grant_bids.transitions.on": {"$lte": day}} if day else {"grant_bids.transitions.0": {"$exists": True}}
+    # A range on the indexed date, whether or not a day is given: never a scan of every case file.
+    on = {"grant_bids.transitions.on": {"$lte": day or datetime(9999, 12, 31)}}
     within = {"grant_bids.transitions.on": {"$lte": day}} if day else {}
     return {row["_id"]: row for row in db[CLIENTS].aggregate([
         {"$match": on},

@@ -10,11 +10,16 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from datetime import datetime
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Iterable
+from zoneinfo import ZoneInfo
 
 from config import Settings
+
+
+LONDON = ZoneInfo("Europe/London")
 
 
 class MailNotSent(Exception):
@@ -40,6 +45,7 @@ def build_message(settings: Settings, to: Iterable[str], subject: str, body: str
     message["From"] = settings.mail_from
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(LONDON))
     message["Message-ID"] = message_id or make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
     message.set_content(body)
     for item in attachments:

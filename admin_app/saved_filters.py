@@ -132,9 +132,10 @@ def high_risk(today: date) -> dict:
         "cond": {"$and": [{"$in": ["$$n.level", list(HIGH_LEVELS)]},
                           {"$gte": ["$$n.date", {"$ifNull": [latest_day, mongo_day(date(1900, 1, 1))]}]}]}}}
     since = mongo_day(today - timedelta(days=RECENT_CONCERN_DAYS - 1))
+    # Each branch also names a level or date its rule implies, so an index finds its candidates.
     return {**NOT_CLOSED, "$or": [
-        {"$expr": {"$gt": [{"$size": latest_high}, 0]}},
-        {"$expr": {"$gt": [{"$size": newer_high_note}, 0]}},
+        {"risk_assessments.level": {"$in": list(HIGH_LEVELS)}, "$expr": {"$gt": [{"$size": latest_high}, 0]}},
+        {"risk_notes.level": {"$in": list(HIGH_LEVELS)}, "$expr": {"$gt": [{"$size": newer_high_note}, 0]}},
         {"safeguarding_concerns": {"$elemMatch": {"date": {"$gte": since, "$lte": mongo_day(today)}}}},
     ]}
 

@@ -5,11 +5,14 @@ Without a broker (embedded mode) tasks run at once in the calling process.
 """
 from __future__ import annotations
 
+import os
+import sys
+
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_process_init
 
-from config import Settings, load_settings
+from config import ConfigError, Settings, load_settings
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -27,20 +30,39 @@ def make_celery(settings: Settings) -> Celery:
         task_serializer="json",
         accept_content=["json"],
         broker_connection_retry_on_startup=True,
-        # Beat only ticks; the dispatcher decides what is due from the schedules in MongoDB.
-        beat_schedule={
-            "dispatch-exports": {"task": "exports.dispatch", "schedule": 60.0},
-            "daily-digest": {"task": "digest.daily", "schedule": crontab(hour=7, minute=0)},
-            "remove-old-export-files": {"task": "exports.remove_old_files", "schedule": crontab(hour=3, minute=0)},
-            "check-grant-pots": {"task": "grants.check_pots", "schedule": crontab(hour=3, minute=30)},
-            "risk-sweep": {"task": "risk.sweep", "schedule": 60.0},
-        },
+        beat_schedule=beat_schedule(settings),
     )
     app.conf.e4e_settings = settings
     return app
 
 
-celery = make_celery(load_settings())
+def beat_schedule(settings: Settings) -> dict:
+    """What beat ticks (and, in embedded mode, the web app's own in-process ticker).
+
+    Beat only ticks; the dispatcher decides what is due from the schedules in MongoDB, and the
+    sweeper what is to be resumed or retried from the runs."""
+    return {
+        "dispatch-exports": {"task": "exports.dispatch", "schedule": float(settings.sweep_seconds)},
+        "sweep-exports": {"task": "exports.sweep", "schedule": float(settings.sweep_seconds)},
+        "refresh-dashboards": {"task": "dashboards.refresh", "schedule": float(settings.sweep_seconds)},
+        "daily-digest": {"task": "digest.daily", "schedule": crontab(hour=7, minute=0)},
+        "remove-old-export-files": {"task": "exports.remove_old_files", "schedule": crontab(hour=3, minute=0)},
+        "check-grant-pots": {"task": "grants.check_pots", "schedule": crontab(hour=3, minute=30)},
+        "risk-sweep": {"task": "risk.sweep", "schedule": 60.0},
+    }
+
+
+def _settings_or_exit() -> Settings:
+    """The worker's settings; a missing or unsafe one stops the process with one line, no traceback."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        sys.stderr.write(f"Refusing to start: {exc}\n")
+        sys.stderr.flush()
+        os._exit(2)  # celery's loader reports even SystemExit with a traceback
+
+
+celery = make_celery(_settings_or_exit())
 
 
 def ensure_database() -> None:

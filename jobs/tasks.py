@@ -5,7 +5,7 @@ safe to run twice.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from jobs.celery_app import celery, ensure_database
 
@@ -32,12 +32,27 @@ def dispatch_exports() -> list[str]:
     return run_ids
 
 
+@celery.task(name="exports.sweep")
+def sweep_exports() -> dict:
+    """Hand out again the runs whose worker died (lease expired) and the sends whose retry is due."""
+    from admin_app import export_runs
+
+    ensure_database()
+    found = export_runs.sweep(datetime.utcnow())
+    for run_id in found.build:
+        build_export.delay(run_id)
+    for run_id in found.deliver:
+        deliver_export.delay(run_id)
+    return {"build": found.build, "deliver": found.deliver}
+
+
 @celery.task(name="exports.build")
 def build_export(run_id: str) -> str | None:
     from admin_app import export_runs
 
     ensure_database()
-    run = export_runs.build(run_id, settings().pseudonym_key)
+    config = settings()
+    run = export_runs.build(run_id, config.pseudonym_key, settings=config)
     if run is not None and run.status == "built" and run.recipients:
         deliver_export.delay(run_id)
     return run.status if run is not None else None
@@ -45,21 +60,16 @@ def build_export(run_id: str) -> str | None:
 
 @celery.task(name="exports.deliver", bind=True, max_retries=None)
 def deliver_export(self, run_id: str) -> bool:
-    """Email a built run once; SMTP refusals retry with doubling waits, then fail the run and tell managers."""
+    """Email a built run once. A refused send is due again after a doubling wait: with a broker this
+    task comes back for it then; in every mode the sweeper does too (whichever is first sends)."""
     from admin_app import export_runs
-    from admin_app.mail import MailNotSent
-    from admin_app.models.exports import ExportRun
 
     ensure_database()
-    config = settings()
-    try:
-        return export_runs.deliver(run_id, config).sent
-    except MailNotSent as exc:
-        attempts = ExportRun.objects(pk=run_id).only("mail_attempts").first().mail_attempts
-        if attempts >= config.mail_retries:
-            export_runs.give_up(run_id, str(exc), config)
-            return False
-        raise self.retry(exc=exc, countdown=export_runs.backoff_seconds(attempts, config.mail_retry_seconds))
+    delivery = export_runs.deliver(run_id, settings())
+    if delivery.retry_at is not None and not self.request.is_eager:
+        wait = max(1.0, (delivery.retry_at - datetime.utcnow()).total_seconds())
+        raise self.retry(countdown=wait)
+    return delivery.sent
 
 
 @celery.task(name="exports.remove_old_files")
@@ -75,9 +85,10 @@ def remove_old_export_files() -> int:
 def send_daily_digests() -> int:
     """Each worker's and manager's morning email of due items (counts and links only)."""
     from admin_app.digest import send_digests
+    from admin_app.metrics.periods import london_today
 
     ensure_database()
-    return send_digests(settings(), date.today())
+    return send_digests(settings(), london_today())
 
 
 @celery.task(name="grants.check_pots")
@@ -88,6 +99,18 @@ def check_grant_pots() -> int:
 
     ensure_database()
     return len(grants.notify_pot_drift(database()))
+
+
+@celery.task(name="dashboards.refresh")
+def refresh_dashboards() -> int:
+    """Recompute the service dashboard's snapshots that people are looking at, before they go stale."""
+    from admin_app import snapshots
+    from admin_app.db import database
+    from admin_app.metrics.report import load_report
+
+    ensure_database()
+    return snapshots.refresh(datetime.utcnow(),
+                             lambda period, as_of: load_report(database(), {}, period, as_of=as_of))
 
 
 @celery.task(name="alerts.email_admins")

@@ -20,8 +20,12 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-SERVICES = {"mongo", "redis", "web", "worker", "beat", "mailcatcher"}
+SERVICES = {"proxy", "mongo", "redis", "web", "worker", "beat", "mailcatcher", "backup"}
+ONE_OFF = {"backup"}
 APP_SERVICES = ("web", "worker", "beat")
+CADDYFILE = ROOT / "deploy" / "Caddyfile"
+BACKUP_SCRIPT = ROOT / "deploy" / "mongo" / "backup.sh"
+CREATE_USERS = ROOT / "deploy" / "mongo" / "create-users.js"
 SECRETS = ("SECRET_KEY", "SECURITY_PASSWORD_SALT", "FIELD_ENCRYPTION_KEYS", "PSEUDONYM_KEY", "TOTP_SECRET")
 GUNICORN = ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "admin_app:create_app()"]
 HEALTH_URL = "http://127.0.0.1:8000/healthz"
@@ -59,12 +63,14 @@ def _test_text(healthcheck: dict) -> str:
 # --- docker-compose.yml -------------------------------------------------------------
 
 
-def test_all_six_services_exist(services):
+def test_every_service_exists(services):
     assert set(services) == SERVICES
 
 
-def test_every_service_has_a_real_healthcheck(services):
+def test_every_long_running_service_has_a_real_healthcheck(services):
     for name, service in services.items():
+        if name in ONE_OFF:
+            continue
         hc = service.get("healthcheck")
         assert hc, f"{name} has no healthcheck"
         assert not hc.get("disable"), f"{name} disables its healthcheck"
@@ -75,14 +81,22 @@ def test_every_service_has_a_real_healthcheck(services):
             assert len(test) > 1
 
 
-def test_every_service_restarts_unless_stopped(services):
+def test_every_long_running_service_restarts_unless_stopped(services):
     for name, service in services.items():
-        assert service.get("restart") == "unless-stopped", name
+        assert service.get("restart") == ("no" if name in ONE_OFF else "unless-stopped"), name
+
+
+def test_every_image_is_pinned_to_a_version(services):
+    for name, service in services.items():
+        image = str(service["image"])
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag, f"{name}: {image} has no tag"
+        assert tag != "latest" and re.match(r"v?\d+\.\d+(\.\d+)?", tag), f"{name}: {image} is not pinned"
 
 
 def test_mongo_is_a_single_node_replica_set_that_initiates_itself(services):
     mongo = services["mongo"]
-    assert str(mongo["image"]).startswith("mongo:7")
+    assert str(mongo["image"]).startswith("mongo:7.")
     argv = _argv(mongo["command"])
     assert "--replSet" in argv and argv[argv.index("--replSet") + 1] == "rs0"
     assert "--bind_ip_all" in argv
@@ -93,24 +107,86 @@ def test_mongo_is_a_single_node_replica_set_that_initiates_itself(services):
     assert "mongo:27017" in check
 
 
-def test_redis_persists_and_pings(services):
+def test_mongo_demands_authentication_with_a_keyfile_and_users(services):
+    mongo = services["mongo"]
+    env = _env(mongo)
+    argv = _argv(mongo["command"])
+    keyfile = argv[argv.index("--keyFile") + 1]
+    entry = " ".join(_argv(mongo["entrypoint"]))
+    # The keyfile is written from the secret, readable by mongod alone, before the image's own entrypoint.
+    assert f"> {keyfile}" in entry and f"chmod 400 {keyfile}" in entry and "exec docker-entrypoint.sh" in entry
+    assert env["MONGO_REPLICA_KEY"] == "${MONGO_REPLICA_KEY:?set MONGO_REPLICA_KEY}"
+    assert env["MONGO_INITDB_ROOT_USERNAME"] == "root"
+    for secret in ("MONGO_ROOT_PASSWORD", "MONGO_APP_PASSWORD", "MONGO_BACKUP_PASSWORD"):
+        assert f"${{{secret}:?" in " ".join(env.values()), secret
+    assert "./deploy/mongo/create-users.js:/docker-entrypoint-initdb.d/create-users.js:ro" in mongo["volumes"]
+    users = CREATE_USERS.read_text()
+    assert 'user: "e4e"' in users and '{ role: "readWrite", db: "e4e" }' in users
+    assert 'user: "e4e_backup"' in users and '{ role: "backup", db: "admin" }' in users
+    assert "process.env.MONGO_APP_PASSWORD" in users and "process.env.MONGO_BACKUP_PASSWORD" in users
+    # The health check signs in too: without a password the server answers nothing.
+    assert '-u root -p "$$MONGO_INITDB_ROOT_PASSWORD"' in _test_text(mongo["healthcheck"])
+    assert "ports" not in mongo
+
+
+def test_redis_persists_demands_a_password_and_pings(services):
     redis = services["redis"]
-    assert str(redis["image"]).startswith("redis:7")
-    assert "--appendonly" in _argv(redis["command"])
-    assert _argv(redis["command"])[_argv(redis["command"]).index("--appendonly") + 1] == "yes"
-    assert "redis-cli ping" in _test_text(redis["healthcheck"])
+    assert str(redis["image"]).startswith("redis:7.")
+    script = _argv(redis["command"])[-1]
+    server = shlex.split(script.replace("$$", "$"))
+    assert server[:2] == ["exec", "redis-server"]
+    assert server[server.index("--appendonly") + 1] == "yes"
+    assert server[server.index("--requirepass") + 1] == "$REDIS_PASSWORD"
+    assert _env(redis)["REDIS_PASSWORD"] == "${REDIS_PASSWORD:?set REDIS_PASSWORD}"
+    check = _test_text(redis["healthcheck"])
+    assert "redis-cli ping" in check and "REDISCLI_AUTH" in check
+    assert "ports" not in redis
 
 
-def test_mailcatcher_is_mailpit_with_ui_and_smtp_ports(services):
+def test_the_mail_catcher_is_for_development_only_and_local_only(services):
     mail = services["mailcatcher"]
-    assert str(mail["image"]).startswith("axllent/mailpit")
-    ports = {str(p) for p in mail["ports"]}
-    assert "8025:8025" in ports and "1025:1025" in ports
+    assert str(mail["image"]).startswith("axllent/mailpit:")
+    assert mail["profiles"] == ["dev"]
+    for port in mail.get("ports") or []:
+        assert str(port).startswith("127.0.0.1:"), f"mailcatcher publishes {port} beyond this machine"
+    for name in APP_SERVICES:
+        assert "mailcatcher" not in services[name]["depends_on"]
+
+
+def test_a_tls_proxy_fronts_the_web_app_and_only_it_is_published(services):
+    proxy = services["proxy"]
+    assert str(proxy["image"]).startswith("caddy:2.")
+    assert {"80:80", "443:443"} <= {str(p) for p in proxy["ports"]}
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    env = _env(proxy)
+    assert env["SITE_ADDRESS"].startswith("${SITE_ADDRESS:?")
+    assert env["CADDY_TLS"] == "${CADDY_TLS:-internal}"
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    caddyfile = CADDYFILE.read_text()
+    assert "{$SITE_ADDRESS} {" in caddyfile
+    assert "tls {$CADDY_TLS:internal}" in caddyfile
+    assert "reverse_proxy web:8000" in caddyfile
+    assert "Strict-Transport-Security" in caddyfile
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy", "mailcatcher"}
+    assert [str(p) for p in services["web"]["expose"]] == ["8000"]
+
+
+def test_backups_are_a_one_off_mongodump_service(services):
+    backup = services["backup"]
+    assert backup["profiles"] == ["backup"]
+    assert backup["image"] == services["mongo"]["image"]  # the tools match the server
+    assert _argv(backup["entrypoint"]) == ["sh", "/deploy/backup.sh"]
+    assert "./deploy/mongo/backup.sh:/deploy/backup.sh:ro" in backup["volumes"]
+    assert "./backups:/backup" in backup["volumes"]
+    assert backup["depends_on"]["mongo"]["condition"] == "service_healthy"
+    script = BACKUP_SCRIPT.read_text()
+    assert "mongodump" in script and "mongorestore" in script and "--drop" in script
 
 
 def test_named_volumes_are_declared_and_used(compose, services):
     declared = set(compose.get("volumes") or {})
-    assert {"mongo-data", "redis-data"} <= declared
+    assert {"mongo-data", "redis-data", "caddy-data"} <= declared
     used = set()
     for name, service in services.items():
         for volume in service.get("volumes") or []:
@@ -129,19 +205,21 @@ def test_app_services_share_one_production_environment(services):
     env = envs[0]
     assert env["APP_ENV"] == "production"
     uri = env["MONGODB_URI"]
-    assert uri.startswith("mongodb://mongo:27017/")
-    assert "replicaSet=rs0" in uri
+    assert uri.startswith("mongodb://e4e:${MONGO_APP_PASSWORD:?set MONGO_APP_PASSWORD}@mongo:27017/e4e?")
+    assert "replicaSet=rs0" in uri and "authSource=e4e" in uri
     assert env["MONGODB_DB"] == "e4e"
-    assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
-    assert env["CELERY_RESULT_BACKEND"].startswith("redis://redis:6379/")
-    assert env["RATELIMIT_STORAGE_URI"].startswith("redis://redis:6379/")
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "RATELIMIT_STORAGE_URI"):
+        assert env[name].startswith("redis://:${REDIS_PASSWORD:?set REDIS_PASSWORD}@redis:6379/"), name
     # Broker, results and rate limits must not share a Redis database.
     assert len({env["CELERY_BROKER_URL"], env["CELERY_RESULT_BACKEND"], env["RATELIMIT_STORAGE_URI"]}) == 3
-    assert env["SMTP_HOST"] == "mailcatcher"
-    assert env["SMTP_PORT"] == "1025"
-    assert env["SMTP_TLS"].lower() == "false"
-    assert env["MAIL_FROM"] and env["BASE_URL"]
+    # The mail server is the operator's, from .env: host required, STARTTLS on by default, credentials passed.
+    assert env["SMTP_HOST"] == "${SMTP_HOST:?set SMTP_HOST}"
+    assert env["SMTP_PORT"] == "${SMTP_PORT:-587}"
+    assert env["SMTP_TLS"] == "${SMTP_TLS:-true}"
+    assert env["SMTP_USER"] == "${SMTP_USER:-}" and env["SMTP_PASSWORD"] == "${SMTP_PASSWORD:-}"
+    assert env["MAIL_FROM"].startswith("${MAIL_FROM:?") and env["BASE_URL"].startswith("${BASE_URL:?")
     assert env["TWO_FACTOR_REQUIRED_ROLES"] == "${TWO_FACTOR_REQUIRED_ROLES:-admin,manager}"
+    assert env["TZ"] == "Europe/London"
 
 
 def test_app_environment_comes_from_the_x_app_env_anchor(compose, services):
@@ -191,7 +269,7 @@ def test_web_syncs_roles_then_execs_gunicorn(services):
     first, _, rest = script.partition("&&")
     assert shlex.split(first) == ["flask", "--app", "admin_app", "sync-roles"]
     assert shlex.split(rest) == ["exec", *GUNICORN]
-    assert "8000:8000" in {str(p) for p in web["ports"]}
+    assert "ports" not in web  # reached through the proxy only
     check = _test_text(web["healthcheck"])
     assert HEALTH_URL in check and "urllib" in check
 
@@ -234,7 +312,8 @@ def _instructions() -> list[tuple[str, str]]:
 
 def test_dockerfile_base_install_and_port():
     ins = _instructions()
-    assert ins[0] == ("FROM", "python:3.11-slim")
+    keyword, image = ins[0]
+    assert keyword == "FROM" and re.fullmatch(r"python:3\.11\.\d+-slim(-bookworm)?", image), image
     runs = [arg for kw, arg in ins if kw == "RUN"]
     assert any(re.search(r"\bpip install\s+\.(\s|$)", r) for r in runs)
     assert ("EXPOSE", "8000") in ins
@@ -288,7 +367,54 @@ def test_env_example_lists_every_host_variable_without_real_secrets():
     referenced = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", COMPOSE.read_text()))
     assert set(SECRETS) <= referenced
     assert referenced <= set(values), f"missing from .env.example: {referenced - set(values)}"
-    for secret in SECRETS:
+    for secret in SECRETS + ("MONGO_ROOT_PASSWORD", "MONGO_APP_PASSWORD", "MONGO_BACKUP_PASSWORD", "REDIS_PASSWORD",
+                             "MONGO_REPLICA_KEY", "SMTP_PASSWORD"):
         assert values[secret] == "", f"{secret} must be left empty in .env.example"
     assert "Fernet.generate_key()" in text
     assert "secrets.token_urlsafe(48)" in text
+
+
+# --- deploy/mongo/backup.sh -----------------------------------------------------------
+
+
+def _backup(*args, env=None, folder=None):
+    import os
+    import subprocess
+
+    environment = {"PATH": os.environ["PATH"], "BACKUP_DIR": str(folder or ROOT), **(env or {})}
+    return subprocess.run(["sh", str(BACKUP_SCRIPT), *args], env=environment, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_backup_script_explains_itself_when_asked_wrongly(tmp_path):
+    for args in (("restore",), ("restore", "missing.archive.gz"), ("rotate",)):
+        result = _backup(*args, env={"MONGO_BACKUP_PASSWORD": "x"}, folder=tmp_path)
+        assert result.returncode == 2, args
+        assert "Usage: backup.sh" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_backup_restores_what_was_there(tmp_path):
+    """mongodump then mongorestore through the script, against the MongoDB server the suite uses."""
+    import os
+    import shutil
+
+    from pymongo import MongoClient
+
+    uri = os.environ.get("MONGODB_URI")
+    if not uri or not (shutil.which("mongodump") and shutil.which("mongorestore")):
+        pytest.skip("needs MONGODB_URI (a real server) and the MongoDB database tools")
+    database = f"{os.environ.get('MONGODB_TEST_DB', 'e4e_test')}_backup"
+    client = MongoClient(uri)
+    client.drop_database(database)
+    client[database].clients.insert_many([{"reference": f"E4E-B{n:04d}"} for n in range(50)])
+    env = {"MONGO_URI": uri, "MONGO_DB": database}
+    dumped = _backup("dump", env=env, folder=tmp_path)
+    assert dumped.returncode == 0, dumped.stderr
+    [archive] = list(tmp_path.glob(f"{database}-*.archive.gz"))
+    client[database].clients.delete_many({"reference": {"$gte": "E4E-B0010"}})
+    client[database].clients.insert_one({"reference": "written after the backup"})
+    restored = _backup("restore", archive.name, env=env, folder=tmp_path)
+    assert restored.returncode == 0, restored.stderr
+    references = sorted(doc["reference"] for doc in client[database].clients.find())
+    assert references == [f"E4E-B{n:04d}" for n in range(50)]
+    client.drop_database(database)

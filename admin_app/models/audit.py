@@ -39,7 +39,10 @@ class AuditEvent(Document):
     ip = StringField(max_length=64, verbose_name="From address")
     meta = {
         "collection": "audit_events",
-        "indexes": ["-at", "actor", "action", ("collection", "record_id")],
+        # The list pages by (at, _id) descending, newest first, alone or after one filter by equality
+        # (docs/indexes.md); the audit of one record is found by its id.
+        "indexes": [("-at", "-_id"), ("actor", "-at", "-_id"), ("action", "-at", "-_id"),
+                    ("collection", "-at", "-_id"), ("record_id", "-at", "-_id"), ("ip", "-at", "-_id")],
         "ordering": ["-at"],
     }
 

@@ -17,6 +17,7 @@ from mongoengine import (
 from admin_app.fields import DateField, DateTimeField, DecimalField, IntField, StringField
 
 from admin_app.crypto import EncryptedStringField
+from admin_app.search import client_search_keys
 from admin_app.models.grants import (
     BidTransition,
     GrantAttachment,
@@ -286,23 +287,38 @@ class Client(Document):
     version = IntField(default=0, min_value=0, verbose_name="Version")
     created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created")
     updated_at = DateTimeField(default=datetime.utcnow, verbose_name="Updated")
+    # Reference and names folded for anchored prefix search (admin_app/search.py); set on every save.
+    search_keys = ListField(StringField(max_length=100))
 
+    # Every list sort, search and built-in filter starts from one of these (docs/indexes.md;
+    # tests/test_indexes.py checks the screens against them).
     meta = {
         "collection": "clients",
         "ordering": ["reference"],
         "indexes": [
-            "reference",
-            "worker",
-            "status",
-            "last_name",
+            # the unique index on reference serves the default sort
+            ("worker", "reference"),
+            ("last_name", "_id"),
+            ("status", "_id"),
+            "search_keys",
+            ("referral.decision", "status"),
             "referral.date",
             "referral.source",
             "referral.cohort",
+            "assessment.date",
             "outcomes.kind",
             "contacts.mode",
+            "contacts.date",
             "risk_assessments.level",
+            "risk_notes.level",
+            "safeguarding_concerns.date",
+            ("risk_assessments.kind", "risk_assessments.review_date"),
+            "disclosures.written_report_date",
             "grant_bids.bid_id",
             "grant_bids.status",
+            "grant_bids.submitted_date",
+            "grant_bids.payments.paid_on",
+            "grant_bids.transitions.on",
         ],
     }
 
@@ -311,3 +327,4 @@ class Client(Document):
 
     def clean(self):
         self.updated_at = datetime.utcnow()
+        self.search_keys = client_search_keys(self.reference, self.first_name, self.last_name)

@@ -91,8 +91,19 @@ class ExportRun(Document):
     workbook_mail_id = StringField(max_length=255, verbose_name="Report email")
     password_mail_id = StringField(max_length=255, verbose_name="Password email")
     mail_attempts = IntField(default=0, verbose_name="Send attempts")
+    build_attempts = IntField(default=0, verbose_name="Build attempts")
+    # The claim of the step now holding the run: every write of that step is conditional on it, so a
+    # worker whose lease ran out (and whose run another worker resumed) changes nothing.
+    claim = StringField(max_length=40)
+    lease_until = DateTimeField(verbose_name="Held until (UTC)")
+    next_attempt_at = DateTimeField(verbose_name="Next send attempt (UTC)")
     error = StringField(verbose_name="Error")
-    meta = {"collection": "export_runs", "indexes": ["-queued_at", "status", "recipients", "started_by_user"],
+    meta = {"collection": "export_runs",
+            "indexes": [("-queued_at", "-_id"), "status", "recipients", "started_by_user",
+                        # the sweeper: expired leases, and sends that are due
+                        ("status", "lease_until"), ("status", "next_attempt_at"),
+                        # "Run now": is this schedule's period already on its way?
+                        ("schedule", "status")],
             "ordering": ["-queued_at"]}
 
     def __str__(self) -> str:

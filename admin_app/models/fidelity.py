@@ -55,7 +55,7 @@ class FidelityReview(Document):
     updated_by = StringField(max_length=255, verbose_name="Last changed by")
     updated_at = DateTimeField(default=datetime.utcnow, verbose_name="Last changed (UTC)")
 
-    meta = {"collection": "fidelity_reviews", "ordering": ["-review_date"], "indexes": ["-review_date"]}
+    meta = {"collection": "fidelity_reviews", "ordering": ["-review_date"], "indexes": [("-review_date", "-_id")]}
 
     def __str__(self) -> str:
         return f"Fidelity review of {self.review_date} ({self.period_start} to {self.period_end})"

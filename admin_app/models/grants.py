@@ -70,7 +70,7 @@ class GrantPot(Document):
     total_history = ListField(EmbeddedDocumentField(PotTotalChange), verbose_name="Changes of total")
     created_by = StringField(max_length=255, verbose_name="Created by")
 
-    meta = {"collection": "grant_pots", "ordering": ["-period_start"], "indexes": [("period_start", "period_end")]}
+    meta = {"collection": "grant_pots", "ordering": ["-period_start"], "indexes": [("period_start", "period_end"), ("-period_start", "-_id")]}
 
     def __str__(self) -> str:
         return f"Grant pot {self.name}"

@@ -52,7 +52,7 @@ class Employer(Document):
     notes = StringField(verbose_name="Notes")
     employer_contacts = ListField(EmbeddedDocumentField(GeneralEmployerContact), verbose_name="General employer contacts")
     created_at = DateTimeField(default=datetime.utcnow)
-    meta = {"collection": "employers", "ordering": ["name"], "indexes": ["name", "employer_contacts.staff"]}
+    meta = {"collection": "employers", "ordering": ["name"], "indexes": [("name", "_id"), "employer_contacts.staff"]}
 
     def __str__(self) -> str:
         return self.name

@@ -105,7 +105,7 @@ class Affiliation(Document):
     date = DateField(required=True, verbose_name="Date recorded")
     ended_on = DateField(verbose_name="No longer affiliated from", help_text="Leave blank while current")
     recorded_by = StringField(max_length=255, verbose_name="Recorded by")
-    meta = {"collection": "affiliations", "ordering": ["-date"], "indexes": [("client", "-date"), "group", "-date"]}
+    meta = {"collection": "affiliations", "ordering": ["-date"], "indexes": [("client", "-date"), "group", ("-date", "-_id")]}
 
     def __str__(self) -> str:
         return f"{self.group} ({self.confidence})"
@@ -141,7 +141,7 @@ class Visit(Document):
     outcome_recorded_by = StringField(max_length=255, verbose_name="Outcome recorded by")
     created_by = StringField(max_length=255, verbose_name="Booked by")
     meta = {"collection": "visits", "ordering": ["-starts_at"],
-            "indexes": [("workers", "starts_at"), "-starts_at", ("status", "ends_at"), "clients"]}
+            "indexes": [("workers", "starts_at"), ("-starts_at", "-_id"), ("status", "ends_at"), "clients"]}
 
     def __str__(self) -> str:
         where = self.venue.name if self.venue else "no venue"
@@ -179,7 +179,7 @@ class RiskAlert(Document):
     emailed_to = IntField(min_value=0, verbose_name="Emailed to (people)")
     open = BooleanField(default=True, verbose_name="Open")
     meta = {"collection": "risk_alerts", "ordering": ["-created_at"],
-            "indexes": ["-created_at", ("open", "-created_at"), ("worker", "open", "-created_at"),
+            "indexes": [("-created_at", "-_id"), ("open", "-created_at"), ("worker", "open", "-created_at"),
                         ("email_sent_at", "created_at")]}
 
     def __str__(self) -> str:

@@ -47,7 +47,7 @@ class SavedFilter(Document):
     meta = {
         "collection": "saved_filters",
         "ordering": ["name"],
-        "indexes": [{"fields": ["owner", "screen", "name"], "unique": True}, "shared_roles"],
+        "indexes": [{"fields": ["owner", "screen", "name"], "unique": True}, "shared_roles", ("name", "_id")],
     }
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import mongoengine
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
@@ -66,6 +66,11 @@ class StaleSave(Exception):
         self.version = version
 
 
+def _ref_id(value):
+    """The id a reference holds, loaded or not (a DBRef, an ObjectId, a document)."""
+    return getattr(value, "id", None) or getattr(value, "pk", None) or value
+
+
 def _cell(value):
     return "—" if value is None else value
 
@@ -84,17 +89,19 @@ class ClientView(SecuredModelView):
         "paid_outcomes": "Paid outcomes",
     }
     column_formatters = {
+        "worker": lambda v, c, m, p: v.worker_name(m.worker),
         "reference": lambda v, c, m, p: Markup(
             f'<a href="{escape(url_for("casefile.page", id=m.pk))}">{escape(m.reference)}</a>'),
         "status": lambda v, c, m, p: label(CASE_STATUSES, m.status),
         "cohort": lambda v, c, m, p: label(COHORTS, m.referral.cohort if m.referral else None),
         "referral_source": lambda v, c, m, p: label(REFERRAL_SOURCES, m.referral.source if m.referral else None),
-        "days_since_last_contact": lambda v, c, m, p: _cell(days_since_last_contact(m, date.today())),
+        "days_since_last_contact": lambda v, c, m, p: _cell(days_since_last_contact(m, london_today())),
         "days_to_employer_contact": lambda v, c, m, p: _cell(days_to_first_employer_contact(m)),
         "paid_outcomes": lambda v, c, m, p: paid_outcome_count(m),
     }
     column_sortable_list = ("reference", "last_name", "status")
     column_searchable_list = ("reference", "first_name", "last_name")
+    search_keys_field = "search_keys"
     column_filters = (
         "status",
         NestedFilter("referral.cohort", "Cohort", COHORTS),
@@ -115,8 +122,33 @@ class ClientView(SecuredModelView):
     form_extra_fields = {"version_seen": HiddenField()}
     column_details_list = ("reference", "first_name", "last_name", "date_of_birth", "postcode", "phone", "worker", "status")
 
+    #: What the list and its CSV export read of each case file: its columns' fields, and of the
+    #: item lists only what the computed columns need (never whole lists, never referenced documents).
+    list_fields = ("reference", "first_name", "last_name", "worker", "status", "referral.cohort", "referral.source",
+                   "assessment.date", "contacts.date", "employer_contacts.date", "employer_contacts.face_to_face",
+                   "outcomes.kind")
+
     def search_placeholder(self):
         return "Reference or name"
+
+    # --- the list: a fixed number of queries per page ---------------------------------------------
+    def list_query(self, query):
+        return query.only(*self.list_fields).no_dereference()
+
+    def after_list_read(self, rows):
+        ids = {_ref_id(row.worker) for row in rows if row.worker}
+        g.client_list_workers = {user.pk: str(user) for user in User.objects(pk__in=list(ids)).only("email", "name")}
+
+    def worker_name(self, reference) -> str:
+        """The worker's name from the page's one query (a CSV export, read unpaged, asks once per worker)."""
+        if not reference:
+            return ""
+        names = g.setdefault("client_list_workers", {})
+        pk = _ref_id(reference)
+        if pk not in names:
+            user = User.objects(pk=pk).only("email", "name").first()
+            names[pk] = str(user) if user else ""
+        return names[pk]
 
     # --- the form ---------------------------------------------------------------------------------
     def _with_choices(self, form, obj=None):

@@ -1,7 +1,9 @@
 """Export Schedules and Export Runs: what is sent to whom and when, every run, downloads and "Run now"."""
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+import secrets
+from datetime import datetime
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_admin import expose
@@ -10,6 +12,7 @@ from markupsafe import Markup, escape
 from mongoengine import Q
 
 from admin_app import audit, export_runs
+from admin_app.metrics.periods import london_today
 from admin_app.export_scopes import ScopeProblem, resolve_scope, scope_choices
 from admin_app.models.exports import DELIVERIES, PERIOD_RULES
 from admin_app.security import has_permission
@@ -17,6 +20,7 @@ from admin_app.views.base import SecuredModelView
 from admin_app.vocabulary import label
 
 EVERY_RUN = "exports.all"
+REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def report_choices() -> list[tuple[str, str]]:
@@ -106,25 +110,51 @@ class ExportScheduleView(SecuredModelView):
     @expose("/run/", methods=("GET", "POST"))
     def run_view(self):
         schedule = self.get_one(request.values.get("id"))
-        period = export_runs.period_for(schedule.period_rule, date.today())
+        period = export_runs.period_for(schedule.period_rule, london_today())
         if request.method == "POST":
+            running = export_runs.unfinished_run(schedule, period)
+            if running is not None:
+                flash(f"“{schedule.name}” is already running for {period.label}; it was not started again.", "warning")
+                return redirect(url_for("exportrun.details_view", id=running.pk))
             try:
                 match, scope = resolve_scope(schedule.scope, current_user)
             except ScopeProblem as exc:
                 flash(f"Not run: {exc}", "error")
                 return redirect(url_for(".index_view"))
+            # One run per confirmation form, however often it is posted (a double click, a resend).
+            key = request.form.get("request_key", "")
+            key = key if REQUEST_KEY.fullmatch(key) else secrets.token_urlsafe(16)
             run = export_runs.create_run(schedule.report, period, match=match, scope=scope,
                                          started_by=current_user.email, started_by_user=current_user.pk,
-                                         notes=schedule.notes or "")
-            run.update(set__schedule=schedule, set__schedule_name=schedule.name, set__delivery=schedule.delivery,
-                       set__recipients=list(schedule.recipients))
+                                         notes=schedule.notes or "", schedule=schedule,
+                                         dedupe_key=f"{schedule.pk}:now:{key}")
+            if run.status != "queued" or run.started_at is not None:
+                flash(f"“{schedule.name}” was already started from this form; it was not started again.", "warning")
+                return redirect(url_for("exportrun.details_view", id=run.pk))
             audit.record("export", collection="export_runs", record_id=run.pk,
                          summary=f"ran schedule {schedule.name} now for {period.label}")
             _enqueue_build(str(run.pk))
-            flash(f"“{schedule.name}” is running for {period.label}; it will be emailed to its recipients when built.", "success")
+            flash(*_started_message(run.pk, f"“{schedule.name}” is running for {period.label}; "
+                                            "it will be emailed to its recipients when built."))
             return redirect(url_for("exportrun.details_view", id=run.pk))
         return self.render("admin/exports/run_schedule.html", schedule=schedule, period=period,
-                           report_title=dict(report_choices()).get(schedule.report, schedule.report))
+                           report_title=dict(report_choices()).get(schedule.report, schedule.report),
+                           request_key=secrets.token_urlsafe(16))
+
+
+def _started_message(run_id, queued: str) -> tuple[str, str]:
+    """What to tell the user once a run is handed over (in embedded mode it has already run)."""
+    from admin_app.models.exports import ExportRun
+
+    run = ExportRun.objects(pk=run_id).only("status", "error", "next_attempt_at").first()
+    if run is not None and run.status == "failed":
+        return f"The run failed: {run.error}", "error"
+    if run is not None and run.status == "built" and run.next_attempt_at and run.error:
+        return (f"The workbook is built but the mail server did not take it; it will be tried again by itself. "
+                f"{run.error}", "warning")
+    if run is not None and run.status == "sent":
+        return "The report was built and emailed to its recipients.", "success"
+    return queued, "success"
 
 
 def _status(view, context, model, name):
@@ -153,7 +183,8 @@ class ExportRunView(SecuredModelView):
                    "row_counts", "filename")
     column_details_list = ("report", "schedule_name", "period_start", "period_end", "scope", "started_by", "status",
                            "queued_at", "started_at", "built_at", "finished_at", "row_counts", "filename", "size",
-                           "checksum", "file_removed_at", "delivery", "recipients", "mail_attempts", "error")
+                           "checksum", "file_removed_at", "delivery", "recipients", "mail_attempts", "next_attempt_at",
+                           "error")
     column_formatters = {"report": _report_title, "status": _status, "filename": _file,
                          "queued_at": lambda v, c, m, n: f"{m.queued_at:%d/%m/%Y %H:%M}" if m.queued_at else "",
                          "row_counts": lambda v, c, m, n: ", ".join(f"{k}: {x}" for k, x in (m.row_counts or {}).items())}
@@ -186,7 +217,7 @@ class ExportRunView(SecuredModelView):
         choices = report_choices()
         scopes = [("", "Every case file you may see")] + scope_choices(current_user)
         values = request.form if request.method == "POST" else request.args
-        period, period_form, messages = pick_period(values, date.today())
+        period, period_form, messages = pick_period(values, london_today())
         if request.method == "POST":
             report = values.get("report", "")
             if report not in dict(choices):
@@ -214,15 +245,13 @@ class ExportRunView(SecuredModelView):
     @expose("/retry/", methods=("POST",))
     def retry_view(self):
         run = self.get_one(request.form.get("id"))
-        reset = type(run).objects(pk=run.pk, status="failed", file_id__exists=True, recipients__not__size=0).update_one(
-            set__status="built", set__mail_attempts=0, unset__error=True)
-        if not reset:
+        if not export_runs.send_again(run.pk):
             flash("Only a failed run with a built workbook and recipients can be sent again.", "error")
             return redirect(url_for(".details_view", id=run.pk))
         from jobs.tasks import deliver_export
 
         audit.record("export", collection="export_runs", record_id=run.pk, summary="asked to send a failed run again")
         deliver_export.delay(str(run.pk))
-        flash("Sending again.", "success")
+        flash(*_started_message(run.pk, "Sending again."))
         return redirect(url_for(".details_view", id=run.pk))
 

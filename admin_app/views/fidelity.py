@@ -17,7 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from admin_app import audit
 from admin_app.db import database
 from admin_app.metrics import fidelity
-from admin_app.metrics.periods import Period, previous_financial_year
+from admin_app.metrics.periods import Period, london_today, previous_financial_year
 from admin_app.metrics.records import ANCHOR_LIMITS
 from admin_app.metrics.report import as_of_for, load_report
 from admin_app.models.fidelity import ANCHOR_DIRECTIONS, DataItemSnapshot, FidelityAnchor, FidelityReview, ItemScore
@@ -60,11 +60,11 @@ class ScoreField(SelectField):
 
 
 class FidelityReviewForm(FlaskForm):
-    review_date = DateField("Review date", default=date.today,
+    review_date = DateField("Review date", default=london_today,
                             validators=[InputRequired(message="Enter the date of the review.")])
-    period_start = DateField("Period from", default=lambda: previous_financial_year(date.today()).start,
+    period_start = DateField("Period from", default=lambda: previous_financial_year(london_today()).start,
                              validators=[InputRequired(message="Enter the first day of the period reviewed.")])
-    period_end = DateField("Period to", default=lambda: previous_financial_year(date.today()).end,
+    period_end = DateField("Period to", default=lambda: previous_financial_year(london_today()).end,
                            validators=[InputRequired(message="Enter the last day of the period reviewed.")])
 
     def validate_period_end(self, field):

@@ -14,6 +14,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from wtforms import fields, validators
 
+from admin_app.metrics.periods import london_today
 from admin_app import audit, grants
 from admin_app.db import database
 from admin_app.models.case_file import Client, GrantBid
@@ -118,7 +119,8 @@ class GrantBidView(BaseView):
         page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
         bid_match = [m for m in (status_match, self._bid_scope()) if m]
         rows = list(grants.list_bids(database(), self._doc_scope(), {"$and": bid_match} if bid_match else {},
-                                     oldest_first=oldest_first, skip=page * PAGE, limit=PAGE + 1))
+                                     oldest_first=oldest_first, skip=page * PAGE, limit=PAGE + 1,
+                                     status_match=status_match))
         return self.render("admin/grants/bid_list.html", title=title, rows=rows[:PAGE], page=page,
                            more=len(rows) > PAGE, statuses=statuses, status=request.args.get("status", ""),
                            money=grants.money, label=label, GRANT_BID_STATUSES=GRANT_BID_STATUSES)
@@ -143,7 +145,7 @@ class GrantBidView(BaseView):
                    if has_permission(f"grantbid.{a}")]
         audit.record("view", collection="clients", record_id=ref.client_id, summary=f"{ref.reference}: grant bid {ref.bid_id}")
         return self.render("admin/grants/bid_details.html", ref=ref, bid=bid, offered=offered,
-                           transitions=grants.TRANSITIONS, money=grants.money, label=label, today=date.today(),
+                           transitions=grants.TRANSITIONS, money=grants.money, label=label, today=london_today(),
                            GRANT_BID_STATUSES=GRANT_BID_STATUSES, GRANT_BID_ACTIONS=GRANT_BID_ACTIONS,
                            GRANT_RECOMMENDATIONS=GRANT_RECOMMENDATIONS,
                            can_edit=ref.status == "draft" and has_permission("grantbid.edit"),
@@ -154,7 +156,7 @@ class GrantBidView(BaseView):
     @expose("/act/<action>/", methods=("POST",))
     def act(self, action):
         ref = self._bid_or_404(request.form.get("bid"))
-        form, today, by = request.form, date.today(), current_user.email
+        form, today, by = request.form, london_today(), current_user.email
         db = database()
         try:
             if action == "recommend":
@@ -183,7 +185,7 @@ class GrantBidView(BaseView):
             abort(404)
         if request.method == "POST":
             bid_id = self._save_draft(lambda values: grants.create_draft(
-                database(), client.pk, by=current_user.email, on=date.today(), match=scope_match(Client), **values))
+                database(), client.pk, by=current_user.email, on=london_today(), match=scope_match(Client), **values))
             if bid_id:
                 flash("Draft bid saved. Submit it to the panel when it is ready.", "success")
                 return redirect(url_for(".details", bid=bid_id))
@@ -200,7 +202,7 @@ class GrantBidView(BaseView):
             return redirect(url_for(".details", bid=ref.bid_id))
         if request.method == "POST":
             def save(values):
-                grants.edit_draft(database(), ref, by=current_user.email, on=date.today(), **values)
+                grants.edit_draft(database(), ref, by=current_user.email, on=london_today(), **values)
                 old = (ref.bid.get("attachment") or {}).get("file_id")
                 if values["attachment"] is not None and old:
                     _files().delete(ObjectId(old))

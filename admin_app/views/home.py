@@ -1,10 +1,9 @@
 """The admin home page, which needs a sign-in like every other screen: the user's notices and due items."""
-from datetime import date
-
 from flask import flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 
+from admin_app.metrics.periods import london_today
 from admin_app.models.exports import Notice
 from admin_app.saved_filters import due_builtins
 from admin_app.security import sees_everything
@@ -36,7 +35,7 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        due = builtin_rows(due_builtins(current_user.role_names), date.today())
+        due = builtin_rows(due_builtins(current_user.role_names), london_today())
         return self.render("admin/home.html", notices=notices_for(current_user), due=due,
                            everything=sees_everything(current_user), risk_alerts=risk_alerts_for(current_user))
 
