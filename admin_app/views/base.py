@@ -5,6 +5,7 @@ endpoint it does not know, and every read goes through `get_query`, which applie
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import mongoengine
@@ -13,6 +14,7 @@ from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext, ngettext
 from flask_admin.contrib.mongoengine import ModelView
+from flask_admin.contrib.mongoengine.tools import parse_like_term
 from flask_admin.contrib.mongoengine.view import SORTABLE_FIELDS
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from bson.errors import InvalidId
@@ -27,6 +29,7 @@ from wtforms.validators import StopValidation
 
 from admin_app import audit, fields
 from admin_app.alerts import note_probe
+from admin_app.privacy import classes as field_classes
 from admin_app.saved_filters import builtin_for
 from admin_app.security import has_permission, register_permission, scope_filter, scoped
 from admin_app.vocabulary import ROLES
@@ -341,6 +344,39 @@ class SecuredModelView(ModelView):
                 if isinstance(field, tuple(SORTABLE_FIELDS)) and not getattr(field, "encrypted", False)
                 and (self.column_display_pk or not isinstance(field, mongoengine.ObjectIdField))}
 
+    # --- field classes (admin_app/privacy/classes.py): list, details, export, search, sort, forms ---------
+    def _model_field(self, name):
+        return field_classes.field_at(self.model, name) if isinstance(name, str) else None
+
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        """A list, details or export cell of a field the user may not read says "restricted"."""
+        field = self._model_field(name)
+        if field is not None and not field_classes.readable(field):
+            return field_classes.RESTRICTED
+        return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
+
+    def _search(self, query, search_term):
+        """Search only the fields the user may read: a name they may not see cannot be confirmed by searching."""
+        op, term = parse_like_term(search_term)
+        criteria = None
+        for field in self._search_fields:
+            if not field_classes.readable(field):
+                continue
+            value = re.compile(f".*{re.escape(term)}.*") if isinstance(field, mongoengine.ReferenceField) else term
+            clause = mongoengine.Q(**{f"{field.name}__{op}": value})
+            criteria = clause if criteria is None else criteria | clause
+        return query.filter(criteria) if criteria is not None else query.filter(pk__in=[])
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        field_classes.drop_unreadable(form, self.model)
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        field_classes.drop_unreadable(form, self.model)
+        return form
+
     # --- exports ------------------------------------------------------------------------------
     def get_export_value(self, model, name):
         """A CSV cell holds text, never the list's HTML, and never a formula a spreadsheet would run."""
@@ -379,6 +415,9 @@ class SecuredModelView(ModelView):
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """Flask-Admin's list, with the record id as the last sort key: MongoDB's sort is not stable, so
         pages sorted on a column with repeated values (status, surname) could repeat or skip rows."""
+        field = self._model_field(sort_column)
+        if field is not None and not field_classes.readable(field):
+            sort_column = None  # the order of values the user may not read would tell them something
         count, query = super().get_list(page, sort_column, sort_desc, search, filters, execute=False,
                                         page_size=page_size)
         if sort_column:
@@ -413,7 +452,7 @@ class SecuredModelView(ModelView):
                        f"asked for a record that is not there or outside their scope: {request.method} {request.path}")
             abort(404)
         if request.method == "GET" and request.endpoint and request.endpoint.endswith(("details_view", "edit_view")):
-            audit.record("view", collection=self.model._get_collection_name(), record_id=obj.pk, summary=str(obj))
+            audit.record("view", collection=self.model._get_collection_name(), record_id=obj.pk, summary=audit.label(obj))
         return obj
 
     def scoped_objects(self, ids):

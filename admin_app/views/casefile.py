@@ -28,8 +28,10 @@ from admin_app.casework.parts import (
     DECIDE_PERMISSION, PARTS, STATUS, STATUS_PERMISSION, Part, drop_inapplicable, part_named, permission_labels,
 )
 from admin_app.metrics.periods import london_today
+from admin_app.privacy import reads as privacy_reads
 from admin_app.models.case_file import Client
 from admin_app.models.partners import Employer, Organisation
+from admin_app.privacy import classes as field_classes
 from admin_app.security import has_permission, register_permission, scope_match, scoped
 from admin_app.timeline import current_plan, duration, hours_totals, timeline
 from admin_app.views.base import CaseFileConverter, ChoiceField, validation_paths
@@ -252,7 +254,23 @@ class CaseFileView(BaseView):
         return url_for(".page", id=id)
 
     def _render(self, template, client, **context):
-        return self.render(template, client=client, label=label, page_url=self._page_url(client.pk), **context)
+        return self.render(template, client=client, label=label, page_url=self._page_url(client.pk),
+                           client_name=self._name(client), **context)
+
+    @staticmethod
+    def _name(client) -> str:
+        if not field_classes.readable(Client._fields["first_name"]):
+            return field_classes.RESTRICTED
+        return f"{client.first_name or ''} {client.last_name or ''}".strip()
+
+    @staticmethod
+    def _readable_fields(part: Part, fields: tuple[str, ...], adding: bool) -> tuple[str, ...]:
+        """The task form's fields this user may read; a form whose required field they may not read is refused."""
+        document = writes.item_class(part.name)
+        hidden = [n for n in fields if not field_classes.readable(document._fields[n])]
+        if adding and any(document._fields[n].required for n in hidden):
+            abort(403)
+        return tuple(n for n in fields if n not in hidden)
 
     # --- the page --------------------------------------------------------------------------------
     @expose("/")
@@ -267,8 +285,9 @@ class CaseFileView(BaseView):
             writes.assign_missing_item_ids(client.pk)
             client = self._client(id)
         audit.record("view", collection="clients", record_id=client.pk, summary=f"case file page of {client.reference}")
+        privacy_reads.record_restricted_reads(client)
         today = london_today()
-        events = timeline(client)
+        events = timeline(client, field_classes.readable)
         page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
         shown = events[page * EVENTS_PER_PAGE:(page + 1) * EVENTS_PER_PAGE]
         tasks = [p for p in PARTS if has_permission(p.permission("add"))]
@@ -291,7 +310,7 @@ class CaseFileView(BaseView):
             return self._change_status(id)
         declared = part_named(part)
         client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
-        fields = declared.form_fields("add")
+        fields = self._readable_fields(declared, declared.form_fields("add"), adding=True)
         form = task_form_class(declared, fields)(request.form if request.method == "POST" else None)
         self._offer_choices(form, declared, None)
         if request.method == "GET":
@@ -327,7 +346,7 @@ class CaseFileView(BaseView):
         raw, reference = loaded
         client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
         item = writes.as_item(part, raw)
-        fields = step.fields if step else declared.form_fields("edit")
+        fields = self._readable_fields(declared, step.fields if step else declared.form_fields("edit"), adding=False)
         posted = request.method == "POST"
         form = task_form_class(declared, fields)(request.form if posted else None, obj=None if posted else item)
         seen = SeenForm(request.form if posted else None, meta={"csrf": False})
@@ -343,8 +362,7 @@ class CaseFileView(BaseView):
                     self._stale(seen, raw, declared.item)
                 else:
                     try:
-                        changed = writes.update_item(client.pk, part, raw, after, declared.fields, self._scope(),
-                                                     reference)
+                        changed = writes.update_item(client.pk, part, raw, after, fields, self._scope(), reference)
                     except writes.Stale:
                         fresh = writes.load_item(id, part, item_id, self._scope())
                         if fresh is None:
@@ -388,7 +406,10 @@ class CaseFileView(BaseView):
                     flash(f"{declared.item.capitalize()} removed from {client.reference}.", "success")
                 return redirect(self._page_url(client.pk))
         item = writes.as_item(part, raw)
-        shown = [(writes.item_class(part)._fields[n].verbose_name or n, self._display(item, n)) for n in declared.fields]
+        document = writes.item_class(part)
+        shown = [(document._fields[n].verbose_name or n,
+                  self._display(item, n) if field_classes.readable(document._fields[n]) else field_classes.RESTRICTED)
+                 for n in declared.fields]
         return self._render("admin/casefile/remove.html", client, seen=seen, part=declared, shown=shown)
 
     # --- status and referral ---------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Data protection: field classes and who reads them, anonymisation, subject access."""
