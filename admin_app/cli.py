@@ -158,7 +158,8 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("rotate-keys")
     def rotate_keys_command():
-        """Re-encrypt every encrypted field under the first key in FIELD_ENCRYPTION_KEYS."""
+        """Re-encrypt every encrypted field under the first key in FIELD_ENCRYPTION_KEYS; encrypt values stored in
+        plain text before their field was encrypted."""
         from admin_app.keys import StillChanging, rotate_client_keys
 
         try:
