@@ -77,6 +77,10 @@ def seed_demo_schedules() -> int:
 
 
 def register_cli(app: Flask) -> None:
+    from admin_app.privacy.cli import register as register_privacy
+
+    register_privacy(app)
+
     @app.cli.command("sync-roles")
     @click.option("--reset", is_flag=True, help="Put every role back to its default permissions.")
     def sync_roles_command(reset):

@@ -288,6 +288,10 @@ class Client(Document):
     grant_bids = ListField(EmbeddedDocumentField(GrantBid), verbose_name="Grant bids")
     status_history = ListField(EmbeddedDocumentField(StatusChange), verbose_name="Status history")
     progress_updates = ListField(EmbeddedDocumentField(ProgressUpdate), verbose_name="Quarterly updates")
+    # Data protection (admin_app/privacy/): a legal hold stops retention; an anonymised file keeps coded data only.
+    legal_hold = StringField(max_length=300, verbose_name="Legal hold",
+                             help_text="Why no retention rule may anonymise this case file while the hold stands")
+    anonymised_on = DateField(verbose_name="Anonymised on")
     # Raised by every save of the whole-file form: a save based on an older version is refused.
     version = IntField(default=0, min_value=0, verbose_name="Version")
     created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created")

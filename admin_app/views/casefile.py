@@ -15,7 +15,7 @@ from flask_admin.contrib.mongoengine.form import get_form
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Optional, StopValidation
 from wtforms.widgets import DateInput
@@ -28,7 +28,7 @@ from admin_app.casework.parts import (
     DECIDE_PERMISSION, PARTS, STATUS, STATUS_PERMISSION, Part, drop_inapplicable, part_named, permission_labels,
 )
 from admin_app.metrics.periods import london_today
-from admin_app.privacy import reads as privacy_reads
+from admin_app.privacy import anonymise as anonymisation, reads as privacy_reads
 from admin_app.models.case_file import Client
 from admin_app.models.partners import Employer, Organisation
 from admin_app.privacy import classes as field_classes
@@ -39,6 +39,7 @@ from admin_app.vocabulary import CASE_STATUSES, REFERRAL_DECISIONS, REJECTION_RE
 
 EVENTS_PER_PAGE = 50
 PAGE_PERMISSION = "client.casefile"
+ANONYMISE_PERMISSION = "client.anonymise"
 
 
 # --- form fields ---------------------------------------------------------------------------------
@@ -170,6 +171,13 @@ class StatusForm(FlaskForm):
                               description="The earlier entry stays in the history; this one says it corrects it")
 
 
+class AnonymiseForm(FlaskForm):
+    reason = TextAreaField("Why", description="For example the erasure request and its date. Do not name the person: "
+                                              "the reason is kept in the audit log.",
+                           filters=[lambda v: (v or "").strip() or None])
+    confirm = StringField("Type the case reference to confirm", filters=[lambda v: (v or "").strip()])
+
+
 class DecisionForm(FlaskForm):
     decision = SelectField("Decision", validators=[DataRequired(message="Choose the decision.")])
     decision_date = DateField("Decision date", widget=DateInput(), validators=[DataRequired(message="Enter the date of the decision.")])
@@ -198,6 +206,7 @@ class CaseFileView(BaseView):
         super().__init__(name=name, endpoint=endpoint, url=url, **kwargs)
         for permission, text in permission_labels().items():
             register_permission(permission, text)
+        register_permission(ANONYMISE_PERMISSION, "Case file: anonymise a closed case file (instead of deleting it)")
 
     def is_visible(self):
         return False
@@ -211,6 +220,8 @@ class CaseFileView(BaseView):
             return PAGE_PERMISSION
         if name == "decide":
             return DECIDE_PERMISSION
+        if name == "anonymise":
+            return ANONYMISE_PERMISSION
         if name == "add" and kwargs.get("part") == STATUS:
             return STATUS_PERMISSION
         part = part_named(kwargs.get("part") or "")
@@ -301,7 +312,8 @@ class CaseFileView(BaseView):
             tasks=tasks, parts={p.name: p for p in PARTS},
             may=lambda part, action: has_permission(part_named(part).permission(action)) if part_named(part) else False,
             may_change_status=has_permission(STATUS_PERMISSION), may_decide=has_permission(DECIDE_PERMISSION),
-            may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS)
+            may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS,
+            may_anonymise=has_permission(ANONYMISE_PERMISSION))
 
     # --- adding an item --------------------------------------------------------------------------
     @expose("/<id>/add/<part>", methods=("GET", "POST"))
@@ -488,6 +500,32 @@ class CaseFileView(BaseView):
         return self._render("admin/casefile/task_form.html", client, form=form, title="Decide the referral",
                             submit="Record the decision",
                             intro=f"Referral: {label(REFERRAL_DECISIONS, previous).lower()}.")
+
+    # --- anonymisation (instead of deletion) --------------------------------------------------------
+    @expose("/<id>/anonymise", methods=("GET", "POST"))
+    def anonymise(self, id):
+        client = self._client(id, "reference", "first_name", "last_name", "status", "worker", "legal_hold",
+                              "anonymised_on")
+        form = AnonymiseForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            if not form.reason.data:
+                form.reason.errors.append("Give the reason for anonymising (for example the erasure request's date).")
+            elif form.confirm.data != client.reference:
+                form.confirm.errors.append(f"Type the case reference, {client.reference}, to confirm.")
+            else:
+                try:
+                    anonymisation.anonymise(client.reference, form.reason.data, current_user.email, london_today())
+                except anonymisation.CannotAnonymise as exc:
+                    form.form_errors.append(str(exc))
+                else:
+                    flash(f"{client.reference} is anonymised: names, contact details and free text are removed; "
+                          "coded data and every figure stay.", "success")
+                    return redirect(self._page_url(client.pk))
+        return self._render("admin/casefile/task_form.html", client, form=form, title="Anonymise this case file",
+                            submit="Anonymise",
+                            intro="Anonymising removes the person's identity, contact details and all free text for good, "
+                                  "and keeps the coded data, so every figure and past return stays the same. It cannot be "
+                                  "undone. Only a closed case file without a legal hold can be anonymised.")
 
     # --- helpers ---------------------------------------------------------------------------------
     @staticmethod
