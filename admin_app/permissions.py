@@ -83,7 +83,7 @@ ROLE_DESCRIPTIONS = {
 #: permissions each role gains (its defaults matching these patterns) and those every role loses. A role
 #: records the changes it has had, so an administrator's later edits in the Roles screen stand.
 DEFAULT_CHANGES: dict[str, dict[str, tuple[str, ...]]] = {
-    "field-classes": {"grant": ("fieldclass.*", "client.anonymise"), "revoke": (HARD_DELETE,)},
+    "field-classes": {"grant": ("fieldclass.*", "client.anonymise", "client.access_report", "client.subject_access"), "revoke": (HARD_DELETE,)},
 }
 
 

@@ -23,3 +23,27 @@ def register(app: Flask) -> None:
         click.echo(f"anonymised {result.reference}: {result.fields_removed} fields removed, "
                    f"{result.attachments_removed} attachments deleted, {result.records_scrubbed} other records "
                    "scrubbed of the person's names")
+
+    @app.cli.command("sar")
+    @click.argument("reference")
+    @click.argument("out", type=click.Path(dir_okay=False))
+    def sar_command(reference, out):
+        """Write everything held about one client (decrypted) to a zip archive, for a subject access request."""
+        import os
+
+        from admin_app.privacy.subject_access import NoSuchCaseFile, produce
+
+        if os.path.exists(out):
+            raise click.ClickException(f"{out} already exists; give a new file name (nothing was written)")
+        try:
+            with open(out, "xb") as target:
+                try:
+                    names = produce(reference.strip(), target, "cli:sar")
+                except NoSuchCaseFile as exc:
+                    target.close()
+                    os.remove(out)
+                    raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+        click.echo(f"wrote the subject access archive of {reference} to {out}: {', '.join(names)}. "
+                   "It holds the case file decrypted: keep it safe and give it to the person securely.")

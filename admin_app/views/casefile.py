@@ -8,8 +8,10 @@
 """
 from __future__ import annotations
 
+import io
+
 import mongoengine
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.contrib.mongoengine.form import get_form
 from flask_login import current_user
@@ -28,7 +30,8 @@ from admin_app.casework.parts import (
     DECIDE_PERMISSION, PARTS, STATUS, STATUS_PERMISSION, Part, drop_inapplicable, part_named, permission_labels,
 )
 from admin_app.metrics.periods import london_today
-from admin_app.privacy import anonymise as anonymisation, reads as privacy_reads
+from admin_app.models.audit import AUDIT_ACTIONS
+from admin_app.privacy import anonymise as anonymisation, reads as privacy_reads, subject_access
 from admin_app.models.case_file import Client
 from admin_app.models.partners import Employer, Organisation
 from admin_app.privacy import classes as field_classes
@@ -40,6 +43,9 @@ from admin_app.vocabulary import CASE_STATUSES, REFERRAL_DECISIONS, REJECTION_RE
 EVENTS_PER_PAGE = 50
 PAGE_PERMISSION = "client.casefile"
 ANONYMISE_PERMISSION = "client.anonymise"
+ACCESS_REPORT_PERMISSION = "client.access_report"
+SUBJECT_ACCESS_PERMISSION = "client.subject_access"
+ACCESS_EVENTS_PER_PAGE = 100
 
 
 # --- form fields ---------------------------------------------------------------------------------
@@ -207,6 +213,8 @@ class CaseFileView(BaseView):
         for permission, text in permission_labels().items():
             register_permission(permission, text)
         register_permission(ANONYMISE_PERMISSION, "Case file: anonymise a closed case file (instead of deleting it)")
+        register_permission(ACCESS_REPORT_PERMISSION, "Case file: see who opened it and its restricted parts")
+        register_permission(SUBJECT_ACCESS_PERMISSION, "Case file: produce the subject access archive")
 
     def is_visible(self):
         return False
@@ -222,6 +230,10 @@ class CaseFileView(BaseView):
             return DECIDE_PERMISSION
         if name == "anonymise":
             return ANONYMISE_PERMISSION
+        if name == "access":
+            return ACCESS_REPORT_PERMISSION
+        if name == "subject_access":
+            return SUBJECT_ACCESS_PERMISSION
         if name == "add" and kwargs.get("part") == STATUS:
             return STATUS_PERMISSION
         part = part_named(kwargs.get("part") or "")
@@ -313,7 +325,7 @@ class CaseFileView(BaseView):
             may=lambda part, action: has_permission(part_named(part).permission(action)) if part_named(part) else False,
             may_change_status=has_permission(STATUS_PERMISSION), may_decide=has_permission(DECIDE_PERMISSION),
             may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS,
-            may_anonymise=has_permission(ANONYMISE_PERMISSION))
+            may_anonymise=has_permission(ANONYMISE_PERMISSION), may_see_access=has_permission(ACCESS_REPORT_PERMISSION))
 
     # --- adding an item --------------------------------------------------------------------------
     @expose("/<id>/add/<part>", methods=("GET", "POST"))
@@ -526,6 +538,27 @@ class CaseFileView(BaseView):
                             intro="Anonymising removes the person's identity, contact details and all free text for good, "
                                   "and keeps the coded data, so every figure and past return stays the same. It cannot be "
                                   "undone. Only a closed case file without a legal hold can be anonymised.")
+
+    # --- access report and subject access ------------------------------------------------------------
+    @expose("/<id>/access")
+    def access(self, id):
+        client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
+        events = subject_access.access_events(client.pk)
+        page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
+        shown = list(events.skip(page * ACCESS_EVENTS_PER_PAGE).limit(ACCESS_EVENTS_PER_PAGE + 1))
+        total = events.count()
+        return self._render("admin/casefile/access.html", client, events=shown[:ACCESS_EVENTS_PER_PAGE], page=page,
+                            more=len(shown) > ACCESS_EVENTS_PER_PAGE, total=total, actions=dict(AUDIT_ACTIONS),
+                            may_subject_access=has_permission(SUBJECT_ACCESS_PERMISSION))
+
+    @expose("/<id>/subject-access", methods=("POST",))
+    def subject_access(self, id):
+        client = self._client(id, "reference")
+        archive = io.BytesIO()
+        subject_access.produce(client.reference, archive, current_user.email)
+        archive.seek(0)
+        return send_file(archive, mimetype="application/zip", as_attachment=True,
+                         download_name=f"subject-access-{client.reference}-{london_today():%Y-%m-%d}.zip")
 
     # --- helpers ---------------------------------------------------------------------------------
     @staticmethod
