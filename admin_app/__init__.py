@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from admin_app.models.fidelity import FidelityAnchor, FidelityReview
 
     audit.watch(FidelityReview, FidelityAnchor)
+    from admin_app.models.sharing import AllowedRecipient
+
+    audit.watch(AllowedRecipient)
     csrf.init_app(app)
     init_security(app)
     _register_admin(app)
@@ -96,6 +99,10 @@ def _register_admin(app: Flask) -> None:
 
     admin.add_view(ExportScheduleView(ExportSchedule, name="Export schedules", category="Reports"))
     admin.add_view(ExportRunView(ExportRun, name="Export runs", category="Reports"))
+    from admin_app.models.sharing import AllowedRecipient
+    from admin_app.views.exports import AllowedRecipientView
+
+    admin.add_view(AllowedRecipientView(AllowedRecipient, name="Allowed recipients", category="Reports"))
     from admin_app.models.saved_filters import SavedFilter
     from admin_app.views.saved_filters import SavedFilterView
 

@@ -239,6 +239,13 @@ def deliver(run_id: str, settings, now: datetime | None = None) -> Delivery:
     if run is None:
         current = ExportRun.objects(pk=run_id).only("status").first()
         return Delivery(False, f"run is {current.status if current else 'gone'}")
+    # Checked again at send time: a user may have left or changed role, an allow-list entry gone, since it was set.
+    from admin_app.privacy.sharing import recipient_problems
+
+    problems = recipient_problems(run.report, run.recipients, run.delivery or "link")
+    if problems:
+        fail(run, "Not sent to anyone: " + " ".join(problems), settings)
+        return Delivery(False, "recipients refused")
     ExportRun.objects(pk=run.pk).update_one(inc__mail_attempts=1)
     try:
         if not run.workbook_mail_id:

@@ -61,6 +61,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     "grant_panel": (
         "fieldclass.identity.read",
+        # The grant ledger is sent to the panel as a link: they sign in to open it.
+        "exportrun.list", "exportrun.details", "exportrun.download",
         "grants.all", "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
         "grantbid.review", "grantbid.recommend", "grantpot.list", "grantpot.details",
     ),
@@ -83,7 +85,8 @@ ROLE_DESCRIPTIONS = {
 #: permissions each role gains (its defaults matching these patterns) and those every role loses. A role
 #: records the changes it has had, so an administrator's later edits in the Roles screen stand.
 DEFAULT_CHANGES: dict[str, dict[str, tuple[str, ...]]] = {
-    "field-classes": {"grant": ("fieldclass.*", "client.anonymise", "client.access_report", "client.subject_access"), "revoke": (HARD_DELETE,)},
+    "field-classes": {"grant": ("fieldclass.*", "client.anonymise", "client.access_report", "client.subject_access",
+                                "exportrun.list", "exportrun.details", "exportrun.download"), "revoke": (HARD_DELETE,)},
 }
 
 

@@ -29,6 +29,8 @@ class Report:
     title: str
     audience: str
     build: Build
+    #: The roles whose members may receive it (admin_app/privacy/sharing.py); others only through an allow-list.
+    recipient_roles: tuple[str, ...] = ("manager", "admin")
 
     def filename(self, period: Period) -> str:
         return f"{self.key.replace('_', '-')}-{period.start.isoformat()}-to-{period.end.isoformat()}.xlsx"
