@@ -166,8 +166,11 @@ def _claim(run_id: str, from_status: str, to_status: str, stamp: str, now: datet
     return ExportRun.objects(pk=run_id).first() if found else None
 
 
-def build(run_id: str, pseudonym_key: str, now: datetime | None = None) -> ExportRun | None:
-    """Build the run's workbook into GridFS once. Returns the run, or None if another build holds it."""
+def build(run_id: str, pseudonym_key: str, now: datetime | None = None, *, min_group: int = 5,
+          date_precision: str = "month") -> ExportRun | None:
+    """Build the run's workbook into GridFS once. Returns the run, or None if another build holds it.
+
+    `min_group` and `date_precision` are the evaluator extract's disclosure control (settings)."""
     from exports import REPORTS, ExportContext
 
     now = now or datetime.utcnow()
@@ -180,7 +183,7 @@ def build(run_id: str, pseudonym_key: str, now: datetime | None = None) -> Expor
     period = Period(run.period_start, run.period_end)
     context = ExportContext(period=period, match=decode_match(run.match_json), generated_at=now,
                             generated_by=run.started_by, schedule=run.schedule_name, pseudonym_key=pseudonym_key,
-                            notes=run.notes or "")
+                            notes=run.notes or "", min_group=min_group, date_precision=date_precision)
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:

@@ -37,7 +37,9 @@ def build_export(run_id: str) -> str | None:
     from admin_app import export_runs
 
     ensure_database()
-    run = export_runs.build(run_id, settings().pseudonym_key)
+    config = settings()
+    run = export_runs.build(run_id, config.pseudonym_key, min_group=config.evaluator_min_group,
+                            date_precision=config.evaluator_date_precision)
     if run is not None and run.status == "built" and run.recipients:
         deliver_export.delay(run_id)
     return run.status if run is not None else None
