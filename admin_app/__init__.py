@@ -103,6 +103,9 @@ def _register_admin(app: Flask) -> None:
     from admin_app.views.exports import AllowedRecipientView
 
     admin.add_view(AllowedRecipientView(AllowedRecipient, name="Allowed recipients", category="Reports"))
+    from admin_app.views.privacy import RetentionView
+
+    admin.add_view(RetentionView(category="Reports"))
     from admin_app.models.saved_filters import SavedFilter
     from admin_app.views.saved_filters import SavedFilterView
 

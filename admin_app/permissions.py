@@ -29,7 +29,7 @@ ADMIN_ROLE = "admin"
 DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ADMIN_ROLE: ("*", f"!{HARD_DELETE}"),
     "manager": (
-        "fieldclass.*", f"!{HARD_DELETE}",
+        "fieldclass.*", f"!{HARD_DELETE}", "retention.report",
         "caseload.all", "caseload.override_cap", "employercontacts.all", "dashboard.*",
         "client.*", "casefile.*", "organisation.*", "employer.*", "staffprofile.*",
         "auditevent.list", "auditevent.details", "auditevent.export",
@@ -86,6 +86,7 @@ ROLE_DESCRIPTIONS = {
 #: records the changes it has had, so an administrator's later edits in the Roles screen stand.
 DEFAULT_CHANGES: dict[str, dict[str, tuple[str, ...]]] = {
     "field-classes": {"grant": ("fieldclass.*", "client.anonymise", "client.access_report", "client.subject_access",
+                                "client.legal_hold", "retention.report",
                                 "exportrun.list", "exportrun.details", "exportrun.download"), "revoke": (HARD_DELETE,)},
 }
 

@@ -33,6 +33,7 @@ def make_celery(settings: Settings) -> Celery:
             "daily-digest": {"task": "digest.daily", "schedule": crontab(hour=7, minute=0)},
             "remove-old-export-files": {"task": "exports.remove_old_files", "schedule": crontab(hour=3, minute=0)},
             "check-grant-pots": {"task": "grants.check_pots", "schedule": crontab(hour=3, minute=30)},
+            "retention-sweep": {"task": "privacy.retention", "schedule": crontab(hour=2, minute=30)},
         },
     )
     app.conf.e4e_settings = settings

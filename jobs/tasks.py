@@ -99,3 +99,14 @@ def email_admins(subject: str, text: str) -> int:
 
     ensure_database()
     return email_admins_now(settings(), subject, text)
+
+
+@celery.task(name="privacy.retention")
+def retention_sweep() -> int:
+    """Each night: anonymise closed case files past their retention period (not under hold), delete old audit entries."""
+    from admin_app.metrics.periods import london_today
+    from admin_app.privacy import retention
+
+    ensure_database()
+    config = settings()
+    return len(retention.sweep(london_today(), config.case_file_retention_years, config.audit_retention_years).anonymised)

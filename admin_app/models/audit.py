@@ -24,6 +24,7 @@ AUDIT_ACTIONS = (
     ("read_restricted", "Read restricted parts"),
     ("anonymise", "Anonymised"),
     ("subject_access", "Subject access produced"),
+    ("retention", "Retention sweep"),
 )
 
 

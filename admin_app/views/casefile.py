@@ -31,7 +31,7 @@ from admin_app.casework.parts import (
 )
 from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AUDIT_ACTIONS
-from admin_app.privacy import anonymise as anonymisation, reads as privacy_reads, subject_access
+from admin_app.privacy import anonymise as anonymisation, reads as privacy_reads, retention, subject_access
 from admin_app.models.case_file import Client
 from admin_app.models.partners import Employer, Organisation
 from admin_app.privacy import classes as field_classes
@@ -45,6 +45,7 @@ PAGE_PERMISSION = "client.casefile"
 ANONYMISE_PERMISSION = "client.anonymise"
 ACCESS_REPORT_PERMISSION = "client.access_report"
 SUBJECT_ACCESS_PERMISSION = "client.subject_access"
+LEGAL_HOLD_PERMISSION = "client.legal_hold"
 ACCESS_EVENTS_PER_PAGE = 100
 
 
@@ -184,6 +185,11 @@ class AnonymiseForm(FlaskForm):
     confirm = StringField("Type the case reference to confirm", filters=[lambda v: (v or "").strip()])
 
 
+class LegalHoldForm(FlaskForm):
+    reason = TextAreaField("Why", description="The claim, court order or request that needs the case file kept",
+                           filters=[lambda v: (v or "").strip() or None])
+
+
 class DecisionForm(FlaskForm):
     decision = SelectField("Decision", validators=[DataRequired(message="Choose the decision.")])
     decision_date = DateField("Decision date", widget=DateInput(), validators=[DataRequired(message="Enter the date of the decision.")])
@@ -215,6 +221,7 @@ class CaseFileView(BaseView):
         register_permission(ANONYMISE_PERMISSION, "Case file: anonymise a closed case file (instead of deleting it)")
         register_permission(ACCESS_REPORT_PERMISSION, "Case file: see who opened it and its restricted parts")
         register_permission(SUBJECT_ACCESS_PERMISSION, "Case file: produce the subject access archive")
+        register_permission(LEGAL_HOLD_PERMISSION, "Case file: place or lift a legal hold (stops retention)")
 
     def is_visible(self):
         return False
@@ -234,6 +241,8 @@ class CaseFileView(BaseView):
             return ACCESS_REPORT_PERMISSION
         if name == "subject_access":
             return SUBJECT_ACCESS_PERMISSION
+        if name == "legal_hold":
+            return LEGAL_HOLD_PERMISSION
         if name == "add" and kwargs.get("part") == STATUS:
             return STATUS_PERMISSION
         part = part_named(kwargs.get("part") or "")
@@ -325,7 +334,8 @@ class CaseFileView(BaseView):
             may=lambda part, action: has_permission(part_named(part).permission(action)) if part_named(part) else False,
             may_change_status=has_permission(STATUS_PERMISSION), may_decide=has_permission(DECIDE_PERMISSION),
             may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS,
-            may_anonymise=has_permission(ANONYMISE_PERMISSION), may_see_access=has_permission(ACCESS_REPORT_PERMISSION))
+            may_anonymise=has_permission(ANONYMISE_PERMISSION), may_see_access=has_permission(ACCESS_REPORT_PERMISSION),
+            may_hold=has_permission(LEGAL_HOLD_PERMISSION))
 
     # --- adding an item --------------------------------------------------------------------------
     @expose("/<id>/add/<part>", methods=("GET", "POST"))
@@ -538,6 +548,34 @@ class CaseFileView(BaseView):
                             intro="Anonymising removes the person's identity, contact details and all free text for good, "
                                   "and keeps the coded data, so every figure and past return stays the same. It cannot be "
                                   "undone. Only a closed case file without a legal hold can be anonymised.")
+
+    # --- legal hold --------------------------------------------------------------------------------
+    @expose("/<id>/legal-hold", methods=("GET", "POST"))
+    def legal_hold(self, id):
+        client = self._client(id, "reference", "first_name", "last_name", "status", "worker", "legal_hold",
+                              "anonymised_on")
+        form = LegalHoldForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            lifting = bool(client.legal_hold)
+            if not lifting and not form.reason.data:
+                form.reason.errors.append("Give the reason for the hold (the claim, the order, who asked).")
+            else:
+                try:
+                    retention.set_legal_hold(client.reference, None if lifting else form.reason.data, current_user.email)
+                except anonymisation.CannotAnonymise as exc:
+                    form.form_errors.append(str(exc))
+                else:
+                    flash(f"Legal hold on {client.reference} " + ("lifted." if lifting else "placed: retention will "
+                          "not anonymise this case file while it stands."), "success")
+                    return redirect(self._page_url(client.pk))
+        if client.legal_hold:
+            del form.reason
+            return self._render("admin/casefile/task_form.html", client, form=form, title="Lift the legal hold",
+                                submit="Lift the hold", intro=f"Held: {client.legal_hold}. Once lifted, the retention "
+                                                               "rules apply to this case file again.")
+        return self._render("admin/casefile/task_form.html", client, form=form, title="Place a legal hold",
+                            submit="Place the hold",
+                            intro="A case file under a legal hold is never anonymised by the retention sweep.")
 
     # --- access report and subject access ------------------------------------------------------------
     @expose("/<id>/access")
