@@ -18,6 +18,7 @@ STANDING_PERMISSIONS = {
     "exports.all": "See and download every export run, not only those you started or received",
     "grants.all": "See every grant bid sent to the panel (the client's reference and first name only)",
     "employercontacts.all": "Add, change or remove any worker's general employer contacts, not only your own",
+    "caseload.break_glass": "Open a case file outside your caseload (read only), after giving a reason; managers are told",
     **field_class_permissions(),
 }
 
@@ -85,7 +86,7 @@ ROLE_DESCRIPTIONS = {
 #: permissions each role gains (its defaults matching these patterns) and those every role loses. A role
 #: records the changes it has had, so an administrator's later edits in the Roles screen stand.
 DEFAULT_CHANGES: dict[str, dict[str, tuple[str, ...]]] = {
-    "field-classes": {"grant": ("fieldclass.*", "client.anonymise", "client.access_report", "client.subject_access",
+    "data-protection": {"grant": ("fieldclass.*", "client.anonymise", "client.access_report", "client.subject_access",
                                 "client.legal_hold", "retention.report",
                                 "exportrun.list", "exportrun.details", "exportrun.download"), "revoke": (HARD_DELETE,)},
 }

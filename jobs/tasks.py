@@ -110,3 +110,12 @@ def retention_sweep() -> int:
     ensure_database()
     config = settings()
     return len(retention.sweep(london_today(), config.case_file_retention_years, config.audit_retention_years).anonymised)
+
+
+@celery.task(name="privacy.email_managers")
+def email_managers(subject: str, text: str) -> int:
+    """A break-glass opening emailed to every active manager."""
+    from admin_app.privacy.break_glass import email_managers_now
+
+    ensure_database()
+    return email_managers_now(settings(), subject, text)

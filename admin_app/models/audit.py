@@ -25,6 +25,7 @@ AUDIT_ACTIONS = (
     ("anonymise", "Anonymised"),
     ("subject_access", "Subject access produced"),
     ("retention", "Retention sweep"),
+    ("break_glass", "Opened outside caseload (break-glass)"),
 )
 
 

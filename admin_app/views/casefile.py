@@ -31,7 +31,8 @@ from admin_app.casework.parts import (
 )
 from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AUDIT_ACTIONS
-from admin_app.privacy import anonymise as anonymisation, reads as privacy_reads, retention, subject_access
+from admin_app.privacy import anonymise as anonymisation, break_glass as glass, reads as privacy_reads, retention, \
+    subject_access
 from admin_app.models.case_file import Client
 from admin_app.models.partners import Employer, Organisation
 from admin_app.privacy import classes as field_classes
@@ -185,6 +186,11 @@ class AnonymiseForm(FlaskForm):
     confirm = StringField("Type the case reference to confirm", filters=[lambda v: (v or "").strip()])
 
 
+class BreakGlassForm(FlaskForm):
+    reason = TextAreaField("Why you need to open it now", description="Who asked, and what is urgent",
+                           filters=[lambda v: (v or "").strip() or None])
+
+
 class LegalHoldForm(FlaskForm):
     reason = TextAreaField("Why", description="The claim, court order or request that needs the case file kept",
                            filters=[lambda v: (v or "").strip() or None])
@@ -243,6 +249,8 @@ class CaseFileView(BaseView):
             return SUBJECT_ACCESS_PERMISSION
         if name == "legal_hold":
             return LEGAL_HOLD_PERMISSION
+        if name == "break_glass":
+            return glass.PERMISSION
         if name == "add" and kwargs.get("part") == STATUS:
             return STATUS_PERMISSION
         part = part_named(kwargs.get("part") or "")
@@ -272,12 +280,17 @@ class CaseFileView(BaseView):
         note_probe("not_found", "clients", (id or "")[:80], f"not found: {request.method} {request.path[:200]}")
         abort(404)
 
-    def _client(self, id, *fields):
-        """The case file (or only some of its fields) if the user may reach it; 404 otherwise."""
+    def _client(self, id, *fields, break_glass: bool = False):
+        """The case file (or only some of its fields) if the user may reach it; 404 otherwise. With `break_glass`
+        (the page, read only), a holder of caseload.break_glass is sent to give a reason for one outside their scope."""
         if writes.object_id(id) is None:
             self._not_found(id)
         query = scoped(Client.objects).filter(pk=id)
         client = (query.only(*fields) if fields else query).first()
+        if client is None and break_glass and has_permission(glass.PERMISSION) and Client.objects(pk=id).count():
+            if glass.current(current_user, writes.object_id(id)) is None:
+                abort(redirect(url_for(".break_glass", id=id)))
+            client = (Client.objects(pk=id).only(*fields) if fields else Client.objects(pk=id)).first()
         if client is None:
             self._not_found(id)
         return client
@@ -311,7 +324,8 @@ class CaseFileView(BaseView):
 
     @expose("/<id>/")
     def page(self, id):
-        client = self._client(id)
+        client = self._client(id, break_glass=True)
+        opened = None if scoped(Client.objects).filter(pk=client.pk).count() else glass.current(current_user, client.pk)
         if writes.has_items_without_ids(client):
             # Items stored before they had ids get them now, without touching anything else.
             writes.assign_missing_item_ids(client.pk)
@@ -322,7 +336,8 @@ class CaseFileView(BaseView):
         events = timeline(client, field_classes.readable)
         page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
         shown = events[page * EVENTS_PER_PAGE:(page + 1) * EVENTS_PER_PAGE]
-        tasks = [p for p in PARTS if has_permission(p.permission("add"))]
+        tasks = [p for p in PARTS if has_permission(p.permission("add"))] if opened is None else []
+        allowed = has_permission if opened is None else (lambda permission: False)
         return self._render(
             "admin/casefile/page.html", client, events=shown, page=page,
             more=len(events) > (page + 1) * EVENTS_PER_PAGE, total_events=len(events),
@@ -331,11 +346,11 @@ class CaseFileView(BaseView):
             jobs=nudges.running_jobs(client.outcomes, client.status, today),
             overdue_reports=rules.disclosures_awaiting_report(client.disclosures),
             tasks=tasks, parts={p.name: p for p in PARTS},
-            may=lambda part, action: has_permission(part_named(part).permission(action)) if part_named(part) else False,
-            may_change_status=has_permission(STATUS_PERMISSION), may_decide=has_permission(DECIDE_PERMISSION),
-            may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS,
-            may_anonymise=has_permission(ANONYMISE_PERMISSION), may_see_access=has_permission(ACCESS_REPORT_PERMISSION),
-            may_hold=has_permission(LEGAL_HOLD_PERMISSION))
+            may=lambda part, action: allowed(part_named(part).permission(action)) if part_named(part) else False,
+            may_change_status=allowed(STATUS_PERMISSION), may_decide=allowed(DECIDE_PERMISSION),
+            may_edit_file=allowed("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS,
+            may_anonymise=allowed(ANONYMISE_PERMISSION), may_see_access=allowed(ACCESS_REPORT_PERMISSION),
+            may_hold=allowed(LEGAL_HOLD_PERMISSION), break_glass=opened)
 
     # --- adding an item --------------------------------------------------------------------------
     @expose("/<id>/add/<part>", methods=("GET", "POST"))
@@ -548,6 +563,32 @@ class CaseFileView(BaseView):
                             intro="Anonymising removes the person's identity, contact details and all free text for good, "
                                   "and keeps the coded data, so every figure and past return stays the same. It cannot be "
                                   "undone. Only a closed case file without a legal hold can be anonymised.")
+
+    # --- break-glass ---------------------------------------------------------------------------------
+    @expose("/<id>/break-glass", methods=("GET", "POST"))
+    def break_glass(self, id):
+        cid = writes.object_id(id)
+        client = Client.objects(pk=cid).only("reference").first() if cid else None
+        if client is None:
+            self._not_found(id)
+        if scoped(Client.objects).filter(pk=cid).count():
+            return redirect(self._page_url(cid))  # on their caseload: nothing to break
+        form = BreakGlassForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            try:
+                glass.open_for(current_user._get_current_object(), client, form.reason.data or "")
+            except glass.ReasonNeeded as exc:
+                form.reason.errors.append(str(exc))
+            else:
+                flash(f"Opened {client.reference} for {glass.BREAK_GLASS_MINUTES} minutes, read only. "
+                      "The managers have been told.", "warning")
+                return redirect(self._page_url(cid))
+        return self.render("admin/casefile/task_form.html", client=client, client_name="", label=label,
+                           page_url=url_for("client.index_view"), form=form,
+                           title="Open a case file outside your caseload", submit="Open it",
+                           intro=f"{client.reference} is not on your caseload. You may open it, read only, for "
+                                 f"{glass.BREAK_GLASS_MINUTES} minutes if there is an urgent need. Give the reason: it "
+                                 "is recorded in the audit log and every manager is told at once.")
 
     # --- legal hold --------------------------------------------------------------------------------
     @expose("/<id>/legal-hold", methods=("GET", "POST"))
