@@ -48,6 +48,9 @@ def seed_demo_data(clients: int = 100) -> dict:
                                     panel_by=f"grant_panel@{DEMO_DOMAIN}", manager_by=f"manager@{DEMO_DOMAIN}",
                                     payments_by=f"admin_staff@{DEMO_DOMAIN}")
         counts["export_schedules"] = seed_demo_schedules()
+        from admin_app.privacy import seed_demo as seed_privacy_demo
+
+        counts |= seed_privacy_demo(date.today(), DEMO_DOMAIN)
         return counts
 
 

@@ -146,7 +146,10 @@ def test_roles_without_the_permission_cannot_hold_or_see_the_report(app, users, 
 def test_the_retention_report_shows_due_held_and_the_last_sweep(app, users, login, files):
     sweep(TODAY, 6, 7)
     closed("E4E-R0009", years_after(TODAY, -6) - timedelta(days=2), first="Laterfirst")
+    closed("E4E-R0010", TODAY - timedelta(days=30), legal_hold="Police investigation, op 41")
+    assert [h.reference for h in plan(TODAY, 6, 7).holds] == ["E4E-R0003", "E4E-R0010"]
     page = login("manager").get("/admin/retention/").get_data(as_text=True)
+    assert "Police investigation, op 41" in page
     assert "E4E-R0009" in page and "E4E-R0003" in page and "Claim against the service" in page
     assert "2 case files anonymised" in page
     assert "Laterfirst" not in page and "Heldfirst" not in page

@@ -54,6 +54,8 @@ class Plan:
     held: list[Due] = field(default_factory=list)
     unknown: list[Due] = field(default_factory=list)
     upcoming: list[Due] = field(default_factory=list)
+    #: Every legal hold in force, whether or not its case file is due.
+    holds: list[Due] = field(default_factory=list)
     audit_before: datetime | None = None
     audit_due: int = 0
 
@@ -73,6 +75,10 @@ def plan(today: date, case_file_years: int, audit_years: int, horizon_days: int 
             (result.held if item.legal_hold else result.due).append(item)
         elif (due_on - today).days <= horizon_days:
             result.upcoming.append(item)
+    for doc in Client._get_collection().find({"legal_hold": {"$type": "string"}}, fields).sort("reference", 1):
+        closed = closed_on(doc.get("status_history"), (doc.get("referral") or {}).get("decision_date"))
+        result.holds.append(Due(doc["reference"], closed, years_after(closed, case_file_years) if closed else None,
+                                doc["legal_hold"]))
     result.audit_before = datetime.combine(years_after(today, -audit_years), datetime.min.time())
     result.audit_due = AuditEvent.objects(at__lt=result.audit_before).count()
     return result
