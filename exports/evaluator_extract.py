@@ -33,7 +33,7 @@ from exports.styling import Book, Column, Table
 TITLE = "Evaluator extract"
 AUDIENCE = "University evaluator (pseudonymised)"
 AGE_BANDS = ((18, 21), (22, 25), (26, 30), (31, 35))
-NOUNS = {"staff": "member of staff", "employer": "employer"}
+NOUNS = {"employer": "employer"}
 
 
 class Row(NamedTuple):
@@ -117,7 +117,7 @@ def stored(path: str, heading: str | None = None) -> Item:
 
 
 def pseudonymised(path: str, kind: str) -> Item:
-    """A reference in the case file (a member of staff, an employer) as its keyed pseudonym."""
+    """A reference in the case file (an employer) as its keyed pseudonym."""
     field = field_of(Client, path)
     head, *rest = path.split(".")
     in_list = isinstance(Client._fields[head], mf.ListField)
