@@ -106,6 +106,9 @@ def test_anonymise_command_removes_the_person_everywhere_and_keeps_every_figure(
     AuditEvent(action="reassign", collection="clients", summary=f"moved {FIRST} {LAST} to another worker").save()
     Notice(role="admin", text=f"Check the file of {FIRST} {LAST}").save()
     SavedFilter(name="Find him", owner=users["manager"], screen="client", search=LAST).save()
+    from admin_app.models.access import BreakGlassAccess
+    BreakGlassAccess(user=users["worker2"].pk, email=users["worker2"].email, client=case.pk, reference="E4E-Z0001",
+                     reason=f"{FIRST} rang the duty phone", expires_at=datetime.utcnow()).save()
     login("manager").get(f"/admin/casefile/{case.pk}/")
     assert mentions(), "the test data should mention the person before anonymisation"
     before = kpis()

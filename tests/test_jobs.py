@@ -24,5 +24,6 @@ def test_beat_ticks_the_export_dispatcher_and_the_daily_digest_and_the_worker_kn
     app = make_celery(load_settings({"CELERY_BROKER_URL": "redis://redis:6379/0"}))
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert scheduled == {"exports.dispatch", "digest.daily", "exports.remove_old_files", "grants.check_pots"}
-    assert scheduled | {"exports.build", "exports.deliver"} <= set(app.tasks)
+    assert scheduled == {"exports.dispatch", "digest.daily", "exports.remove_old_files", "grants.check_pots",
+                         "privacy.retention"}
+    assert scheduled | {"exports.build", "exports.deliver", "privacy.email_managers"} <= set(app.tasks)

@@ -4,7 +4,7 @@ identifies or describes the person: identity and contact details, every classifi
 
 What is kept is declared below (KEPT_TEXT); everything else is decided from the model's declarations, so a
 field added later is removed unless it is coded or named here. Other collections that may name the person
-(audit summaries and diffs, notices, saved searches) are scrubbed of their names and contact details.
+(audit summaries and diffs, notices, break-glass reasons, saved searches) are scrubbed of their names and contact details.
 """
 from __future__ import annotations
 
@@ -134,9 +134,9 @@ def _redact(text, pattern: re.Pattern):
 
 
 def scrub_elsewhere(client_id, identifiers: list[str]) -> int:
-    """Remove the person's names and contact details from the audit log, notices and saved searches;
-    how many records changed. The audit log is append-only for the application, but erasure overrides it:
-    only the name is replaced, never who did what or when."""
+    """Remove the person's names and contact details from the audit log, notices, break-glass reasons and saved
+    searches; how many records changed. The audit log is append-only for the application, but erasure overrides
+    it: only the name is replaced, never who did what or when."""
     if not identifiers:
         return 0
     pattern = re.compile("|".join(re.escape(v) for v in identifiers), re.IGNORECASE)
@@ -155,6 +155,11 @@ def scrub_elsewhere(client_id, identifiers: list[str]) -> int:
     for notice in db["notices"].find({"text": {"$regex": full, "$options": "i"}}):
         db["notices"].update_one({"_id": notice["_id"]}, {"$set": {"text": _redact(notice["text"], pattern)}})
         changed += 1
+    for opening in db["break_glass"].find({"client": client_id}):
+        reason = _redact(opening.get("reason"), pattern)
+        if reason != opening.get("reason"):
+            db["break_glass"].update_one({"_id": opening["_id"]}, {"$set": {"reason": reason}})
+            changed += 1
     for saved in db["saved_filters"].find({"search": {"$regex": f"^\\s*({'|'.join(map(re.escape, identifiers))})\\s*$",
                                                       "$options": "i"}}):
         db["saved_filters"].update_one({"_id": saved["_id"]}, {"$unset": {"search": ""}})
