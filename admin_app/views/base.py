@@ -355,12 +355,13 @@ class SecuredModelView(ModelView):
             return field_classes.RESTRICTED
         return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
 
-    def _search(self, query, search_term):
-        """Search only the fields the user may read: a name they may not see cannot be confirmed by searching."""
+    def _search(self, query, search_term, user=None):
+        """Search only the fields the user (the signed-in one by default) may read: a name they may not see
+        cannot be confirmed by searching."""
         op, term = parse_like_term(search_term)
         criteria = None
         for field in self._search_fields:
-            if not field_classes.readable(field):
+            if not field_classes.readable(field, user):
                 continue
             value = re.compile(f".*{re.escape(term)}.*") if isinstance(field, mongoengine.ReferenceField) else term
             clause = mongoengine.Q(**{f"{field.name}__{op}": value})
