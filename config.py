@@ -65,6 +65,14 @@ class Settings:
     sweep_seconds: int = 60
     # Failed sign-ins and second-factor codes from one address, whichever accounts they try.
     address_limits: str = "20 per minute;200 per hour"
+    # Disclosure control of the evaluator extract: coded values held by fewer people show as "other"; dates
+    # are generalised to this precision (month, quarter or year).
+    evaluator_min_group: int = 5
+    evaluator_date_precision: str = "month"
+    # Retention (admin_app/privacy/retention.py): a closed case file is anonymised this many years after closing;
+    # audit entries are deleted this many years after they were written.
+    case_file_retention_years: int = 6
+    audit_retention_years: int = 7
     extra: dict = field(default_factory=dict)
 
     def flask_config(self) -> dict:
@@ -117,6 +125,19 @@ class Settings:
         }
 
 
+DATE_PRECISIONS = ("month", "quarter", "year")
+
+
+def _whole(value: str | None, name: str, low: int) -> int:
+    try:
+        number = int(value or "")
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if number < low:
+        raise ConfigError(f"{name} must be at least {low}")
+    return number
+
+
 def load_settings(environ: dict | None = None) -> Settings:
     """Read settings from the environment; in production, refuse demo or missing secrets."""
     env = dict(os.environ if environ is None else environ)
@@ -162,10 +183,17 @@ def load_settings(environ: dict | None = None) -> Settings:
         sweep_seconds=int(get("EXPORT_SWEEP_SECONDS", "60") or 60),
         address_limits=get("ADDRESS_RATE_LIMITS", "20 per minute;200 per hour") or "",
         seed_demo=embedded and (get("SEED_DEMO", "true") or "true").lower() in {"1", "true", "yes"},
+        evaluator_min_group=_whole(get("EVALUATOR_MIN_GROUP", "5"), "EVALUATOR_MIN_GROUP", low=2),
+        evaluator_date_precision=(get("EVALUATOR_DATE_PRECISION", "month") or "month").strip().lower(),
+        case_file_retention_years=_whole(get("CASE_FILE_RETENTION_YEARS", "6"), "CASE_FILE_RETENTION_YEARS", low=1),
+        audit_retention_years=_whole(get("AUDIT_RETENTION_YEARS", "7"), "AUDIT_RETENTION_YEARS", low=1),
     )
     if broker and not settings.mongodb_uri:
         raise ConfigError("CELERY_BROKER_URL is set but MONGODB_URI is not: web app and worker would each use "
                           "their own empty in-memory database; set MONGODB_URI to the shared MongoDB")
+    if settings.evaluator_date_precision not in DATE_PRECISIONS:
+        raise ConfigError(f"EVALUATOR_DATE_PRECISION must be one of {', '.join(DATE_PRECISIONS)}, "
+                          f"not {settings.evaluator_date_precision!r}")
     if not embedded:
         _check_production(settings)
     return settings

@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from admin_app.models.risk import Affiliation, Group, Venue, Visit
 
     audit.watch(Venue, Group, Affiliation, Visit)
+    from admin_app.models.sharing import AllowedRecipient
+
+    audit.watch(AllowedRecipient)
     csrf.init_app(app)
     init_security(app)
     _register_admin(app)
@@ -104,6 +107,13 @@ def _register_admin(app: Flask) -> None:
 
     admin.add_view(ExportScheduleView(ExportSchedule, name="Export schedules", category="Reports"))
     admin.add_view(ExportRunView(ExportRun, name="Export runs", category="Reports"))
+    from admin_app.models.sharing import AllowedRecipient
+    from admin_app.views.exports import AllowedRecipientView
+
+    admin.add_view(AllowedRecipientView(AllowedRecipient, name="Allowed recipients", category="Reports"))
+    from admin_app.views.privacy import RetentionView
+
+    admin.add_view(RetentionView(category="Reports"))
     from admin_app.models.saved_filters import SavedFilter
     from admin_app.views.saved_filters import SavedFilterView
 

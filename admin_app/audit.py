@@ -19,12 +19,15 @@ from mongoengine.fields import EmbeddedDocumentField, ListField, ReferenceField
 
 from admin_app.crypto import EncryptedStringField
 from admin_app.models.audit import AuditEvent
+from admin_app.privacy.classes import class_of
 
 # Who acts outside a web request (CLI command, job); set with acting_as().
 _system_actor: ContextVar[str] = ContextVar("system_actor", default="system")
 # True while a list is read: its rows are shown, never saved, so no "before" snapshot is taken.
 _reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
 ENCRYPTED = "[encrypted]"
+#: A classified field's value (privacy/classes.py) in a diff: the change is recorded, never the value.
+RESTRICTED = "[restricted]"
 
 
 class acting_as:
@@ -100,10 +103,29 @@ def _flatten(document, field_map, prefix: str, out: dict) -> None:
             _flatten_value(field, raw, path, out)
 
 
-def _flatten_value(field, raw, path: str, out: dict) -> None:
+def label(document) -> str:
+    """How an audit summary names a record: a document that holds personal data names itself by its
+    reference only (`audit_label`), so the log never keeps a person's name."""
+    named = getattr(document, "audit_label", None)
+    return str(named) if named is not None else str(document)
+
+
+def redacted(field, value):
+    """A value as an audit diff may hold it: encrypted or classified values only as a marker."""
+    if value in (None, ""):
+        return None
     if isinstance(field, EncryptedStringField):
-        # Keep a digest so a change is noticed, never the text itself.
-        out[path] = (ENCRYPTED, hashlib.sha256((raw or "").encode()).hexdigest()) if raw else None
+        return ENCRYPTED
+    if class_of(field) is not None:
+        return RESTRICTED
+    return _scalar(value)
+
+
+def _flatten_value(field, raw, path: str, out: dict) -> None:
+    if isinstance(field, EncryptedStringField) or class_of(field) is not None:
+        # Keep a digest so a change is noticed, never the value itself (the digest is compared, not stored).
+        marker = ENCRYPTED if isinstance(field, EncryptedStringField) else RESTRICTED
+        out[path] = (marker, hashlib.sha256(str(raw).encode()).hexdigest()) if raw not in (None, "") else None
     elif isinstance(field, EmbeddedDocumentField):
         if raw is None:
             out[path] = None
@@ -135,8 +157,9 @@ def diff(before: dict, after: dict) -> list[dict]:
         old, new = before.get(path), after.get(path)
         if old == new or path in ("updated_at", "search_keys"):  # stamped and derived on save, not edits
             continue
-        if ENCRYPTED in (old[0] if isinstance(old, tuple) else None, new[0] if isinstance(new, tuple) else None):
-            changes.append({"field": path, "old": ENCRYPTED if old else None, "new": ENCRYPTED if new else None})
+        marker = next((v[0] for v in (old, new) if isinstance(v, tuple) and v[0] in (ENCRYPTED, RESTRICTED)), None)
+        if marker:
+            changes.append({"field": path, "old": marker if old else None, "new": marker if new else None})
         else:
             changes.append({"field": path, "old": old, "new": new})
     return changes
@@ -173,17 +196,17 @@ def _on_init(sender, document, **kwargs):
 def _on_save(sender, document, created=False, **kwargs):
     after = snapshot(document)
     if created:
-        record("create", collection=sender._get_collection_name(), record_id=document.pk, summary=str(document))
+        record("create", collection=sender._get_collection_name(), record_id=document.pk, summary=label(document))
     else:
         changes = diff(getattr(document, "_audit_before", {}) or {}, after)
         if changes:
             record("update", collection=sender._get_collection_name(), record_id=document.pk,
-                   summary=f"{document}: " + ", ".join(c["field"] for c in changes[:12]), changes=changes)
+                   summary=f"{label(document)}: " + ", ".join(c["field"] for c in changes[:12]), changes=changes)
     document._audit_before = after
 
 
 def _on_delete(sender, document, **kwargs):
-    record("delete", collection=sender._get_collection_name(), record_id=document.pk, summary=str(document))
+    record("delete", collection=sender._get_collection_name(), record_id=document.pk, summary=label(document))
 
 
 def watch(*document_classes) -> None:

@@ -52,7 +52,10 @@ def seed_demo_data(clients: int = 100) -> dict:
         from admin_app.risk.alerts import london_now
         from admin_app.risk.demo import seed_risk_demo
 
-        counts |= seed_risk_demo(date.today(), london_now(), managers[0])
+        counts |= seed_risk_demo(london_today(), london_now(), managers[0])
+        from admin_app.privacy import seed_demo as seed_privacy_demo
+
+        counts |= seed_privacy_demo(london_today(), DEMO_DOMAIN)
         return counts
 
 
@@ -82,6 +85,10 @@ def seed_demo_schedules() -> int:
 
 
 def register_cli(app: Flask) -> None:
+    from admin_app.privacy.cli import register as register_privacy
+
+    register_privacy(app)
+
     @app.cli.command("sync-roles")
     @click.option("--reset", is_flag=True, help="Put every role back to its default permissions.")
     def sync_roles_command(reset):
@@ -177,7 +184,8 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("rotate-keys")
     def rotate_keys_command():
-        """Re-encrypt every encrypted field under the first key in FIELD_ENCRYPTION_KEYS."""
+        """Re-encrypt every encrypted field under the first key in FIELD_ENCRYPTION_KEYS; encrypt values stored in
+        plain text before their field was encrypted."""
         from admin_app.keys import StillChanging, rotate_client_keys
 
         try:

@@ -239,8 +239,12 @@ def _write(claim: Claim, status: str, set_: Mapping[str, Any], unset: tuple[str,
 
 # --- building -------------------------------------------------------------------------------------
 
-def build(run_id: str, pseudonym_key: str, now: datetime | None = None, settings=None) -> ExportRun | None:
-    """Build the run's workbook into GridFS once. Returns the run, or None if another build holds it."""
+def build(run_id: str, pseudonym_key: str, now: datetime | None = None, settings=None, *, min_group: int | None = None,
+          date_precision: str | None = None) -> ExportRun | None:
+    """Build the run's workbook into GridFS once. Returns the run, or None if another build holds it.
+
+    `min_group` and `date_precision` are the evaluator extract's disclosure control (from `settings` when
+    not given)."""
     from exports import REPORTS, ExportContext
 
     now = now or datetime.utcnow()
@@ -257,7 +261,9 @@ def build(run_id: str, pseudonym_key: str, now: datetime | None = None, settings
     period = Period(run.period_start, run.period_end)
     context = ExportContext(period=period, match=decode_match(run.match_json), generated_at=now,
                             generated_by=run.started_by, schedule=run.schedule_name, pseudonym_key=pseudonym_key,
-                            notes=run.notes or "")
+                            notes=run.notes or "",
+                            min_group=min_group or getattr(settings, "evaluator_min_group", 5),
+                            date_precision=date_precision or getattr(settings, "evaluator_date_precision", "month"))
     files = gridfs.GridFS(database(), collection=FILES)
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
@@ -325,6 +331,13 @@ def deliver(run_id: str, settings, now: datetime | None = None) -> Delivery:
     if claim is None:
         current = ExportRun.objects(pk=run_id).only("status").first()
         return Delivery(False, f"run is {current.status if current else 'gone'}")
+    # Checked again at send time: a user may have left or changed role, an allow-list entry gone, since it was set.
+    from admin_app.privacy.sharing import recipient_problems
+
+    problems = recipient_problems(claim.run.report, claim.run.recipients, claim.run.delivery or "link")
+    if problems:
+        _fail(claim.run.pk, claim.match, "Not sent to anyone: " + " ".join(problems), settings)
+        return Delivery(False, "recipients refused")
     try:
         send_run(claim, settings)
     except MailNotSent as exc:

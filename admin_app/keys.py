@@ -1,19 +1,29 @@
-"""Key rotation: re-encrypt every encrypted case-file field under the first configured key."""
+"""Key rotation: re-encrypt every encrypted case-file field under the first configured key, and encrypt any
+value stored in plain text before its field was encrypted."""
 from __future__ import annotations
+
+from mongoengine import ListField
 
 from admin_app import crypto
 from admin_app.models.case_file import Client
 
+
+def _encrypted_paths():
+    """(list field or None, path within it) of every encrypted field, from the model's declarations."""
+    from admin_app.privacy.classes import fields_of
+
+    for path, field, _ in fields_of(Client):
+        if getattr(field, "encrypted", False):
+            head, *rest = path.split(".")
+            if isinstance(Client._fields[head], ListField):
+                yield head, tuple(rest)
+            else:
+                yield None, tuple(path.split("."))
+
+
 # Where encrypted text lives in a client document: (list field or None, field path).
-ENCRYPTED_PATHS = (
-    (None, ("assessment", "conviction_details")),
-    ("risk_notes", ("text",)),
-    ("safeguarding_concerns", ("concern",)),
-    ("disclosures", ("what_shared",)),
-)
-
-
-PROJECTION = {"assessment.conviction_details": 1, "risk_notes": 1, "safeguarding_concerns": 1, "disclosures": 1}
+ENCRYPTED_PATHS = tuple(_encrypted_paths())
+PROJECTION = {(f"{lst}" if lst else ".".join(path)): 1 for lst, path in ENCRYPTED_PATHS}
 ATTEMPTS = 5
 
 
@@ -22,7 +32,7 @@ class StillChanging(Exception):
 
 
 def _tokens(raw: dict):
-    """(dotted path, token) of every encrypted value in a client document, list items by position."""
+    """(dotted path, stored value) of every encrypted field in a client document, list items by position."""
     for list_name, path in ENCRYPTED_PATHS:
         containers = [("", raw)] if list_name is None else [
             (f"{list_name}.{i}.", item) for i, item in enumerate(raw.get(list_name) or []) if isinstance(item, dict)]
@@ -30,8 +40,13 @@ def _tokens(raw: dict):
             value = container
             for part in path:
                 value = value.get(part) if isinstance(value, dict) else None
-            if crypto.is_token(value):
+            if isinstance(value, str) and value:
                 yield prefix + ".".join(path), value
+
+
+def _current(value: str) -> str:
+    """A token under the first key: re-encrypted if it is a token, encrypted if it was stored in plain text."""
+    return crypto.rotate(value) if crypto.is_token(value) else crypto.encrypt(value)
 
 
 def rotate_client_keys(batch_size: int = 500) -> int:
@@ -48,7 +63,7 @@ def rotate_client_keys(batch_size: int = 500) -> int:
             if not read:
                 break
             written = collection.update_one({"_id": raw["_id"], **read},
-                                            {"$set": {path: crypto.rotate(token) for path, token in read.items()}})
+                                            {"$set": {path: _current(value) for path, value in read.items()}})
             if written.matched_count:
                 rotated += len(read)
                 break

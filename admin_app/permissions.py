@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from fnmatch import fnmatch
 
+from admin_app.privacy.classes import permission_labels as field_class_permissions
+
 STANDING_PERMISSIONS = {
     "caseload.all": "See every client's case file, not only your own caseload",
     "caseload.override_cap": "Assign a worker beyond their caseload cap, with a recorded reason",
@@ -16,13 +18,19 @@ STANDING_PERMISSIONS = {
     "exports.all": "See and download every export run, not only those you started or received",
     "grants.all": "See every grant bid sent to the panel (the client's reference and first name only)",
     "employercontacts.all": "Add, change or remove any worker's general employer contacts, not only your own",
+    "caseload.break_glass": "Open a case file outside your caseload (read only), after giving a reason; managers are told",
+    **field_class_permissions(),
 }
+
+#: Hard deletion of a case file: no role holds it by default; a case file is anonymised instead (docs/data-protection.md).
+HARD_DELETE = "client.delete"
 
 ADMIN_ROLE = "admin"
 
 DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    ADMIN_ROLE: ("*",),
+    ADMIN_ROLE: ("*", f"!{HARD_DELETE}"),
     "manager": (
+        "fieldclass.*", f"!{HARD_DELETE}", "retention.report",
         "caseload.all", "caseload.override_cap", "employercontacts.all", "dashboard.*",
         "client.*", "casefile.*", "organisation.*", "employer.*", "staffprofile.*",
         "auditevent.list", "auditevent.details", "auditevent.export",
@@ -33,6 +41,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.view", "riskalert.*", "visit.*", "venue.*", "group.*", "affiliation.*",
     ),
     "worker": (
+        "fieldclass.*",
         "dashboard.caseload", "savedfilter.*",
         "client.list", "client.details", "client.create", "client.edit", "client.casefile",
         "casefile.*.add", "casefile.*.edit",
@@ -47,6 +56,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "affiliation.list", "affiliation.details", "affiliation.create", "affiliation.edit",
     ),
     "admin_staff": (
+        # Identity and contact details only: no criminal-offence, special-category or safeguarding text.
+        "fieldclass.identity.read", "fieldclass.contact.read",
         "caseload.all",
         "client.list", "client.details", "client.create", "client.edit", "client.casefile", "client.export",
         # Admin staff fix the everyday record; risk, safeguarding, disclosures and decisions are not theirs.
@@ -56,6 +67,9 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "grantbid.list", "grantbid.details", "grantbid.attachment", "grantbid.pay", "grantpot.list", "grantpot.details",
     ),
     "grant_panel": (
+        "fieldclass.identity.read",
+        # The grant ledger is sent to the panel as a link: they sign in to open it.
+        "exportrun.list", "exportrun.details", "exportrun.download",
         "grants.all", "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
         "grantbid.review", "grantbid.recommend", "grantpot.list", "grantpot.details",
     ),
@@ -74,6 +88,19 @@ ROLE_DESCRIPTIONS = {
 }
 
 
+#: Changes to the defaults that existing roles receive once, at the next start (sync-roles), by name: the
+#: permissions each role gains (its defaults matching these patterns) and those every role loses. A role
+#: records the changes it has had, so an administrator's later edits in the Roles screen stand.
+DEFAULT_CHANGES: dict[str, dict[str, tuple[str, ...]]] = {
+    "data-protection": {"grant": ("fieldclass.*", "client.anonymise", "client.access_report", "client.subject_access",
+                                "client.legal_hold", "retention.report",
+                                "exportrun.list", "exportrun.details", "exportrun.download"), "revoke": (HARD_DELETE,)},
+}
+
+
 def expand(patterns: tuple[str, ...], known: set[str]) -> list[str]:
-    """The known permissions that match any of the patterns."""
-    return sorted(p for p in known if any(fnmatch(p, pattern) for pattern in patterns))
+    """The known permissions that match any of the patterns and none of the "!"-patterns."""
+    wanted = [p for p in patterns if not p.startswith("!")]
+    unwanted = [p[1:] for p in patterns if p.startswith("!")]
+    return sorted(p for p in known if any(fnmatch(p, pattern) for pattern in wanted)
+                  and not any(fnmatch(p, pattern) for pattern in unwanted))

@@ -368,7 +368,8 @@ def saved_filter_match(saved_or_key: Any, user: Any, today: date) -> dict:
         _, flt = view._filter_args[condition["arg"]]
         query = flt.apply(query, flt.clean(condition["value"]))
     if stored["search"]:
-        query = view._search(query, stored["search"])
+        # Searched as the list searched it: the fields the user (for a schedule, the filter's owner) may read.
+        query = view._search(query, stored["search"], user or saved_or_key.owner)
     builtin = builtin_for(stored["builtin"], CLIENTS_COLLECTION)
     return both(scope, query._query, builtin.match(today) if builtin else {})
 

@@ -16,7 +16,9 @@ from flask_limiter.util import get_remote_address
 
 from admin_app.extensions import security
 from admin_app.models.people import Role, User
-from admin_app.permissions import ADMIN_ROLE, DEFAULT_ROLE_PERMISSIONS, ROLE_DESCRIPTIONS, STANDING_PERMISSIONS, expand
+from admin_app.permissions import (
+    ADMIN_ROLE, DEFAULT_CHANGES, DEFAULT_ROLE_PERMISSIONS, ROLE_DESCRIPTIONS, STANDING_PERMISSIONS, expand,
+)
 
 # Every permission the app knows, filled by the secured views as they register.
 PERMISSIONS: dict[str, str] = dict(STANDING_PERMISSIONS)
@@ -86,16 +88,25 @@ def sync_roles(reset: bool = False) -> list[str]:
         role = Role.objects(name=name).first()
         if role is None:
             try:
-                Role(name=name, description=ROLE_DESCRIPTIONS.get(name, ""), permissions=defaults).save()
+                Role(name=name, description=ROLE_DESCRIPTIONS.get(name, ""), permissions=defaults,
+                     default_changes=sorted(DEFAULT_CHANGES)).save()
                 messages.append(f"created role {name} with {len(defaults)} permissions")
             except NotUniqueError:
                 pass  # another process starting at the same moment created it first
-        elif reset or name == ADMIN_ROLE:
-            wanted = defaults if reset else sorted(set(role.permissions) | set(defaults))
-            if wanted != sorted(role.permissions):
-                role.permissions = wanted
-                role.save()
-                messages.append(f"updated role {name}: {len(wanted)} permissions")
+            continue
+        wanted = set(role.permissions)
+        for change, rule in DEFAULT_CHANGES.items():
+            if change not in (role.default_changes or []):
+                wanted = (wanted | {p for p in defaults if p in expand(rule["grant"], known)}) - set(rule["revoke"])
+        if reset:
+            wanted = set(defaults)
+        elif name == ADMIN_ROLE:
+            wanted |= set(defaults)
+        if sorted(wanted) != sorted(role.permissions) or set(role.default_changes or []) != set(DEFAULT_CHANGES):
+            role.permissions = sorted(wanted)
+            role.default_changes = sorted(DEFAULT_CHANGES)
+            role.save()
+            messages.append(f"updated role {name}: {len(wanted)} permissions")
     return messages
 
 

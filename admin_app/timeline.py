@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
+
+from admin_app.privacy.classes import RESTRICTED
 
 from admin_app.vocabulary import (
     CASE_STATUSES, CONTACT_MODES, CONTACT_PLACES, DISCLOSURE_BASES, EMPLOYER_CONTACT_PURPOSES,
@@ -23,14 +26,21 @@ class Event:
     follow_up: str | None = None
 
 
-def _events(client):
+def _events(client, readable: Callable[[object], bool]):
+    def text(item, name: str) -> str:
+        """A free-text value of an item, or "restricted" when its field's class is not the user's to read."""
+        value = getattr(item, name, None)
+        if not value:
+            return ""
+        return value if readable(item._fields[name]) else RESTRICTED
+
     r = client.referral
     if r and r.date:
         yield Event(r.date, "referral", f"Referred by {label(REFERRAL_SOURCES, r.source)}",
                     f"Cohort: {r.cohort}. {r.organisation or ''}")
         if r.decision_date and r.decision != "pending":
             yield Event(r.decision_date, "decision", f"Referral {label(REFERRAL_DECISIONS, r.decision).lower()}",
-                        (r.rationale or ""))
+                        text(r, "rationale"))
     a = client.assessment
     if a and a.date:
         yield Event(a.date, "assessment", "Initial assessment",
@@ -39,27 +49,28 @@ def _events(client):
     for c in client.contacts:
         yield Event(c.date, "contact", f"{label(CONTACT_MODES, c.mode)} contact, {duration(c.minutes)}"
                     + (f" ({label(CONTACT_PLACES, c.place)})" if c.place else "")
-                    + (" — out of hours" if c.out_of_hours else ""), c.note or "", **_item("contacts", c))
+                    + (" — out of hours" if c.out_of_hours else ""), text(c, "note"), **_item("contacts", c))
     for e in client.employer_contacts:
         yield Event(e.date, "employer_contact",
                     f"Employer contact: {e.employer or 'employer'} ({label(EMPLOYER_CONTACT_PURPOSES, e.purpose)})",
                     ("face-to-face" if e.face_to_face else "not face-to-face") + ("; with the client" if e.with_client else ""),
                     **_item("employer_contacts", e))
     for b in client.benefits_sessions:
-        yield Event(b.date, "benefits", f"Benefits counselling{': ' + b.topic if b.topic else ''}", b.note or "",
+        yield Event(b.date, "benefits", f"Benefits counselling{': ' + b.topic if b.topic else ''}", text(b, "note"),
                     **_item("benefits_sessions", b))
     for ra in client.risk_assessments:
         yield Event(ra.date, "risk", f"Risk assessment ({label(RISK_ASSESSMENT_KINDS, ra.kind)}): {label(RISK_LEVELS, ra.level)}",
-                    ra.mitigations or "", **_item("risk_assessments", ra))
+                    text(ra, "mitigations"), **_item("risk_assessments", ra))
     for n in client.risk_notes:
-        yield Event(n.date, "risk_note", f"Risk note ({label(RISK_LEVELS, n.level)})", n.text or "", True,
+        yield Event(n.date, "risk_note", f"Risk note ({label(RISK_LEVELS, n.level)})", text(n, "text"), True,
                     **_item("risk_notes", n))
     for s in client.safeguarding_concerns:
-        yield Event(s.date, "safeguarding", "Safeguarding concern", s.concern or "", True,
+        yield Event(s.date, "safeguarding", "Safeguarding concern",
+                    " ".join(filter(None, [text(s, "concern"), text(s, "action") and f"Action: {text(s, 'action')}"])), True,
                     **_item("safeguarding_concerns", s))
     for d in client.disclosures:
         yield Event(d.date, "disclosure", f"Disclosure to police ({label(DISCLOSURE_BASES, d.basis)})",
-                    f"Authorised by {d.authorised_by}. " + (d.what_shared or "")
+                    f"Authorised by {d.authorised_by}. " + text(d, "what_shared")
                     + ("" if d.written_report_date else " Written report not yet recorded."), True,
                     **_item("disclosures", d, None if d.written_report_date else "report"))
         if d.written_report_date:
@@ -112,9 +123,9 @@ def duration(minutes) -> str:
     return " ".join(filter(None, [f"{hours} h" if hours else "", f"{rest} min" if rest or not hours else ""]))
 
 
-def timeline(client) -> list[Event]:
-    """Every event in the case file, newest first."""
-    return sorted((e for e in _events(client) if e.date), key=lambda e: (e.date, e.kind), reverse=True)
+def timeline(client, readable: Callable[[object], bool] = lambda field: True) -> list[Event]:
+    """Every event in the case file, newest first; text of a field `readable` refuses shows as "restricted"."""
+    return sorted((e for e in _events(client, readable) if e.date), key=lambda e: (e.date, e.kind), reverse=True)
 
 
 def hours_totals(client) -> dict:

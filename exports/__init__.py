@@ -18,9 +18,13 @@ def register(report: Report) -> Report:
     return report
 
 
-register(Report("opcc_return", opcc_return.TITLE, "OPCC (quarterly)", opcc_return.build))
-register(Report("evaluator_extract", evaluator_extract.TITLE, "Evaluator (pseudonymised)", evaluator_extract.build))
-register(Report("kpi_fidelity", kpi_workbook.TITLE, "Manager, OPCC, evaluator (aggregate)", kpi_workbook.build))
+# Who may receive each report: the KPI workbook and the OPCC return name workers, so never the evaluator.
+OPCC_ROLES = ("commissioner", "manager", "admin")
+register(Report("opcc_return", opcc_return.TITLE, "OPCC (quarterly)", opcc_return.build, OPCC_ROLES))
+register(Report("evaluator_extract", evaluator_extract.TITLE, "Evaluator (pseudonymised)", evaluator_extract.build,
+                ("evaluator", "manager", "admin")))
+register(Report("kpi_fidelity", kpi_workbook.TITLE, "Manager, OPCC (aggregate, per worker)", kpi_workbook.build,
+                OPCC_ROLES))
 
 
 def enable_grants(ledger_rows: grant_ledger.LedgerRows, ledger_columns: Sequence[tuple[str, str]],
@@ -30,10 +34,11 @@ def enable_grants(ledger_rows: grant_ledger.LedgerRows, ledger_columns: Sequence
     Called once the grant pot exists: enable_grants(grants.ledger_rows, grants.LEDGER_COLUMNS, grants.pot_figures).
     """
     opcc: Build = partial(opcc_return.build, pot_figures=pot_figures)
-    register(Report("opcc_return", opcc_return.TITLE, "OPCC (quarterly)", opcc))
+    register(Report("opcc_return", opcc_return.TITLE, "OPCC (quarterly)", opcc, OPCC_ROLES))
     ledger: Build = partial(grant_ledger.build, ledger_rows=ledger_rows, ledger_columns=ledger_columns,
                             pot_figures=pot_figures)
-    register(Report("grant_ledger", grant_ledger.TITLE, "Manager, grant panel, OPCC", ledger))
+    register(Report("grant_ledger", grant_ledger.TITLE, "Manager, grant panel, OPCC", ledger,
+                    ("manager", "grant_panel", "commissioner", "admin")))
 
 
 def _enable_the_grant_pot() -> None:

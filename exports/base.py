@@ -17,6 +17,8 @@ class ExportContext:
     schedule: str | None           # schedule name, or None for a run on demand
     pseudonym_key: str             # settings.pseudonym_key
     notes: str = ""                # OPCC return: the manager's challenges and obstacles
+    min_group: int = 5             # evaluator extract: coded values held by fewer people show as "other"
+    date_precision: str = "month"  # evaluator extract: dates generalised to month, quarter or year
 
 
 #: (pymongo database, path of the .xlsx to write, context) -> data rows per sheet
@@ -29,6 +31,8 @@ class Report:
     title: str
     audience: str
     build: Build
+    #: The roles whose members may receive it (admin_app/privacy/sharing.py); others only through an allow-list.
+    recipient_roles: tuple[str, ...] = ("manager", "admin")
 
     def filename(self, period: Period) -> str:
         return f"{self.key.replace('_', '-')}-{period.start.isoformat()}-to-{period.end.isoformat()}.xlsx"

@@ -1,9 +1,13 @@
 """The evaluator's extract: pseudonymised case progress, one sheet per part of the case file, and a data dictionary.
 
-Only coded, date, number and true/false fields leave: no names, dates of birth, addresses or free text.
-People and employers appear as keyed pseudonyms (exports/pseudonym.py); a date of birth becomes an age.
-Every column is declared once below, from the mongoengine field it reads, and the data dictionary is built
-from those declarations.
+Only coded, date, number and true/false fields leave: no names, dates of birth, addresses or free text, and no
+field of a restricted class (admin_app/privacy/classes.py). Clients without recorded consent and an Information
+Sharing Agreement version are left out (the cover says how many). Clients and employers appear as keyed
+pseudonyms (exports/pseudonym.py); staff do not appear at all, so no per-worker figure can be matched to the
+named rows of the OPCC return or the KPI workbook. Disclosure control: dates are generalised (to the month by
+default), ages are given only in bands, and a coded value held by fewer than `min_group` people shows as
+"other". Every column is declared once below, from the mongoengine field it reads, and the data dictionary is
+built from those declarations, with a line for each rule.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from admin_app.metrics.periods import Period
 from admin_app.metrics.records import CaseRecord, OutcomeRecord, read_general_employer_contacts
 from admin_app.metrics.report import scoped_worker
 from admin_app.models.case_file import Client
+from admin_app.privacy.classes import class_of
 from admin_app.vocabulary import PAID_OUTCOME_KINDS
 from exports import casefiles
 from exports.base import ExportContext
@@ -28,7 +33,7 @@ from exports.styling import Book, Column, Table
 TITLE = "Evaluator extract"
 AUDIENCE = "University evaluator (pseudonymised)"
 AGE_BANDS = ((18, 21), (22, 25), (26, 30), (31, 35))
-NOUNS = {"staff": "member of staff", "employer": "employer"}
+NOUNS = {"employer": "employer"}
 
 
 class Row(NamedTuple):
@@ -95,6 +100,8 @@ def stored(path: str, heading: str | None = None) -> Item:
     """A column of the case file holding a stored value as it is (codes, dates, numbers, true/false)."""
     field = field_of(Client, path)
     kind = kind_of(field)
+    if class_of(field) is not None:
+        raise ValueError(f"{path} is {class_of(field).label.lower()} data; it never goes to the evaluator")
     head, *rest = path.split(".")
     in_list = isinstance(Client._fields[head], mf.ListField)
     keys = rest if in_list else path.split(".")
@@ -110,7 +117,7 @@ def stored(path: str, heading: str | None = None) -> Item:
 
 
 def pseudonymised(path: str, kind: str) -> Item:
-    """A reference in the case file (a member of staff, an employer) as its keyed pseudonym."""
+    """A reference in the case file (an employer) as its keyed pseudonym."""
     field = field_of(Client, path)
     head, *rest = path.split(".")
     in_list = isinstance(Client._fields[head], mf.ListField)
@@ -193,13 +200,11 @@ def _running_in_period(row: Row) -> bool:
 
 CASE_SHEETS: tuple[Sheet, ...] = (
     Sheet("Referrals", "One row per case file in the extract: referral, age, consent and status at the period end", (
-        CLIENT, pseudonymised("worker", "staff"), stored("referral.date"), stored("referral.source"),
+        CLIENT, stored("referral.date"), stored("referral.source"),
         stored("referral.cohort"), stored("referral.decision"), stored("referral.decision_date"),
         stored("referral.rejection_reason"),
-        derived("Age at referral", "int", "clients.date_of_birth, clients.referral.date",
-                "Whole years on the referral date (the date of birth itself is not exported)", age_at_referral,
-                ("date_of_birth",)),
-        derived("Age band", "text", "clients.date_of_birth, clients.referral.date", "The age at referral in bands",
+        derived("Age band", "text", "clients.date_of_birth, clients.referral.date",
+                "The age at referral in bands (neither the date of birth nor the age itself is exported)",
                 age_band, ("date_of_birth",), "; ".join(f"{lo}-{hi}" for lo, hi in AGE_BANDS)),
         stored("consent.recorded"), stored("consent.date"), stored("consent.preferred_language"),
         stored("consent.interpreter_needed"),
@@ -218,12 +223,12 @@ CASE_SHEETS: tuple[Sheet, ...] = (
     ), keep=lambda row: casefiles.day((row.doc.get("assessment") or {}).get("date")) is not None),
     Sheet("Contacts", "Every contact in the period: date, minutes, mode, place, out of hours, who", (
         CLIENT, stored("contacts.date"), stored("contacts.minutes"), stored("contacts.mode"), stored("contacts.place"),
-        stored("contacts.out_of_hours"), pseudonymised("contacts.staff", "staff"),
+        stored("contacts.out_of_hours"),
     ), within="contacts", keep=_dated_in_period()),
     Sheet("Employer contacts", "Employer contacts for a client in the period", (
         CLIENT, stored("employer_contacts.date"), pseudonymised("employer_contacts.employer", "employer"),
         stored("employer_contacts.face_to_face"), stored("employer_contacts.purpose"),
-        stored("employer_contacts.with_client"), pseudonymised("employer_contacts.staff", "staff"),
+        stored("employer_contacts.with_client"),
     ), within="employer_contacts", keep=_dated_in_period()),
     Sheet("Outcomes", "Outcomes running at some time in the period (paid work, business, education, training, "
                       "volunteering)", (
@@ -251,52 +256,145 @@ GENERAL = Sheet("General employer contacts", "Job development for the whole case
             lambda row: row.names.employer(row.element.employer_id)),
     derived("Face-to-face", "bool", "employers.employer_contacts.face_to_face", "Met the employer in person",
             lambda row: row.element.face_to_face),
-    derived("Worker (pseudonym)", "pseudonym", "employers.employer_contacts.staff",
-            "Keyed pseudonym of the staff member, as on the other sheets", lambda row: row.names.staff(row.element.staff_id)),
 ))
 
 DICTIONARY_COLUMNS = (Column("Sheet", "text"), Column("Column", "text"), Column("Type", "text", 14),
                       Column("Values", "wrap", 50), Column("Source", "text"), Column("Description", "wrap", 60))
 TYPES = {"date": "date", "int": "whole number", "number": "number", "bool": "TRUE / FALSE", "text": "code",
          "pseudonym": "pseudonym"}
+DATE_TYPES = {"month": "month (YYYY-MM)", "quarter": "quarter (YYYY-Qn)", "year": "year (YYYY)"}
+OTHER = "other"
+LEFT_OUT = "Left out: no recorded consent or ISA version"
+
+
+def generalise(value: Any, precision: str) -> str | None:
+    """A date as its month ("2026-03"), quarter ("2026-Q1", calendar quarters) or year ("2026")."""
+    day = casefiles.day(value)
+    if day is None:
+        return None
+    if precision == "year":
+        return f"{day.year}"
+    if precision == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year}-{day.month:02d}"
+
+
+def consented(doc: Mapping[str, Any]) -> bool:
+    """Recorded consent and a signed Information Sharing Agreement version: without both nothing leaves."""
+    consent = doc.get("consent") or {}
+    return consent.get("recorded") is True and bool(str(consent.get("isa_version") or "").strip())
+
+
+def small_groups(people: dict[Any, set], min_group: int) -> set:
+    """The values to show as "other": each held by fewer than `min_group` people, and then the smallest of the
+    rest until "other" itself holds at least `min_group` people (or nothing else is left)."""
+    ordered = sorted(people, key=lambda value: (len(people[value]), str(value)))
+    merged = {value for value in ordered if len(people[value]) < min_group}
+    together = set().union(*(people[value] for value in merged)) if merged else set()
+    for value in ordered:
+        if not merged or len(together) >= min_group:
+            break
+        if value not in merged:
+            merged.add(value)
+            together |= people[value]
+    return merged
+
+
+def disclosure_rules(ctx: ExportContext, left_out: int | None = None) -> list[tuple[str, str]]:
+    """The disclosure-control rules of this extract, for the data dictionary and the cover."""
+    said = [
+        ("Consent", "Only clients with recorded consent and a signed Multi-Agency Information Sharing Agreement "
+                    "version are in the extract" + (f"; {left_out} case files were left out" if left_out is not None
+                                                    else "")),
+        ("Dates", f"Every date is generalised to its {ctx.date_precision} ({DATE_TYPES[ctx.date_precision]})"),
+        ("Ages", "Ages are given only in bands; neither the date of birth nor the age itself leaves"),
+        ("Small groups", f"A coded value held by fewer than {ctx.min_group} people in its column shows as "
+                         f"\"{OTHER}\" (with the next smallest values, until \"{OTHER}\" holds at least "
+                         f"{ctx.min_group})"),
+        ("Staff", "No member of staff appears, by name or pseudonym, so no per-worker figure can be matched to a "
+                  "named row of the OPCC return or the KPI workbook"),
+        ("Free text", "No names, addresses, contact details, free text or restricted classes (criminal offence, "
+                      "special category, safeguarding) leave"),
+    ]
+    return said
 
 
 def projection() -> dict[str, int]:
-    needed = {"reference"} | {path for sheet in CASE_SHEETS for item in sheet.items for path in item.reads}
+    needed = {"reference", "consent.recorded", "consent.isa_version"} | {
+        path for sheet in CASE_SHEETS for item in sheet.items for path in item.reads}
     return casefiles.projection(*needed)
 
 
-def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
-    names = Pseudonyms(ctx.pseudonym_key)
-    book = Book(path, ctx, TITLE, AUDIENCE, notes=(
-        "People and employers appear only as keyed pseudonyms, stable from one extract to the next.",
-        "Case-file rows cover every case file referred in, open in, or with activity in the period; "
-        "event rows are those of the period. See the Data dictionary sheet.",
-    ))
-    tables = {sheet.name: _table(book, sheet) for sheet in (*CASE_SHEETS, GENERAL)}
+def _rows(db: Any, ctx: ExportContext, names: Pseudonyms, left_out: set | None = None) -> Iterable[tuple[Sheet, str, list]]:
+    """(sheet, client reference, raw cells) of every case-file row of the consented clients; the references of
+    the others go to `left_out`."""
     for doc, case in casefiles.stream(db, ctx.match, ctx.period, projection(), sort="reference"):
+        if not consented(doc):
+            if left_out is not None:
+                left_out.add(doc["reference"])
+            continue
         for sheet in CASE_SHEETS:
             elements = casefiles.items(doc, sheet.within) if sheet.within else (None,)
             for element in elements:
                 row = Row(doc, element, case, names, ctx.period)
                 if sheet.keep(row):
-                    tables[sheet.name].add([item.read(row) for item in sheet.items])
+                    yield sheet, doc["reference"], [item.read(row) for item in sheet.items]
+
+
+def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
+    names = Pseudonyms(ctx.pseudonym_key)
+    # First pass: who holds each coded value, so values held by too few people can be merged.
+    people: dict[tuple[str, int], dict[Any, set]] = {}
+    without_consent: set[str] = set()
+    for sheet, reference, cells in _rows(db, ctx, names, without_consent):
+        for index, item in enumerate(sheet.items):
+            if item.kind == "text" and cells[index] is not None:
+                people.setdefault((sheet.name, index), {}).setdefault(cells[index], set()).add(reference)
+    merged = {key: small_groups(values, ctx.min_group) for key, values in people.items()}
+    left_out = len(without_consent)
+    book = Book(path, ctx, TITLE, AUDIENCE, notes=(
+        "Clients and employers appear only as keyed pseudonyms, stable from one extract to the next; staff do not appear.",
+        "Case-file rows cover every case file referred in, open in, or with activity in the period; "
+        "event rows are those of the period. See the Data dictionary sheet.",
+        f"{left_out} case files without recorded consent and an Information Sharing Agreement version are left out.",
+        *(f"{name}: {text}." for name, text in disclosure_rules(ctx)[1:]),
+    ))
+    tables = {sheet.name: _table(book, sheet) for sheet in (*CASE_SHEETS, GENERAL)}
+    for sheet, _, cells in _rows(db, ctx, names):
+        out = []
+        for index, (item, value) in enumerate(zip(sheet.items, cells)):
+            if item.kind == "date":
+                value = generalise(value, ctx.date_precision)
+            elif item.kind == "text" and value in merged.get((sheet.name, index), ()):
+                value = OTHER
+            out.append(value)
+        tables[sheet.name].add(out)
     general = read_general_employer_contacts(db, staff=scoped_worker(ctx.match),
                                              start=ctx.period.start, end=ctx.period.end)
     for contact in general:
         row = Row({}, contact, None, names, ctx.period)
-        tables[GENERAL.name].add([item.read(row) for item in GENERAL.items])
+        tables[GENERAL.name].add([generalise(item.read(row), ctx.date_precision) if item.kind == "date"
+                                  else item.read(row) for item in GENERAL.items])
     for table in tables.values():
         table.close()
-    dictionary = book.table("Data dictionary", DICTIONARY_COLUMNS, "What each column of each sheet holds")
+    dictionary = book.table("Data dictionary", DICTIONARY_COLUMNS, "What each column of each sheet holds, and the "
+                                                                   "disclosure-control rules")
     for sheet_name, item in dictionary_rows():
-        dictionary.add([sheet_name, item.heading, TYPES[item.kind], item.values, item.source, item.description])
+        kind = DATE_TYPES[ctx.date_precision] if item.kind == "date" else TYPES[item.kind]
+        values = item.values + (f"; {OTHER} (values held by fewer than {ctx.min_group} people)"
+                                if item.kind == "text" else "")
+        dictionary.add([sheet_name, item.heading, kind, values.lstrip("; "), item.source, item.description])
+    for name, text in disclosure_rules(ctx, left_out):
+        dictionary.add(["All sheets", name, "rule", "", "disclosure control", text])
     dictionary.close()
-    return book.close()
+    counts = book.close()
+    counts[LEFT_OUT] = left_out
+    return counts
 
 
 def _table(book: Book, sheet: Sheet) -> Table:
-    columns = [Column(item.heading, "text" if item.kind == "pseudonym" else item.kind) for item in sheet.items]
+    columns = [Column(item.heading, "text" if item.kind in ("pseudonym", "date") else item.kind)
+               for item in sheet.items]
     return book.table(sheet.name, columns, sheet.description)
 
 

@@ -6,7 +6,8 @@ import hmac
 from functools import lru_cache
 
 DIGITS = 16  # 64 bits of HMAC-SHA256: no collision to expect among millions of people
-PREFIXES = {"client": "C", "staff": "W", "employer": "E", "job_type": "J"}
+# Staff have no pseudonym: the extract leaves them out (disclosure control, docs/exports.md).
+PREFIXES = {"client": "C", "employer": "E", "job_type": "J"}
 
 
 class PseudonymKeyMissing(ValueError):
@@ -28,9 +29,6 @@ class Pseudonyms:
 
     def client(self, reference: object) -> str:
         return self._of("client", str(reference))
-
-    def staff(self, user_id: object) -> str | None:
-        return self.of("staff", str(user_id)) if user_id is not None else None
 
     def employer(self, employer_id: object) -> str | None:
         return self.of("employer", str(employer_id)) if employer_id is not None else None

@@ -49,6 +49,7 @@ def beat_schedule(settings: Settings) -> dict:
         "remove-old-export-files": {"task": "exports.remove_old_files", "schedule": crontab(hour=3, minute=0)},
         "check-grant-pots": {"task": "grants.check_pots", "schedule": crontab(hour=3, minute=30)},
         "risk-sweep": {"task": "risk.sweep", "schedule": 60.0},
+        "retention-sweep": {"task": "privacy.retention", "schedule": crontab(hour=2, minute=30)},
     }
 
 

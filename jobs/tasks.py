@@ -153,3 +153,23 @@ def risk_sweep() -> dict:
     for alert_id in requeued:
         send_risk_alert.delay(alert_id)
     return {"overdue": len(overdue), "requeued": len(requeued)}
+
+
+@celery.task(name="privacy.retention")
+def retention_sweep() -> int:
+    """Each night: anonymise closed case files past their retention period (not under hold), delete old audit entries."""
+    from admin_app.metrics.periods import london_today
+    from admin_app.privacy import retention
+
+    ensure_database()
+    config = settings()
+    return len(retention.sweep(london_today(), config.case_file_retention_years, config.audit_retention_years).anonymised)
+
+
+@celery.task(name="privacy.email_managers")
+def email_managers(subject: str, text: str) -> int:
+    """A break-glass opening emailed to every active manager."""
+    from admin_app.privacy.break_glass import email_managers_now
+
+    ensure_database()
+    return email_managers_now(settings(), subject, text)

@@ -1,7 +1,7 @@
 """The app's commands: sync-roles, create-user, seed-demo, rotate-keys."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from cryptography.fernet import Fernet
 
@@ -175,3 +175,20 @@ def test_import_with_a_byte_that_is_not_utf8_names_the_line_and_imports_nothing(
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "line 2" in lines[0] and "not UTF-8" in lines[0]
     assert Client.objects.count() == 0
+
+
+def test_rotate_keys_encrypts_free_text_stored_before_its_field_was_encrypted(app):
+    case = new_client("E4E-K0002")
+    # As stored before contact notes and mitigations were encrypted: plain text in the document.
+    Client._get_collection().update_one({"_id": case.pk}, {"$set": {
+        "contacts": [{"_id": case.pk, "date": datetime(2026, 1, 5), "minutes": 30, "mode": "phone",
+                      "note": "Plain old note"}],
+        "vocational_profile": {"barriers": "Plain barrier"}}})
+    # Read before the migration, the plain text shows as it is.
+    assert Client.objects(pk=case.pk).first().contacts[0].note == "Plain old note"
+    result = app.test_cli_runner().invoke(args=["rotate-keys"])
+    assert result.exit_code == 0 and "re-encrypted 2 fields" in result.output
+    stored = Client._get_collection().find_one({"_id": case.pk})
+    assert crypto.is_token(stored["contacts"][0]["note"]) and crypto.is_token(stored["vocational_profile"]["barriers"])
+    read = Client.objects(pk=case.pk).first()
+    assert read.contacts[0].note == "Plain old note" and read.vocational_profile.barriers == "Plain barrier"

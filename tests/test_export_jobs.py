@@ -81,6 +81,14 @@ def seed_case_files(users):
     new_client("E4E-J0002", worker=users["worker2"])
 
 
+def allow(report, *addresses):
+    """Put outside addresses on a report's allow-list, as an administrator does."""
+    from admin_app.models.sharing import AllowedRecipient
+
+    for address in addresses:
+        AllowedRecipient(report=report, email=address, reason="OPCC data sharing agreement", added_by="admin@test.e4e").save()
+
+
 def make_schedule(**fields):
     from admin_app.models.exports import ExportSchedule
 
@@ -97,6 +105,7 @@ def test_a_due_schedule_is_built_and_emailed_once_however_often_dispatch_runs(ap
 
     with app.app_context():
         seed_case_files(users)
+        allow("opcc_return", "opcc@example.org", "lead@example.org")
         schedule = make_schedule()
         for _ in range(3):  # a retried beat tick, a second beat, a restart
             dispatch_exports.delay()
@@ -141,7 +150,7 @@ def test_duplicate_build_and_send_tasks_make_one_file_and_one_email(app, users, 
 
     with app.app_context():
         seed_case_files(users)
-        schedule = make_schedule(delivery="link", recipients=["evaluator@test.e4e"])
+        schedule = make_schedule(delivery="link", recipients=["commissioner@test.e4e"])
         run = export_runs.create_run("opcc_return", previous_quarter(date.today()), match={}, scope="Every case file",
                                      started_by="test", schedule=schedule)
         for _ in range(3):
@@ -157,7 +166,7 @@ def test_duplicate_build_and_send_tasks_make_one_file_and_one_email(app, users, 
     assert run.status == "sent" and run.mail_attempts == 1
     assert len(inbox.messages) == 1
     recipients, message = inbox.messages[0]
-    assert recipients == ["evaluator@test.e4e"]
+    assert recipients == ["commissioner@test.e4e"]
     assert not list(message.iter_attachments())
     assert f"/admin/exportrun/download/{run.pk}" in message.get_content()
 
@@ -165,7 +174,7 @@ def test_duplicate_build_and_send_tasks_make_one_file_and_one_email(app, users, 
 def test_a_refused_send_is_retried_with_back_off_and_sent_once(app, users, worker, inbox):
     with app.app_context():
         seed_case_files(users)
-        schedule = make_schedule(delivery="link", recipients=["opcc@example.org"])
+        schedule = make_schedule(delivery="link", recipients=["commissioner@test.e4e"])
         inbox.refuse_next(2)
         run = export_runs.create_run("opcc_return", previous_quarter(date.today()), match={}, scope="all",
                                      started_by="test", schedule=schedule)
@@ -185,7 +194,7 @@ def test_an_smtp_outage_fails_the_run_tells_managers_and_loses_nothing(app, user
     inbox.stop()  # the mail server is down
     with app.app_context():
         seed_case_files(users)
-        schedule = make_schedule(delivery="link", recipients=["opcc@example.org"])
+        schedule = make_schedule(delivery="link", recipients=["commissioner@test.e4e"])
         run = export_runs.create_run("opcc_return", previous_quarter(date.today()), match={}, scope="all",
                                      started_by="test", schedule=schedule)
         build_export.delay(str(run.pk))

@@ -11,7 +11,7 @@ from admin_app.metrics.periods import previous_quarter
 from tests.conftest import csrf_token, new_client
 
 SCHEDULE_FORM = {"name": "Evaluator monthly", "report": "evaluator_extract", "period_rule": "previous_month",
-                 "cron": "0 6 2 * *", "recipients-0": "uni@example.ac.uk", "delivery": "link", "scope": "",
+                 "cron": "0 6 2 * *", "recipients-0": "evaluator@test.e4e", "delivery": "link", "scope": "",
                  "notes": "", "active": "y"}
 
 
@@ -52,7 +52,7 @@ def test_manager_creates_a_schedule_and_its_next_time_is_set(app, login):
         from admin_app.models.exports import ExportSchedule
 
         schedule = ExportSchedule.objects.get(name="Evaluator monthly")
-        assert schedule.recipients == ["uni@example.ac.uk"] and schedule.created_by == "manager@test.e4e"
+        assert schedule.recipients == ["evaluator@test.e4e"] and schedule.created_by == "manager@test.e4e"
         assert schedule.next_due_at > datetime.utcnow()
         assert export_runs.local_date(schedule.next_due_at).day == 2
     listed = manager.get("/admin/exportschedule/").get_data(as_text=True)

@@ -36,8 +36,8 @@ def test_beat_ticks_the_export_dispatcher_and_the_daily_digest_and_the_worker_kn
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert scheduled == {"exports.dispatch", "exports.sweep", "dashboards.refresh", "digest.daily",
-                         "exports.remove_old_files", "grants.check_pots", "risk.sweep"}
-    assert scheduled | {"exports.build", "exports.deliver"} <= set(app.tasks)
+                         "exports.remove_old_files", "grants.check_pots", "risk.sweep", "privacy.retention"}
+    assert scheduled | {"exports.build", "exports.deliver", "privacy.email_managers"} <= set(app.tasks)
 
 
 def test_a_broker_without_a_mongodb_uri_is_refused_with_one_line():

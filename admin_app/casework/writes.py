@@ -206,7 +206,8 @@ def decide_referral(client_id, previous: str, values: dict, current_status: str,
         raise Stale()
     audit.record("update", collection="clients", record_id=client_id,
                  summary=_summary(reference, f"referral {values['decision']} by {by}"),
-                 changes=[{"field": f"referral.{k}", "old": None, "new": audit._scalar(v)} for k, v in values.items()
+                 changes=[{"field": f"referral.{k}", "old": None, "new": audit.redacted(referral._fields[k], v)}
+                          for k, v in values.items()
                           if v is not None] + ([{"field": "status", "old": current_status, "new": new_status}]
                                                if new_status != current_status else []))
 

@@ -21,6 +21,11 @@ AUDIT_ACTIONS = (
     ("not_found", "Not found"),
     ("locked", "Locked out"),
     ("alert", "Administrators alerted"),
+    ("read_restricted", "Read restricted parts"),
+    ("anonymise", "Anonymised"),
+    ("subject_access", "Subject access produced"),
+    ("retention", "Retention sweep"),
+    ("break_glass", "Opened outside caseload (break-glass)"),
 )
 
 

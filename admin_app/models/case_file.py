@@ -18,6 +18,7 @@ from admin_app.fields import DateField, DateTimeField, DecimalField, IntField, S
 
 from admin_app.crypto import EncryptedStringField
 from admin_app.search import client_search_keys
+from admin_app.privacy.classes import CONTACT, CRIMINAL_OFFENCE, IDENTITY, SAFEGUARDING, SPECIAL_CATEGORY
 from admin_app.models.grants import (
     BidTransition,
     GrantAttachment,
@@ -76,7 +77,8 @@ class Referral(EmbeddedDocument):
     decision = StringField(choices=REFERRAL_DECISIONS, default="pending", verbose_name="Decision")
     decision_date = DateField(verbose_name="Decision date")
     rejection_reason = StringField(choices=REJECTION_REASONS, verbose_name="Rejection reason")
-    rationale = StringField(verbose_name="Rationale", help_text="Required when the referral is rejected")
+    rationale = EncryptedStringField(verbose_name="Rationale", help_text="Required when the referral is rejected",
+                                     data_class=CRIMINAL_OFFENCE)
     decided_by = StringField(max_length=255, verbose_name="Decided by")
 
 
@@ -97,14 +99,15 @@ class Assessment(EmbeddedDocument):
     agreed_to_take_part = BooleanField(default=False, verbose_name="Agreed to take part")
     previous_support = BooleanField(default=False, verbose_name="Similar support received before")
     previous_support_from = StringField(max_length=200, verbose_name="Previous support from")
-    conviction_details = EncryptedStringField(verbose_name="Conviction details", help_text="Encrypted at rest")
+    conviction_details = EncryptedStringField(verbose_name="Conviction details", help_text="Encrypted at rest",
+                                              data_class=CRIMINAL_OFFENCE)
 
 
 class VocationalProfile(EmbeddedDocument):
     work_history = StringField(verbose_name="Work history")
     skills = StringField(verbose_name="Skills")
     interests = StringField(verbose_name="Interests and preferences")
-    barriers = StringField(verbose_name="Barriers")
+    barriers = EncryptedStringField(verbose_name="Barriers", data_class=SPECIAL_CATEGORY)
 
 
 class PlanGoal(CaseItem):
@@ -122,7 +125,7 @@ class Contact(CaseItem):
     out_of_hours = BooleanField(default=False, verbose_name="Out of hours",
                                 help_text="Outside Monday to Friday 09:00 to 17:00")
     staff = ReferenceField("User", verbose_name="Who")
-    note = StringField(verbose_name="Note")
+    note = EncryptedStringField(verbose_name="Note")
 
 
 class EmployerContact(CaseItem):
@@ -146,7 +149,7 @@ class RiskAssessment(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     kind = StringField(required=True, choices=RISK_ASSESSMENT_KINDS, verbose_name="Assessment of")
     level = StringField(required=True, choices=RISK_LEVELS, verbose_name="Risk level")
-    mitigations = StringField(verbose_name="Mitigations")
+    mitigations = EncryptedStringField(verbose_name="Mitigations", data_class=SAFEGUARDING)
     review_date = DateField(verbose_name="Review date")
     assessor = ReferenceField("User", verbose_name="Assessor")
 
@@ -154,15 +157,17 @@ class RiskAssessment(CaseItem):
 class RiskNote(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     level = StringField(choices=RISK_LEVELS, verbose_name="Risk level")
-    text = EncryptedStringField(required=True, verbose_name="Risk note", help_text="Encrypted at rest")
+    text = EncryptedStringField(required=True, verbose_name="Risk note", help_text="Encrypted at rest",
+                                data_class=SAFEGUARDING)
     author = ReferenceField("User", verbose_name="Author")
 
 
 class SafeguardingConcern(CaseItem):
     date = DateField(required=True, verbose_name="Date")
-    concern = EncryptedStringField(required=True, verbose_name="Concern", help_text="Encrypted at rest")
-    referred_to = StringField(max_length=200, verbose_name="Referred to")
-    action = StringField(verbose_name="Action taken")
+    concern = EncryptedStringField(required=True, verbose_name="Concern", help_text="Encrypted at rest",
+                                   data_class=SAFEGUARDING)
+    referred_to = StringField(max_length=200, verbose_name="Referred to", data_class=SAFEGUARDING)
+    action = EncryptedStringField(verbose_name="Action taken", data_class=SAFEGUARDING)
 
 
 class Disclosure(CaseItem):
@@ -173,7 +178,8 @@ class Disclosure(CaseItem):
     decided_by = StringField(max_length=120, verbose_name="Decided by")
     authorised_by = StringField(max_length=120, verbose_name="Authorised by")
     shared_with = StringField(max_length=200, verbose_name="Shared with")
-    what_shared = EncryptedStringField(verbose_name="What was shared", help_text="Encrypted at rest")
+    what_shared = EncryptedStringField(verbose_name="What was shared", help_text="Encrypted at rest",
+                                       data_class=CRIMINAL_OFFENCE)
     written_report_date = DateField(verbose_name="Written report date",
                                     help_text="A reminder shows until the follow-up written report is recorded")
 
@@ -257,11 +263,11 @@ class Client(Document):
     scope_field = "worker"
 
     reference = StringField(required=True, unique=True, max_length=20, verbose_name="Reference")
-    first_name = StringField(required=True, max_length=80, verbose_name="First name")
-    last_name = StringField(required=True, max_length=80, verbose_name="Last name")
-    date_of_birth = DateField(required=True, verbose_name="Date of birth")
-    postcode = StringField(max_length=10, verbose_name="Postcode")
-    phone = StringField(max_length=40, verbose_name="Phone")
+    first_name = StringField(required=True, max_length=80, verbose_name="First name", data_class=IDENTITY)
+    last_name = StringField(required=True, max_length=80, verbose_name="Last name", data_class=IDENTITY)
+    date_of_birth = DateField(required=True, verbose_name="Date of birth", data_class=IDENTITY)
+    postcode = StringField(max_length=10, verbose_name="Postcode", data_class=IDENTITY)
+    phone = StringField(max_length=40, verbose_name="Phone", data_class=CONTACT)
     worker = ReferenceField("User", verbose_name="Worker")
     caseload_override_reason = StringField(max_length=300, verbose_name="Caseload cap override reason",
                                            help_text="A manager may assign beyond the worker's cap, with a reason")
@@ -283,6 +289,10 @@ class Client(Document):
     grant_bids = ListField(EmbeddedDocumentField(GrantBid), verbose_name="Grant bids")
     status_history = ListField(EmbeddedDocumentField(StatusChange), verbose_name="Status history")
     progress_updates = ListField(EmbeddedDocumentField(ProgressUpdate), verbose_name="Quarterly updates")
+    # Data protection (admin_app/privacy/): a legal hold stops retention; an anonymised file keeps coded data only.
+    legal_hold = StringField(max_length=300, verbose_name="Legal hold",
+                             help_text="Why no retention rule may anonymise this case file while the hold stands")
+    anonymised_on = DateField(verbose_name="Anonymised on")
     # Raised by every save of the whole-file form: a save based on an older version is refused.
     version = IntField(default=0, min_value=0, verbose_name="Version")
     created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created")
@@ -324,6 +334,11 @@ class Client(Document):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.first_name} {self.last_name}"
+
+    @property
+    def audit_label(self) -> str:
+        """The audit log names a case file by its reference only, never by the person's name."""
+        return self.reference
 
     def clean(self):
         self.updated_at = datetime.utcnow()

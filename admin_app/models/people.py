@@ -26,6 +26,8 @@ class Role(Document, RoleMixin):
     description = StringField(max_length=255, verbose_name="Description")
     permissions = ListField(StringField(max_length=120), verbose_name="Permissions",
                             help_text="Each permission allows one action on one screen.")
+    #: The one-time changes to the default permissions this role has had (permissions.DEFAULT_CHANGES).
+    default_changes = ListField(StringField(max_length=80), verbose_name="Default changes applied")
     meta = {"collection": "roles"}
 
     def __str__(self) -> str:

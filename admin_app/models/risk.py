@@ -16,6 +16,7 @@ from mongoengine import (
 )
 
 from admin_app.crypto import EncryptedStringField
+from admin_app.privacy.classes import CRIMINAL_OFFENCE
 from admin_app.fields import DateField, DateTimeField, IntField, StringField
 from admin_app.risk.rules import ALERT_KINDS, FINDING_CODES
 from admin_app.vocabulary import RISK_LEVELS
@@ -98,10 +99,10 @@ class Affiliation(Document):
     """A client's affiliation to a group: criminal-offence data, shown only to roles holding its permissions."""
 
     client = ReferenceField("Client", required=True, reverse_delete_rule=CASCADE, verbose_name="Client")
-    group = ReferenceField(Group, required=True, reverse_delete_rule=CASCADE, verbose_name="Group")
-    confidence = StringField(required=True, choices=AFFILIATION_CONFIDENCE, verbose_name="Confidence")
-    source = StringField(required=True, choices=AFFILIATION_SOURCES, verbose_name="Source")
-    source_detail = EncryptedStringField(max_length=4000, verbose_name="Source detail", help_text="Encrypted at rest")
+    group = ReferenceField(Group, required=True, reverse_delete_rule=CASCADE, verbose_name="Group", data_class=CRIMINAL_OFFENCE)
+    confidence = StringField(required=True, choices=AFFILIATION_CONFIDENCE, verbose_name="Confidence", data_class=CRIMINAL_OFFENCE)
+    source = StringField(required=True, choices=AFFILIATION_SOURCES, verbose_name="Source", data_class=CRIMINAL_OFFENCE)
+    source_detail = EncryptedStringField(max_length=4000, verbose_name="Source detail", help_text="Encrypted at rest", data_class=CRIMINAL_OFFENCE)
     date = DateField(required=True, verbose_name="Date recorded")
     ended_on = DateField(verbose_name="No longer affiliated from", help_text="Leave blank while current")
     recorded_by = StringField(max_length=255, verbose_name="Recorded by")

@@ -5,6 +5,7 @@ endpoint it does not know, and every read goes through `get_query`, which applie
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import mongoengine
@@ -13,6 +14,7 @@ from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext, ngettext
 from flask_admin.contrib.mongoengine import ModelView
+from flask_admin.contrib.mongoengine.tools import parse_like_term
 from flask_admin.contrib.mongoengine.view import SORTABLE_FIELDS
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from bson.errors import InvalidId
@@ -28,6 +30,7 @@ from wtforms.validators import StopValidation
 from admin_app import audit, fields
 from admin_app.alerts import note_probe
 from admin_app.metrics.periods import london_today
+from admin_app.privacy import classes as field_classes
 from admin_app.saved_filters import builtin_for
 from admin_app.search import prefix_match
 from admin_app.security import has_permission, register_permission, scope_filter, scoped
@@ -345,6 +348,54 @@ class SecuredModelView(ModelView):
                 if isinstance(field, tuple(SORTABLE_FIELDS)) and not getattr(field, "encrypted", False)
                 and (self.column_display_pk or not isinstance(field, mongoengine.ObjectIdField))}
 
+    # --- field classes (admin_app/privacy/classes.py): list, details, export, search, sort, forms ---------
+    def _model_field(self, name):
+        return field_classes.field_at(self.model, name) if isinstance(name, str) else None
+
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        """A list, details or export cell of a field the user may not read says "restricted"."""
+        field = self._model_field(name)
+        if field is not None and not field_classes.readable(field):
+            return field_classes.RESTRICTED
+        return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
+
+    def _search(self, query, search_term, user=None):
+        """Search only the fields the user (the signed-in one by default) may read: a name they may not see
+        cannot be confirmed by searching.
+
+        With `search_keys_field` and every searched field readable, every word of the search starts one of
+        the record's folded keys (admin_app/search.py): an anchored prefix an index serves. A user who may
+        not read some of them searches the others by an anchored prefix of their stored values."""
+        readable = [field for field in self._search_fields if field_classes.readable(field, user)]
+        if self.search_keys_field and len(readable) == len(self._search_fields):
+            match = prefix_match(self.search_keys_field, search_term)
+            return query if match is None else query.filter(__raw__=match)
+        if self.search_keys_field:
+            term = (search_term or "").strip()
+            if not term:
+                return query
+            return query.filter(__raw__={"$or": [{field.db_field: {"$regex": "^" + re.escape(term), "$options": "i"}}
+                                                 for field in readable]} if readable else {"_id": None})
+        op, term = parse_like_term(search_term)
+        criteria = None
+        for field in self._search_fields:
+            if not field_classes.readable(field, user):
+                continue
+            value = re.compile(f".*{re.escape(term)}.*") if isinstance(field, mongoengine.ReferenceField) else term
+            clause = mongoengine.Q(**{f"{field.name}__{op}": value})
+            criteria = clause if criteria is None else criteria | clause
+        return query.filter(criteria) if criteria is not None else query.filter(pk__in=[])
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        field_classes.drop_unreadable(form, self.model)
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        field_classes.drop_unreadable(form, self.model)
+        return form
+
     # --- exports ------------------------------------------------------------------------------
     def get_export_value(self, model, name):
         """A CSV cell holds text, never the list's HTML, and never a formula a spreadsheet would run."""
@@ -383,6 +434,9 @@ class SecuredModelView(ModelView):
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         """Flask-Admin's list, with the record id as the last sort key: MongoDB's sort is not stable, so
         pages sorted on a column with repeated values (status, surname) could repeat or skip rows."""
+        field = self._model_field(sort_column)
+        if field is not None and not field_classes.readable(field):
+            sort_column = None  # the order of values the user may not read would tell them something
         count, query = super().get_list(page, sort_column, sort_desc, search, filters, execute=False,
                                         page_size=page_size)
         query = self.list_query(query.order_by(*self.sort_keys(sort_column, sort_desc)))
@@ -417,15 +471,12 @@ class SecuredModelView(ModelView):
         field = self.model._fields.get(last)
         if last in ("id", "pk") or (field is not None and field.unique and not field.unique_with):
             return keys
+        names = [self.model._fields[key.lstrip("-")].db_field if key.lstrip("-") in self.model._fields
+                 else key.lstrip("-") for key in keys]
+        if any(spec.get("unique") and [path for path, _ in spec["fields"]] == names
+               for spec in self.model._meta.get("index_specs") or ()):
+            return keys  # a unique compound index already orders every row
         return [*keys, ("-id" if keys[-1].startswith("-") else "id")]
-
-    def _search(self, query, search_term):
-        """With `search_keys_field`, every word of the search starts one of the record's folded keys
-        (admin_app/search.py): an anchored prefix an index serves. Otherwise Flask-Admin's search."""
-        if not self.search_keys_field:
-            return super()._search(query, search_term)
-        match = prefix_match(self.search_keys_field, search_term)
-        return query if match is None else query.filter(__raw__=match)
 
     def builtin_filter(self):
         """The built-in filter (admin_app/saved_filters.py) the list's `builtin` argument names, if any."""
@@ -451,7 +502,7 @@ class SecuredModelView(ModelView):
                        f"asked for a record that is not there or outside their scope: {request.method} {request.path}")
             abort(404)
         if request.method == "GET" and request.endpoint and request.endpoint.endswith(("details_view", "edit_view")):
-            audit.record("view", collection=self.model._get_collection_name(), record_id=obj.pk, summary=str(obj))
+            audit.record("view", collection=self.model._get_collection_name(), record_id=obj.pk, summary=audit.label(obj))
         return obj
 
     def scoped_objects(self, ids):

@@ -8,14 +8,16 @@
 """
 from __future__ import annotations
 
+import io
+
 import mongoengine
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.contrib.mongoengine.form import get_form
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Optional, StopValidation
 from wtforms.widgets import DateInput
@@ -28,9 +30,13 @@ from admin_app.casework.parts import (
     DECIDE_PERMISSION, PARTS, STATUS, STATUS_PERMISSION, Part, drop_inapplicable, part_named, permission_labels,
 )
 from admin_app.metrics.periods import london_today
+from admin_app.models.audit import AUDIT_ACTIONS
+from admin_app.privacy import anonymise as anonymisation, break_glass as glass, reads as privacy_reads, retention, \
+    subject_access
 from admin_app.models.case_file import Client
 from admin_app.models.partners import Employer, Organisation
 from admin_app.views.risk import risk_panel
+from admin_app.privacy import classes as field_classes
 from admin_app.security import has_permission, register_permission, scope_match, scoped
 from admin_app.timeline import current_plan, duration, hours_totals, timeline
 from admin_app.views.base import CaseFileConverter, ChoiceField, validation_paths
@@ -38,6 +44,11 @@ from admin_app.vocabulary import CASE_STATUSES, REFERRAL_DECISIONS, REJECTION_RE
 
 EVENTS_PER_PAGE = 50
 PAGE_PERMISSION = "client.casefile"
+ANONYMISE_PERMISSION = "client.anonymise"
+ACCESS_REPORT_PERMISSION = "client.access_report"
+SUBJECT_ACCESS_PERMISSION = "client.subject_access"
+LEGAL_HOLD_PERMISSION = "client.legal_hold"
+ACCESS_EVENTS_PER_PAGE = 100
 
 
 # --- form fields ---------------------------------------------------------------------------------
@@ -169,6 +180,23 @@ class StatusForm(FlaskForm):
                               description="The earlier entry stays in the history; this one says it corrects it")
 
 
+class AnonymiseForm(FlaskForm):
+    reason = TextAreaField("Why", description="For example the erasure request and its date. Do not name the person: "
+                                              "the reason is kept in the audit log.",
+                           filters=[lambda v: (v or "").strip() or None])
+    confirm = StringField("Type the case reference to confirm", filters=[lambda v: (v or "").strip()])
+
+
+class BreakGlassForm(FlaskForm):
+    reason = TextAreaField("Why you need to open it now", description="Who asked, and what is urgent",
+                           filters=[lambda v: (v or "").strip() or None])
+
+
+class LegalHoldForm(FlaskForm):
+    reason = TextAreaField("Why", description="The claim, court order or request that needs the case file kept",
+                           filters=[lambda v: (v or "").strip() or None])
+
+
 class DecisionForm(FlaskForm):
     decision = SelectField("Decision", validators=[DataRequired(message="Choose the decision.")])
     decision_date = DateField("Decision date", widget=DateInput(), validators=[DataRequired(message="Enter the date of the decision.")])
@@ -197,6 +225,10 @@ class CaseFileView(BaseView):
         super().__init__(name=name, endpoint=endpoint, url=url, **kwargs)
         for permission, text in permission_labels().items():
             register_permission(permission, text)
+        register_permission(ANONYMISE_PERMISSION, "Case file: anonymise a closed case file (instead of deleting it)")
+        register_permission(ACCESS_REPORT_PERMISSION, "Case file: see who opened it and its restricted parts")
+        register_permission(SUBJECT_ACCESS_PERMISSION, "Case file: produce the subject access archive")
+        register_permission(LEGAL_HOLD_PERMISSION, "Case file: place or lift a legal hold (stops retention)")
 
     def is_visible(self):
         return False
@@ -210,6 +242,16 @@ class CaseFileView(BaseView):
             return PAGE_PERMISSION
         if name == "decide":
             return DECIDE_PERMISSION
+        if name == "anonymise":
+            return ANONYMISE_PERMISSION
+        if name == "access":
+            return ACCESS_REPORT_PERMISSION
+        if name == "subject_access":
+            return SUBJECT_ACCESS_PERMISSION
+        if name == "legal_hold":
+            return LEGAL_HOLD_PERMISSION
+        if name == "break_glass":
+            return glass.PERMISSION
         if name == "add" and kwargs.get("part") == STATUS:
             return STATUS_PERMISSION
         part = part_named(kwargs.get("part") or "")
@@ -239,12 +281,17 @@ class CaseFileView(BaseView):
         note_probe("not_found", "clients", (id or "")[:80], f"not found: {request.method} {request.path[:200]}")
         abort(404)
 
-    def _client(self, id, *fields):
-        """The case file (or only some of its fields) if the user may reach it; 404 otherwise."""
+    def _client(self, id, *fields, break_glass: bool = False):
+        """The case file (or only some of its fields) if the user may reach it; 404 otherwise. With `break_glass`
+        (the page, read only), a holder of caseload.break_glass is sent to give a reason for one outside their scope."""
         if writes.object_id(id) is None:
             self._not_found(id)
         query = scoped(Client.objects).filter(pk=id)
         client = (query.only(*fields) if fields else query).first()
+        if client is None and break_glass and has_permission(glass.PERMISSION) and Client.objects(pk=id).count():
+            if glass.current(current_user, writes.object_id(id)) is None:
+                abort(redirect(url_for(".break_glass", id=id)))
+            client = (Client.objects(pk=id).only(*fields) if fields else Client.objects(pk=id)).first()
         if client is None:
             self._not_found(id)
         return client
@@ -253,7 +300,23 @@ class CaseFileView(BaseView):
         return url_for(".page", id=id)
 
     def _render(self, template, client, **context):
-        return self.render(template, client=client, label=label, page_url=self._page_url(client.pk), **context)
+        return self.render(template, client=client, label=label, page_url=self._page_url(client.pk),
+                           client_name=self._name(client), **context)
+
+    @staticmethod
+    def _name(client) -> str:
+        if not field_classes.readable(Client._fields["first_name"]):
+            return field_classes.RESTRICTED
+        return f"{client.first_name or ''} {client.last_name or ''}".strip()
+
+    @staticmethod
+    def _readable_fields(part: Part, fields: tuple[str, ...], adding: bool) -> tuple[str, ...]:
+        """The task form's fields this user may read; a form whose required field they may not read is refused."""
+        document = writes.item_class(part.name)
+        hidden = [n for n in fields if not field_classes.readable(document._fields[n])]
+        if adding and any(document._fields[n].required for n in hidden):
+            abort(403)
+        return tuple(n for n in fields if n not in hidden)
 
     # --- the page --------------------------------------------------------------------------------
     @expose("/")
@@ -262,17 +325,20 @@ class CaseFileView(BaseView):
 
     @expose("/<id>/")
     def page(self, id):
-        client = self._client(id)
+        client = self._client(id, break_glass=True)
+        opened = None if scoped(Client.objects).filter(pk=client.pk).count() else glass.current(current_user, client.pk)
         if writes.has_items_without_ids(client):
             # Items stored before they had ids get them now, without touching anything else.
             writes.assign_missing_item_ids(client.pk)
             client = self._client(id)
         audit.record("view", collection="clients", record_id=client.pk, summary=f"case file page of {client.reference}")
+        privacy_reads.record_restricted_reads(client)
         today = london_today()
-        events = timeline(client)
+        events = timeline(client, field_classes.readable)
         page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
         shown = events[page * EVENTS_PER_PAGE:(page + 1) * EVENTS_PER_PAGE]
-        tasks = [p for p in PARTS if has_permission(p.permission("add"))]
+        tasks = [p for p in PARTS if has_permission(p.permission("add"))] if opened is None else []
+        allowed = has_permission if opened is None else (lambda permission: False)
         return self._render(
             "admin/casefile/page.html", client, events=shown, page=page,
             more=len(events) > (page + 1) * EVENTS_PER_PAGE, total_events=len(events),
@@ -281,10 +347,11 @@ class CaseFileView(BaseView):
             jobs=nudges.running_jobs(client.outcomes, client.status, today),
             overdue_reports=rules.disclosures_awaiting_report(client.disclosures),
             tasks=tasks, parts={p.name: p for p in PARTS},
-            may=lambda part, action: has_permission(part_named(part).permission(action)) if part_named(part) else False,
-            may_change_status=has_permission(STATUS_PERMISSION), may_decide=has_permission(DECIDE_PERMISSION),
-            may_edit_file=has_permission("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS,
-            risk=risk_panel(client))
+            may=lambda part, action: allowed(part_named(part).permission(action)) if part_named(part) else False,
+            may_change_status=allowed(STATUS_PERMISSION), may_decide=allowed(DECIDE_PERMISSION),
+            may_edit_file=allowed("client.edit"), statuses=CASE_STATUSES, decisions=REFERRAL_DECISIONS,
+            may_anonymise=allowed(ANONYMISE_PERMISSION), may_see_access=allowed(ACCESS_REPORT_PERMISSION),
+            may_hold=allowed(LEGAL_HOLD_PERMISSION), break_glass=opened, risk=risk_panel(client))
 
     # --- adding an item --------------------------------------------------------------------------
     @expose("/<id>/add/<part>", methods=("GET", "POST"))
@@ -293,7 +360,7 @@ class CaseFileView(BaseView):
             return self._change_status(id)
         declared = part_named(part)
         client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
-        fields = declared.form_fields("add")
+        fields = self._readable_fields(declared, declared.form_fields("add"), adding=True)
         form = task_form_class(declared, fields)(request.form if request.method == "POST" else None)
         self._offer_choices(form, declared, None)
         if request.method == "GET":
@@ -329,7 +396,7 @@ class CaseFileView(BaseView):
         raw, reference = loaded
         client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
         item = writes.as_item(part, raw)
-        fields = step.fields if step else declared.form_fields("edit")
+        fields = self._readable_fields(declared, step.fields if step else declared.form_fields("edit"), adding=False)
         posted = request.method == "POST"
         form = task_form_class(declared, fields)(request.form if posted else None, obj=None if posted else item)
         seen = SeenForm(request.form if posted else None, meta={"csrf": False})
@@ -345,8 +412,7 @@ class CaseFileView(BaseView):
                     self._stale(seen, raw, declared.item)
                 else:
                     try:
-                        changed = writes.update_item(client.pk, part, raw, after, declared.fields, self._scope(),
-                                                     reference)
+                        changed = writes.update_item(client.pk, part, raw, after, fields, self._scope(), reference)
                     except writes.Stale:
                         fresh = writes.load_item(id, part, item_id, self._scope())
                         if fresh is None:
@@ -390,7 +456,10 @@ class CaseFileView(BaseView):
                     flash(f"{declared.item.capitalize()} removed from {client.reference}.", "success")
                 return redirect(self._page_url(client.pk))
         item = writes.as_item(part, raw)
-        shown = [(writes.item_class(part)._fields[n].verbose_name or n, self._display(item, n)) for n in declared.fields]
+        document = writes.item_class(part)
+        shown = [(document._fields[n].verbose_name or n,
+                  self._display(item, n) if field_classes.readable(document._fields[n]) else field_classes.RESTRICTED)
+                 for n in declared.fields]
         return self._render("admin/casefile/remove.html", client, seen=seen, part=declared, shown=shown)
 
     # --- status and referral ---------------------------------------------------------------------
@@ -469,6 +538,107 @@ class CaseFileView(BaseView):
         return self._render("admin/casefile/task_form.html", client, form=form, title="Decide the referral",
                             submit="Record the decision",
                             intro=f"Referral: {label(REFERRAL_DECISIONS, previous).lower()}.")
+
+    # --- anonymisation (instead of deletion) --------------------------------------------------------
+    @expose("/<id>/anonymise", methods=("GET", "POST"))
+    def anonymise(self, id):
+        client = self._client(id, "reference", "first_name", "last_name", "status", "worker", "legal_hold",
+                              "anonymised_on")
+        form = AnonymiseForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            if not form.reason.data:
+                form.reason.errors.append("Give the reason for anonymising (for example the erasure request's date).")
+            elif form.confirm.data != client.reference:
+                form.confirm.errors.append(f"Type the case reference, {client.reference}, to confirm.")
+            else:
+                try:
+                    anonymisation.anonymise(client.reference, form.reason.data, current_user.email, london_today())
+                except anonymisation.CannotAnonymise as exc:
+                    form.form_errors.append(str(exc))
+                else:
+                    flash(f"{client.reference} is anonymised: names, contact details and free text are removed; "
+                          "coded data and every figure stay.", "success")
+                    return redirect(self._page_url(client.pk))
+        return self._render("admin/casefile/task_form.html", client, form=form, title="Anonymise this case file",
+                            submit="Anonymise",
+                            intro="Anonymising removes the person's identity, contact details and all free text for good, "
+                                  "and keeps the coded data, so every figure and past return stays the same. It cannot be "
+                                  "undone. Only a closed case file without a legal hold can be anonymised.")
+
+    # --- break-glass ---------------------------------------------------------------------------------
+    @expose("/<id>/break-glass", methods=("GET", "POST"))
+    def break_glass(self, id):
+        cid = writes.object_id(id)
+        client = Client.objects(pk=cid).only("reference").first() if cid else None
+        if client is None:
+            self._not_found(id)
+        if scoped(Client.objects).filter(pk=cid).count():
+            return redirect(self._page_url(cid))  # on their caseload: nothing to break
+        form = BreakGlassForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            try:
+                glass.open_for(current_user._get_current_object(), client, form.reason.data or "")
+            except glass.ReasonNeeded as exc:
+                form.reason.errors.append(str(exc))
+            else:
+                flash(f"Opened {client.reference} for {glass.BREAK_GLASS_MINUTES} minutes, read only. "
+                      "The managers have been told.", "warning")
+                return redirect(self._page_url(cid))
+        return self.render("admin/casefile/task_form.html", client=client, client_name="", label=label,
+                           page_url=url_for("client.index_view"), form=form,
+                           title="Open a case file outside your caseload", submit="Open it",
+                           intro=f"{client.reference} is not on your caseload. You may open it, read only, for "
+                                 f"{glass.BREAK_GLASS_MINUTES} minutes if there is an urgent need. Give the reason: it "
+                                 "is recorded in the audit log and every manager is told at once.")
+
+    # --- legal hold --------------------------------------------------------------------------------
+    @expose("/<id>/legal-hold", methods=("GET", "POST"))
+    def legal_hold(self, id):
+        client = self._client(id, "reference", "first_name", "last_name", "status", "worker", "legal_hold",
+                              "anonymised_on")
+        form = LegalHoldForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            lifting = bool(client.legal_hold)
+            if not lifting and not form.reason.data:
+                form.reason.errors.append("Give the reason for the hold (the claim, the order, who asked).")
+            else:
+                try:
+                    retention.set_legal_hold(client.reference, None if lifting else form.reason.data, current_user.email)
+                except anonymisation.CannotAnonymise as exc:
+                    form.form_errors.append(str(exc))
+                else:
+                    flash(f"Legal hold on {client.reference} " + ("lifted." if lifting else "placed: retention will "
+                          "not anonymise this case file while it stands."), "success")
+                    return redirect(self._page_url(client.pk))
+        if client.legal_hold:
+            del form.reason
+            return self._render("admin/casefile/task_form.html", client, form=form, title="Lift the legal hold",
+                                submit="Lift the hold", intro=f"Held: {client.legal_hold}. Once lifted, the retention "
+                                                               "rules apply to this case file again.")
+        return self._render("admin/casefile/task_form.html", client, form=form, title="Place a legal hold",
+                            submit="Place the hold",
+                            intro="A case file under a legal hold is never anonymised by the retention sweep.")
+
+    # --- access report and subject access ------------------------------------------------------------
+    @expose("/<id>/access")
+    def access(self, id):
+        client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
+        events = subject_access.access_events(client.pk)
+        page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
+        shown = list(events.skip(page * ACCESS_EVENTS_PER_PAGE).limit(ACCESS_EVENTS_PER_PAGE + 1))
+        total = events.count()
+        return self._render("admin/casefile/access.html", client, events=shown[:ACCESS_EVENTS_PER_PAGE], page=page,
+                            more=len(shown) > ACCESS_EVENTS_PER_PAGE, total=total, actions=dict(AUDIT_ACTIONS),
+                            may_subject_access=has_permission(SUBJECT_ACCESS_PERMISSION))
+
+    @expose("/<id>/subject-access", methods=("POST",))
+    def subject_access(self, id):
+        client = self._client(id, "reference")
+        archive = io.BytesIO()
+        subject_access.produce(client.reference, archive, current_user.email)
+        archive.seek(0)
+        return send_file(archive, mimetype="application/zip", as_attachment=True,
+                         download_name=f"subject-access-{client.reference}-{london_today():%Y-%m-%d}.zip")
 
     # --- helpers ---------------------------------------------------------------------------------
     @staticmethod

@@ -15,6 +15,7 @@ from admin_app import audit, export_runs
 from admin_app.metrics.periods import london_today
 from admin_app.export_scopes import ScopeProblem, resolve_scope, scope_choices
 from admin_app.models.exports import DELIVERIES, PERIOD_RULES
+from admin_app.privacy.sharing import recipient_problems
 from admin_app.security import has_permission
 from admin_app.views.base import SecuredModelView
 from admin_app.vocabulary import label
@@ -98,6 +99,9 @@ class ExportScheduleView(SecuredModelView):
             errors.append((("report",), "Choose a report from the list."))
         if not model.recipients:
             errors.append((("recipients",), "Add at least one recipient."))
+        elif model.report in dict(report_choices()):
+            errors += [(("recipients",), problem)
+                       for problem in recipient_problems(model.report, model.recipients, model.delivery)]
         return errors
 
     def on_model_change(self, form, model, is_created):
@@ -255,3 +259,35 @@ class ExportRunView(SecuredModelView):
         flash(*_started_message(run.pk, "Sending again."))
         return redirect(url_for(".details_view", id=run.pk))
 
+
+
+class AllowedRecipientView(SecuredModelView):
+    """Addresses outside the service's users that may receive one report (as an attachment only); admins keep it."""
+
+    column_list = ("report", "email", "reason", "added_by", "added_at")
+    column_formatters = {"report": _report_title}
+    form_columns = ("report", "email", "reason")
+    column_searchable_list = ("email",)
+    column_filters = ("report",)
+
+    def scaffold_form(self):
+        from wtforms.fields import SelectField
+
+        form = super().scaffold_form()
+        form.report = SelectField("Report", choices=[], validate_choice=True)
+        return form
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        form.report.choices = report_choices()
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        form.report.choices = report_choices()
+        return form
+
+    def on_model_change(self, form, model, is_created):
+        if is_created:
+            model.added_by = current_user.email
+        super().on_model_change(form, model, is_created)
