@@ -118,8 +118,11 @@ class Contact(CaseItem):
     minutes = IntField(required=True, min_value=1, max_value=MINUTES_IN_A_DAY, verbose_name="Minutes", help_text="1 to 1440")
     mode = StringField(required=True, choices=CONTACT_MODES, verbose_name="Mode")
     place = StringField(choices=CONTACT_PLACES, verbose_name="Place")
+    start_time = StringField(max_length=5, regex=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", verbose_name="Start time",
+                             help_text="24-hour clock, such as 17:30; out of hours is worked out from it")
     out_of_hours = BooleanField(default=False, verbose_name="Out of hours",
-                                help_text="Outside Monday to Friday 09:00 to 17:00")
+                                help_text="Outside Monday to Friday 09:00 to 17:00 or on a bank holiday; "
+                                          "tick it only for a contact recorded without a start time")
     staff = ReferenceField("User", verbose_name="Who")
     note = StringField(verbose_name="Note")
 
@@ -249,6 +252,16 @@ class ProgressUpdate(CaseItem):
     author = ReferenceField("User", verbose_name="Author")
 
 
+class Assignment(CaseItem):
+    """Who held the case from a date: written by assignment and reassignment, never edited. The holding runs
+    until the day before the next entry's date; figures credit each day to whoever held the case on it."""
+
+    worker = ReferenceField("User", verbose_name="Worker", help_text="Empty: unassigned from this date")
+    start = DateField(required=True, verbose_name="From")
+    by = StringField(max_length=255, verbose_name="Assigned by")
+    reason = StringField(max_length=300, verbose_name="Reason")
+
+
 class Client(Document):
     """A client's whole case file."""
 
@@ -282,6 +295,7 @@ class Client(Document):
     grant_bids = ListField(EmbeddedDocumentField(GrantBid), verbose_name="Grant bids")
     status_history = ListField(EmbeddedDocumentField(StatusChange), verbose_name="Status history")
     progress_updates = ListField(EmbeddedDocumentField(ProgressUpdate), verbose_name="Quarterly updates")
+    assignments = ListField(EmbeddedDocumentField(Assignment), verbose_name="Assignment history")
     # Raised by every save of the whole-file form: a save based on an older version is refused.
     version = IntField(default=0, min_value=0, verbose_name="Version")
     created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created")
@@ -293,6 +307,7 @@ class Client(Document):
         "indexes": [
             "reference",
             "worker",
+            "assignments.worker",
             "status",
             "last_name",
             "referral.date",
