@@ -29,7 +29,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "exports.all", "exportschedule.*", "exportrun.*", "savedfilter.*",
         "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
         "grantbid.approve", "grantbid.reject", "grantbid.withdraw", "grantbid.close", "grantpot.*",
-        "fidelityreview.*", "fidelityanchor.*",
+        "fidelityreview.*", "fidelityanchor.*", "stafftime.*",
     ),
     "worker": (
         "dashboard.caseload", "savedfilter.*",
@@ -39,6 +39,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "organisation.list", "organisation.details",
         "grantbid.list", "grantbid.details", "grantbid.create", "grantbid.edit", "grantbid.attachment",
         "grantbid.submit", "grantbid.withdraw",
+        # Their own staff time (the row scope keeps it to their own).
+        "stafftime.list", "stafftime.details", "stafftime.create", "stafftime.edit", "stafftime.delete",
     ),
     "admin_staff": (
         "caseload.all",
@@ -46,7 +48,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         # Admin staff fix the everyday record; risk, safeguarding, disclosures and decisions are not theirs.
         *(f"casefile.{part}.{action}" for part in ("contacts", "employer_contacts", "outcomes", "onward_referrals",
                                                     "benefits_sessions") for action in ("add", "edit")),
-        "organisation.*", "employer.*", "staffprofile.*", "savedfilter.*",
+        "organisation.*", "employer.*", "staffprofile.*", "savedfilter.*", "stafftime.*",
         "grantbid.list", "grantbid.details", "grantbid.attachment", "grantbid.pay", "grantpot.list", "grantpot.details",
     ),
     "grant_panel": (

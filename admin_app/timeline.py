@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from admin_app.metrics.working_hours import contact_out_of_hours
 from admin_app.vocabulary import (
     CASE_STATUSES, CONTACT_MODES, CONTACT_PLACES, DISCLOSURE_BASES, EMPLOYER_CONTACT_PURPOSES,
     OUTCOME_KINDS, PLAN_GOAL_STATUSES, REFERRAL_DECISIONS, REFERRAL_SOURCES, RISK_ASSESSMENT_KINDS, RISK_LEVELS, label,
@@ -38,8 +39,10 @@ def _events(client):
                     + (f"; previous support from {a.previous_support_from}" if a.previous_support else ""))
     for c in client.contacts:
         yield Event(c.date, "contact", f"{label(CONTACT_MODES, c.mode)} contact, {duration(c.minutes)}"
+                    + (f" from {c.start_time}" if getattr(c, "start_time", None) else "")
                     + (f" ({label(CONTACT_PLACES, c.place)})" if c.place else "")
-                    + (" — out of hours" if c.out_of_hours else ""), c.note or "", **_item("contacts", c))
+                    + (" — out of hours" if contact_out_of_hours(c.date, getattr(c, "start_time", None), c.out_of_hours)
+                       else ""), c.note or "", **_item("contacts", c))
     for e in client.employer_contacts:
         yield Event(e.date, "employer_contact",
                     f"Employer contact: {e.employer or 'employer'} ({label(EMPLOYER_CONTACT_PURPOSES, e.purpose)})",

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any, Mapping, Sequence
 
 from admin_app.metrics.report import UNASSIGNED
+from admin_app.vocabulary import STAFF_TIME_KINDS
 from exports.styling import Book, Column, Table
 
 
@@ -54,12 +55,17 @@ FIGURES: tuple[Figure, ...] = (
     Figure("hours.video", "Video hours", "hours"),
     Figure("hours.message", "Message hours", "hours"),
     Figure("hours.admin", "Admin hours", "hours"),
-    Figure("hours.total", "Total hours", "hours"),
+    Figure("hours.total", "Client contact hours (all modes)", "hours"),
+    *(Figure(f"staff_time.{kind}", f"Staff time: {text}", "hours") for kind, text in STAFF_TIME_KINDS),
+    Figure("staff_time.total", "Staff time not tied to a client (total)", "hours"),
+    Figure("all_hours", "All hours recorded (client contact and staff time)", "hours"),
     Figure("out_of_hours_contacts.contacts", "Out-of-hours contacts"),
     Figure("out_of_hours_contacts.hours", "Out-of-hours contact hours", "hours"),
 )
 BY_PATH = {f.path: f for f in FIGURES}
 HOURS = tuple(f for f in FIGURES if f.path.startswith("hours."))
+STAFF_TIME = tuple(f for f in FIGURES if f.path.startswith("staff_time."))
+ALL_HOURS = (*HOURS, *STAFF_TIME, BY_PATH["all_hours"])
 TARGETED = tuple(f for f in FIGURES if f.target)
 BENCHMARKED = tuple(f for f in FIGURES if f.benchmark)
 

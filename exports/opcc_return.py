@@ -21,7 +21,7 @@ from admin_app.vocabulary import CASE_STATUSES, COHORTS, CONTACT_MODES as MODE_L
     REFERRAL_DECISIONS, REFERRAL_SOURCES, label
 from exports import casefiles
 from exports.base import ExportContext
-from exports.figures import BENCHMARKED, BY_PATH, HOURS, TARGETED, fidelity_table, figures_table, staff_names, \
+from exports.figures import ALL_HOURS, BENCHMARKED, BY_PATH, HOURS, TARGETED, fidelity_table, figures_table, staff_names, \
     workers_table
 from exports.styling import Book, Column, text_block
 
@@ -33,9 +33,10 @@ SUMMARY = (*TARGETED, *BENCHMARKED, *(BY_PATH[path] for path in (
     "referrals", "referrals_engaged", "carried_over", "active_caseload.at_end", "active_caseload.peak",
     "job_starts", "business_starts", "sustained_outcomes.sustained_13_weeks", "sustained_outcomes.ended_before_13_weeks",
     "time_to_first_paid_outcome.under_6_months", "time_to_first_paid_outcome.6_to_12_months",
-    "time_to_first_paid_outcome.over_12_months")), *HOURS, BY_PATH["out_of_hours_contacts.contacts"])
+    "time_to_first_paid_outcome.over_12_months")), *ALL_HOURS, BY_PATH["out_of_hours_contacts.contacts"])
 WORKER_FIGURES = (BY_PATH["active_caseload.at_end"], BY_PATH["people_accessing"], BY_PATH["people_into_work"],
-                  BY_PATH["job_starts"], *HOURS, BY_PATH["out_of_hours_contacts.contacts"])
+                  BY_PATH["job_starts"], *HOURS, BY_PATH["staff_time.total"], BY_PATH["all_hours"],
+                  BY_PATH["out_of_hours_contacts.contacts"])
 CASE_PROJECTION_EXTRA = ("reference", "plan_goals.goal")
 
 #: (pymongo db, as_of day) -> rows with pot, period_start, period_end, total, committed, paid, remaining
@@ -70,7 +71,8 @@ def build(db: Any, path: str, ctx: ExportContext, pot_figures: PotFigures | None
                       len(TARGETED) + len(BENCHMARKED), (1, 4), percent=True)
     cases_table(book, db, ctx, staff_names(report))
     workers_table(book, "Workers", report, WORKER_FIGURES,
-                  "Caseload, targets and contact hours per worker (contacts count for the staff member who made them)")
+                  "Caseload, targets, contact hours and staff time per worker (each contact counts for the "
+                  "worker who held the case on its date; staff time for whoever logged it)")
     fidelity_table(book, "Fidelity", report, "IPS fidelity items scored from the data (1-5) and what they rest on")
     if pot_figures is not None:
         pots = book.table("Grant pots", [c for _, c in POT_COLUMNS],

@@ -12,6 +12,7 @@ from mongoengine import (
     ListField,
     ObjectIdField,
     ReferenceField,
+    ValidationError,
 )
 
 from admin_app.fields import DateField, DateTimeField, DecimalField, IntField, StringField
@@ -113,12 +114,20 @@ class PlanGoal(CaseItem):
     status = StringField(choices=PLAN_GOAL_STATUSES, default="open", verbose_name="Status")
 
 
+def _time_of_day(value):
+    """A contact's start time: HH:MM on the 24-hour clock."""
+    hours, sep, minutes = (value or "").partition(":")
+    if not (sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+            and int(hours) < 24 and int(minutes) < 60):
+        raise ValidationError("Give the start time as hours and minutes on the 24-hour clock, such as 09:30 or 17:45.")
+
+
 class Contact(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     minutes = IntField(required=True, min_value=1, max_value=MINUTES_IN_A_DAY, verbose_name="Minutes", help_text="1 to 1440")
     mode = StringField(required=True, choices=CONTACT_MODES, verbose_name="Mode")
     place = StringField(choices=CONTACT_PLACES, verbose_name="Place")
-    start_time = StringField(max_length=5, regex=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", verbose_name="Start time",
+    start_time = StringField(max_length=5, validation=_time_of_day, verbose_name="Start time",
                              help_text="24-hour clock, such as 17:30; out of hours is worked out from it")
     out_of_hours = BooleanField(default=False, verbose_name="Out of hours",
                                 help_text="Outside Monday to Friday 09:00 to 17:00 or on a bank holiday; "
