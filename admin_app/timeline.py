@@ -89,6 +89,9 @@ def _events(client):
     for u in client.progress_updates:
         yield Event(u.date, "progress_update", "Quarterly update" + (f" by {u.author}" if u.author else ""),
                     u.progress or "", **_item("progress_updates", u))
+    for a in getattr(client, "assignments", None) or ():
+        yield Event(a.start, "assignment", f"Assigned to {a.worker}" if a.worker else "Unassigned",
+                    " ".join(filter(None, [a.reason, f"({a.by})" if a.by else None])))
     for s in client.status_history:
         yield Event(s.date, "status", f"Status: {label(CASE_STATUSES, s.status)}" + (" (correction)" if s.correction else ""),
                     " ".join(filter(None, [s.reason, f"({s.by})" if s.by else None])))

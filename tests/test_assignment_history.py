@@ -107,3 +107,11 @@ def test_a_worker_cannot_change_fte_history(login, users):
     profile = StaffProfile(user=users["worker"], fte=1.0, start_date=date(2024, 4, 1)).save()
     worker = login("worker")
     assert worker.get(f"/admin/staffprofile/edit/?id={profile.pk}").status_code == 403
+
+
+def test_the_case_file_page_shows_each_assignment(login, users):
+    case = new_client("E4E-H0004", worker=users["worker"])
+    _reassign(login("manager"), [case], users["worker2"])
+    page = login("manager").get(f"/admin/casefile/{case.pk}/").get_data(as_text=True)
+    assert page.count('class="event-assignment"') == 2
+    assert "Assigned to Second Worker" in page and "Assigned to Worker<" in page
