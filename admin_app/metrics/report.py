@@ -42,7 +42,7 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
                anchors: Mapping[str, Mapping[str, Any]] = DEFAULT_ANCHORS, *,
                targets: Mapping[str, Any] = DEFAULT_TARGETS, as_of: date | None = None,
                manager_scores: Mapping[str, int] | None = None, staff_time: Iterable[StaffTimeRecord] = (),
-               only_worker: str | None = None) -> dict[str, Any]:
+               only_worker: str | None = None, compare: Mapping[str, Period] | None = None) -> dict[str, Any]:
     """Every KPI, target and data-scored fidelity item for the period, service-wide and per worker, in one pass.
 
     Each day, contact, outcome and place on the caseload counts for whoever held the case on that date (the
@@ -50,6 +50,8 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
     add up to the service's. General employer contacts and staff time count for the member of staff who logged
     them. With `only_worker` (a user id) the report holds that worker's figures alone, as the service figures too.
     as_of (default: the period end) is the day the figures are judged on; see as_of_for.
+    `compare` ({name: period}, each ending by the period's end) adds the service figures of those periods, from
+    the same single pass over the cases (the previous quarter, the year to date), under report["compare"].
     """
     anchors = resolve_anchors(anchors)
     as_of = as_of or period.end
@@ -63,9 +65,18 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
         return tallies[key]
 
     earliest = carried_over_day(period)  # no figure of the period rests on an earlier day
+    others = {name: _Tally(other, min(other.end, as_of), anchors) for name, other in (compare or {}).items()}
     for case in cases:
         held_by = holdings(case)
         intervals = active_intervals(case)
+        for other in others.values():
+            if only_worker is None:
+                other.fidelity.add_case(case, other.kpi.add_case(case, None, intervals))
+                for contact in case.contacts:
+                    other.kpi.add_contact(contact)
+                    other.fidelity.add_client_contact(contact)
+                for contact in case.employer_contacts:
+                    other.fidelity.add_employer_contact(contact.date, contact.face_to_face)
         for worker_id, days in held_by:
             if only_worker is not None and worker_id != only_worker:
                 continue
@@ -84,9 +95,13 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
     for contact in general_employer_contacts:
         if only_worker is None or contact.staff_id == only_worker:
             tally(contact.staff_id).fidelity.add_employer_contact(contact.date, contact.face_to_face)
+            for other in others.values():
+                other.fidelity.add_employer_contact(contact.date, contact.face_to_face)
     for record in staff_time:
         if only_worker is None or record.staff_id == only_worker:
             tally(record.staff_id).kpi.add_staff_time(record)
+            for other in others.values():
+                other.kpi.add_staff_time(record)
 
     for user_id, member in staff_by_id.items():
         if (member.is_worker and period.overlap_days(member.start_date, member.end_date)
@@ -99,6 +114,9 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
     workers = {_key(user_id, staff_by_id): _worker_figures(part, staff_by_id.get(user_id), period, as_of, targets)
                for user_id, part in sorted(tallies.items())}
     service_figures = _figures(service, workers_in_post, period, as_of, targets)
+    compared = {name: {"start": others[name].kpi.period.start.isoformat(), "end": others[name].kpi.period.end.isoformat(),
+                       **_figures(part, workers_in_post, part.kpi.period, part.kpi.as_of, targets)}
+                for name, part in others.items()}
     return {
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "days": period.days,
                    "running": as_of < period.end},
@@ -108,6 +126,7 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
         "fidelity_review": _review(service_figures["fidelity"], manager_scores),
         "anchors": anchors,
         "targets_rule": _jsonable(dict(targets)),
+        **({"compare": compared} if compare else {}),
     }
 
 
@@ -147,8 +166,9 @@ def load_report(db: Any, match: Mapping[str, Any] | None, period: Period, **opti
         match = held_by(match, worker)
         options["only_worker"] = str(worker)
     staff = read_staff(db, {"user": worker} if worker is not None else None)
-    general = read_general_employer_contacts(db, staff=worker, start=period.start, end=period.end)
-    staff_time = read_staff_time(db, staff=worker, start=period.start, end=period.end)
+    first = min([period.start, *(p.start for p in (options.get("compare") or {}).values())])
+    general = read_general_employer_contacts(db, staff=worker, start=first, end=period.end)
+    staff_time = read_staff_time(db, staff=worker, start=first, end=period.end)
     return kpi_report(read_cases(db, match, until=period.end), staff, general, period, staff_time=staff_time,
                       **options)
 
