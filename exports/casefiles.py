@@ -49,7 +49,9 @@ def as_at(doc: Mapping[str, Any], end: date) -> dict[str, Any]:
 
     assessment = doc.get("assessment")
     if isinstance(assessment, Mapping) and later(assessment.get("date")):
+        # Not assessed yet: no vocational profile, so no Vocational Action Plan either (its goals carry no dates).
         out["assessment"] = {}
+        out["plan_goals"] = []
     consent = doc.get("consent")
     if isinstance(consent, Mapping) and later(consent.get("date")):
         out["consent"] = {**{k: v for k, v in consent.items() if k not in ("date", "isa_version")}, "recorded": False}
@@ -58,7 +60,7 @@ def as_at(doc: Mapping[str, Any], end: date) -> dict[str, Any]:
         out["referral"] = {**{k: v for k, v in referral.items()
                               if k not in ("decision_date", "rejection_reason", "rationale", "decided_by")},
                            "decision": "pending"}
-    for name, value in doc.items():
+    for name, value in list(out.items()):
         if not isinstance(value, list) or not value or not isinstance(value[0], Mapping):
             continue
         key = ITEM_DATES.get(name, "date")

@@ -59,7 +59,7 @@ def test_a_past_quarters_workbook_is_the_same_when_re_run_after_later_edits(demo
 
 
 def test_as_at_leaves_out_what_came_later():
-    doc = {"assessment": {"date": datetime(2026, 1, 5), "goal": "employment"},
+    doc = {"assessment": {"date": datetime(2026, 1, 5), "goal": "employment"}, "plan_goals": [{"goal": "CV"}],
            "consent": {"recorded": True, "date": datetime(2026, 1, 5), "preferred_language": "Urdu"},
            "referral": {"date": datetime(2025, 11, 1), "decision": "rejected", "decision_date": datetime(2026, 1, 2),
                         "rejection_reason": "ineligible"},
@@ -68,7 +68,7 @@ def test_as_at_leaves_out_what_came_later():
                          "reason_for_leaving": "Contract ended"},
                         {"kind": "paid_employment", "start_date": datetime(2026, 1, 10)}]}
     past = as_at(doc, date(2025, 12, 31))
-    assert past["assessment"] == {} and past["consent"] == {"preferred_language": "Urdu", "recorded": False}
+    assert past["assessment"] == {} and past["plan_goals"] == [] and past["consent"] == {"preferred_language": "Urdu", "recorded": False}
     assert past["referral"] == {"date": datetime(2025, 11, 1), "decision": "pending"}
     assert [c["minutes"] for c in past["contacts"]] == [30]
     assert past["outcomes"] == [{"kind": "paid_employment", "start_date": datetime(2025, 12, 1)}]
