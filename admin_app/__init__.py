@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from admin_app.models.sharing import AllowedRecipient
 
     audit.watch(AllowedRecipient)
+    from admin_app.models.staff_time import StaffTime
+
+    audit.watch(StaffTime)
     csrf.init_app(app)
     init_security(app)
     _register_admin(app)
@@ -99,6 +102,10 @@ def _register_admin(app: Flask) -> None:
     admin.add_view(UserView(User, name="Users", category="Staff"))
     admin.add_view(RoleView(Role, name="Roles", category="Staff"))
     admin.add_view(AuditEventView(AuditEvent, name="Audit log", category="Staff"))
+    from admin_app.models.staff_time import StaffTime
+    from admin_app.views.staff_time import StaffTimeView
+
+    admin.add_view(StaffTimeView(StaffTime, name="Staff time", endpoint="stafftime", category="Staff"))
     from admin_app.views.dashboards import DashboardView
 
     admin.add_view(DashboardView(name="Dashboard", endpoint="dashboard"))

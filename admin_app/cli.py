@@ -182,6 +182,17 @@ def register_cli(app: Flask) -> None:
                                            {"$set": {"search_keys": keys}}).modified_count
         click.echo(f"made the search keys of {count} case files")
 
+    @app.cli.command("backfill-assignments")
+    def backfill_assignments_command():
+        """Start the assignment history of every case file stored without one: its current worker, from the
+        referral date (safe to run at any time; reports then credit that worker with the case's whole past)."""
+        from admin_app.casework.assignment import backfill
+        from admin_app.models.case_file import Client
+
+        with audit.acting_as("cli:backfill-assignments"):
+            count = backfill(Client._get_collection())
+        click.echo(f"started the assignment history of {count} case files")
+
     @app.cli.command("rotate-keys")
     def rotate_keys_command():
         """Re-encrypt every encrypted field under the first key in FIELD_ENCRYPTION_KEYS; encrypt values stored in

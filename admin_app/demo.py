@@ -11,8 +11,10 @@ from typing import Sequence
 from bson import ObjectId
 
 from admin_app import audit, rules
+from admin_app.metrics.working_hours import contact_out_of_hours
 from admin_app.models.case_file import (
     Assessment,
+    Assignment,
     BenefitsSession,
     Client,
     Consent,
@@ -32,10 +34,17 @@ from admin_app.models.case_file import (
     VocationalProfile,
 )
 from admin_app.models.partners import Employer, GeneralEmployerContact, Organisation
-from admin_app.models.people import StaffProfile, User
+from admin_app.models.people import FteChange, StaffProfile, User
+from admin_app.models.staff_time import StaffTime
 from admin_app.search import client_search_keys
 
 HISTORY_DAYS = 548  # 18 months of history before `today`
+#: (kind, possible minutes, chance in a week) of a worker's staff time that belongs to no client.
+STAFF_TIME_PATTERN = (("partner_meeting", (60, 90), 0.7), ("travel", (30, 45, 60), 0.9), ("training", (120, 180), 0.15),
+                      ("job_development", (60, 120), 0.6), ("supervision", (60,), 0.5))
+STAFF_TIME_NOTES = {"partner_meeting": "Monthly meeting with the probation team", "travel": "Travel between venues",
+                    "training": "Trauma-informed practice training", "job_development": "Employer breakfast, Digbeth",
+                    "supervision": "Supervision with the service manager"}
 REFERENCE_FORMAT = "E4E-{:05d}"
 SEED_ACTOR = "seed-demo"
 DEMO_MARK = "[demo] "  # encrypted free text is fictional, and says so
@@ -274,7 +283,10 @@ class _DemoBuilder:
             dict(fte=1.0, start_date=self.today - timedelta(days=3 * 365), lived_experience=True,
                  languages=["English", "Punjabi", "Urdu"]),
             dict(fte=0.6, start_date=self.today - timedelta(days=2 * 365), lived_experience=False,
-                 languages=["English", "Polish"]),
+                 languages=["English", "Polish"],
+                 # Full time until she went part time 200 days ago: targets follow the FTE of each day.
+                 fte_history=[FteChange(start=self.today - timedelta(days=2 * 365), fte=1.0),
+                              FteChange(start=self.today - timedelta(days=200), fte=0.6)]),
             dict(fte=1.0, start_date=mid_year, lived_experience=False, languages=["English", "Somali", "Arabic"]),
             dict(fte=1.0, start_date=self.today - timedelta(days=900), lived_experience=True, languages=["English"]),
         )
@@ -285,6 +297,37 @@ class _DemoBuilder:
                 self.new_docs["staff_profiles"].append(profile)
             self.caseloads.append(_Caseload(worker, profile.start_date, profile.effective_cap))
         self.fte = {c.user.pk: float(p.fte) for c, p in zip(self.caseloads, self._profiles_in_order(existing))}
+
+    def build_staff_time(self) -> list[StaffTime]:
+        """Each worker's weekly time that belongs to no client: partner meetings, travel, training, job development."""
+        rng = random.Random(self.rng.random())  # its own stream: the case files stay as they were
+        out = []
+        profiles = {c.user.pk: c.start for c in self.caseloads}
+        for worker in self.workers:
+            monday = self.start - timedelta(days=self.start.weekday())
+            while monday < self.today:
+                for kind, minutes, chance in STAFF_TIME_PATTERN:
+                    day = monday + timedelta(days=rng.randint(0, 4))
+                    if rng.random() < chance and profiles.get(worker.pk, day) <= day < self.today:
+                        out.append(StaffTime(id=ObjectId(), staff=worker, date=day, kind=kind,
+                                             minutes=rng.choice(minutes), note=STAFF_TIME_NOTES[kind],
+                                             created_at=datetime.combine(day, time(17, 0))))
+                monday += timedelta(days=7)
+        return out
+
+    def show_a_reassignment(self, cases: list[Client]) -> None:
+        """Two open cases came over from another worker part way through, so each worker's figures show the split."""
+        if len(self.workers) < 2:
+            return
+        moved = [c for c in cases if c.worker is not None and c.status != "closed"
+                 and (self.today - c.referral.date).days > 200][:2]
+        for client in moved:
+            before = next(w for w in self.workers if w != client.worker)
+            handed = client.referral.date + timedelta(days=90)
+            client.assignments = [Assignment(worker=before, start=client.referral.date, by=SEED_ACTOR,
+                                             reason="allocated at referral"),
+                                  Assignment(worker=client.worker, start=handed, by=self._by(self._manager()),
+                                             reason="caseload rebalanced")]
 
     def _profiles_in_order(self, existing: dict) -> list[StaffProfile]:
         new = {p.user.pk: p for p in self.new_docs["staff_profiles"]}
@@ -450,6 +493,8 @@ class _DemoBuilder:
 
     def _finish(self, client: Client) -> Client:
         client.id = ObjectId()
+        client.assignments = [Assignment(worker=client.worker, start=client.referral.date, by=SEED_ACTOR,
+                                         reason="allocated at referral" if client.worker else "awaiting allocation")]
         client.validate()
         last = max([client.referral.date] + [s.date for s in client.status_history]
                    + [c.date for c in client.contacts])
@@ -533,9 +578,17 @@ class _CaseStory:
                      "admin": "office"}.get(mode, "online" if mode == "video" else None)
             if place == "custody" and self.client.referral.cohort != "convicted":
                 place = "community"
-        out_of_hours = on.weekday() >= 5 or (mode != "admin" and rng.random() < 0.1)
-        self.client.contacts.append(Contact(date=on, minutes=minutes, mode=mode, place=place, out_of_hours=out_of_hours,
-                                            staff=self.worker, note=note or rng.choice(CONTACT_NOTES[mode])))
+        if on.weekday() >= 5:
+            start_time = "11:00"
+        elif mode == "admin":
+            start_time = None
+        else:
+            draw = rng.random()  # one in ten client contacts is in the evening
+            start_time = "17:30" if draw < 0.1 else f"{9 + int(draw * 1000) % 8:02d}:{30 * (int(draw * 10000) % 2):02d}"
+        out_of_hours = contact_out_of_hours(on, start_time, False)
+        self.client.contacts.append(Contact(date=on, start_time=start_time, minutes=minutes, mode=mode, place=place,
+                                            out_of_hours=out_of_hours, staff=self.worker,
+                                            note=note or rng.choice(CONTACT_NOTES[mode])))
 
     def _regular_contact(self, on: date) -> None:
         rng = self.rng
@@ -816,11 +869,13 @@ def generate_demo(workers: list[User], managers: list[User], today: date, seed: 
         builder.build_staff_profiles()
         builder.build_employers()
         cases = builder.build_clients(clients)
+        builder.show_a_reassignment(cases)
+        staff_time = builder.build_staff_time()
         counts: dict[str, int] = {}
         for name, documents in (("organisations", builder.new_docs["organisations"]),
                                 ("employers", builder.new_docs["employers"]),
                                 ("staff_profiles", builder.new_docs["staff_profiles"]),
-                                ("clients", cases)):
+                                ("clients", cases), ("staff_time", staff_time)):
             if documents:
                 model = type(documents[0])
                 if model is not Client:

@@ -541,42 +541,51 @@ def set_pot_total(db, pot_id, total_pence: int | None, *, by: str, on: date, rea
 
 # --- for the exports ------------------------------------------------------------------------------------
 
-#: The grant ledger's columns, in order: (key in each row, heading).
+#: The grant ledger's columns, in order: (key in each row, heading). One row per bid, as it stood at the period's
+#: end: each money column adds up on its own (awarded, paid in the period, paid to date).
 LEDGER_COLUMNS = (
-    ("kind", "Row"),
     ("pot", "Pot"),
     ("bid_number", "Bid number"),
     ("client_reference", "Client reference"),
-    ("date", "Date"),
-    ("status", "Bid status"),
+    ("submitted_date", "Submitted"),
+    ("status", "Status at the period end"),
     ("purpose", "Purpose"),
     ("supporting_worker", "Supporting worker"),
     ("amount_asked", "Asked (£)"),
-    ("amount_awarded", "Awarded (£)"),
-    ("amount_paid", "Paid (£)"),
     ("decided_date", "Decision date"),
+    ("amount_awarded", "Awarded (£)"),
+    ("paid_in_period", "Paid in the period (£)"),
+    ("paid_to_date", "Paid to date (£)"),
+)
+#: The payments sheet: one row per instalment paid in the period (they add up to "Paid in the period").
+PAYMENT_COLUMNS = (
+    ("date", "Paid on"),
+    ("pot", "Pot"),
+    ("bid_number", "Bid number"),
+    ("client_reference", "Client reference"),
+    ("amount", "Amount (£)"),
     ("payment_reference", "Payment reference"),
     ("recorded_by", "Recorded by"),
 )
+#: Statuses under which a bid's award stands (it was approved and not since withdrawn or released).
+AWARD_STANDS = ("approved", "paid", "closed")
 
 
 def _date(value) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
-def ledger_rows(db, start: date, end: date, match: Mapping[str, Any] | None = None) -> Iterator[dict]:
-    """One row per bid submitted in the period and one per payment made in it, money in pounds (Decimal).
-
-    A bid row's "Paid" is everything paid on it so far; a payment row's is that instalment.
-    Rows come bid by bid in order of submission, each bid's payments after it.
-    """
+def _bids_touching(db, start: date, end: date, match: Mapping[str, Any] | None):
+    """(case document, bid) for each bid submitted, decided, moved or paid in the period, in order of submission."""
     window = {"$gte": _day(start), "$lte": _day(end)}
-    touches = {"$or": [{"grant_bids.submitted_date": window}, {"grant_bids.payments.paid_on": window}]}
+    touches = {"$or": [{"grant_bids.submitted_date": window}, {"grant_bids.payments.paid_on": window},
+                       {"grant_bids.transitions.on": window}]}
     pipeline = [
         {"$match": both(match, touches)},
         {"$project": {"reference": 1, **{f"grant_bids.{name}": 1 for name in (
             "bid_id", "pot", "status", "purpose", "supporting_worker", "submitted_date", "decided_date",
-            "amount_asked_pence", "amount_awarded_pence", "paid_pence", "payments")}}},
+            "amount_asked_pence", "amount_awarded_pence", "payments", "transitions.on", "transitions.at",
+            "transitions.to_status")}}},
         {"$unwind": "$grant_bids"},
         {"$match": touches},
         {"$lookup": {"from": "users", "localField": "grant_bids.supporting_worker", "foreignField": "_id",
@@ -585,22 +594,47 @@ def ledger_rows(db, start: date, end: date, match: Mapping[str, Any] | None = No
         {"$sort": {"grant_bids.submitted_date": 1, "reference": 1, "grant_bids.bid_id": 1}},
     ]
     for doc in db[CLIENTS].aggregate(pipeline):
-        bid = doc["grant_bids"]
+        submitted = _date(doc["grant_bids"].get("submitted_date"))
+        if submitted is not None and submitted <= end:  # a draft is not in the ledger
+            yield doc, doc["grant_bids"]
+
+
+def _status_on(bid: Mapping[str, Any], day: date) -> str | None:
+    """The bid's status at the end of a day, replayed from its history (None before it had one)."""
+    moves = sorted((t for t in bid.get("transitions") or [] if t.get("on") and _date(t["on"]) <= day),
+                   key=lambda t: (_date(t["on"]), t.get("at") or datetime.min))
+    return moves[-1].get("to_status") if moves else None
+
+
+def ledger_rows(db, start: date, end: date, match: Mapping[str, Any] | None = None) -> Iterator[dict]:
+    """One row per bid submitted, decided, moved or paid in the period, as it stood at the period's end, money in
+    pounds (Decimal): the award where it stood then, what was paid in the period and what had been paid by its end.
+
+    Nothing that happened after the period end shows, so a past period's ledger stays the same.
+    """
+    for doc, bid in _bids_touching(db, start, end, match):
         supporter = (doc.get("supporter") or [{}])[0]
-        common = {"pot": bid.get("pot"), "bid_number": bid.get("bid_id"), "client_reference": doc.get("reference"),
-                  "status": label(GRANT_BID_STATUSES, bid.get("status")), "purpose": bid.get("purpose"),
-                  "supporting_worker": supporter.get("name") or supporter.get("email"),
-                  "amount_asked": pounds(bid.get("amount_asked_pence")),
-                  "amount_awarded": pounds(bid.get("amount_awarded_pence")),
-                  "decided_date": _date(bid.get("decided_date"))}
-        submitted = _date(bid.get("submitted_date"))
-        if submitted and start <= submitted <= end:
-            yield {"kind": "bid", **common, "date": submitted, "amount_paid": pounds(bid.get("paid_pence") or 0),
-                   "payment_reference": None, "recorded_by": None}
-        for payment in bid.get("payments") or []:
+        status = _status_on(bid, end) or bid.get("status")
+        decided = _date(bid.get("decided_date"))
+        decided = decided if decided and decided <= end else None
+        paid = [(_date(p.get("paid_on")), int(p.get("amount_pence") or 0)) for p in bid.get("payments") or []]
+        yield {"pot": bid.get("pot"), "bid_number": bid.get("bid_id"), "client_reference": doc.get("reference"),
+               "submitted_date": _date(bid.get("submitted_date")), "status": label(GRANT_BID_STATUSES, status),
+               "purpose": bid.get("purpose"), "supporting_worker": supporter.get("name") or supporter.get("email"),
+               "amount_asked": pounds(bid.get("amount_asked_pence")), "decided_date": decided,
+               "amount_awarded": pounds(bid.get("amount_awarded_pence")) if decided and status in AWARD_STANDS else None,
+               "paid_in_period": pounds(sum(a for on, a in paid if on and start <= on <= end)),
+               "paid_to_date": pounds(sum(a for on, a in paid if on and on <= end))}
+
+
+def payment_rows(db, start: date, end: date, match: Mapping[str, Any] | None = None) -> Iterator[dict]:
+    """One row per instalment paid in the period, in order of the bids' submission and then of payment."""
+    for doc, bid in _bids_touching(db, start, end, match):
+        for payment in sorted(bid.get("payments") or [], key=lambda p: _date(p.get("paid_on")) or date.min):
             paid_on = _date(payment.get("paid_on"))
             if paid_on and start <= paid_on <= end:
-                yield {"kind": "payment", **common, "date": paid_on, "amount_paid": pounds(payment.get("amount_pence")),
+                yield {"date": paid_on, "pot": bid.get("pot"), "bid_number": bid.get("bid_id"),
+                       "client_reference": doc.get("reference"), "amount": pounds(payment.get("amount_pence")),
                        "payment_reference": payment.get("reference"), "recorded_by": payment.get("recorded_by")}
 
 

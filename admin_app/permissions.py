@@ -37,7 +37,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "exports.all", "exportschedule.*", "exportrun.*", "savedfilter.*",
         "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
         "grantbid.approve", "grantbid.reject", "grantbid.withdraw", "grantbid.close", "grantpot.*",
-        "fidelityreview.*", "fidelityanchor.*",
+        "fidelityreview.*", "fidelityanchor.*", "stafftime.*",
         "risk.view", "riskalert.*", "visit.*", "venue.*", "group.*", "affiliation.*",
     ),
     "worker": (
@@ -54,6 +54,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "visit.list", "visit.details", "visit.create", "visit.edit", "visit.checkin", "visit.outcome",
         "venue.list", "venue.details", "venue.create", "venue.edit", "group.list", "group.details",
         "affiliation.list", "affiliation.details", "affiliation.create", "affiliation.edit",
+        # Their own staff time (the row scope keeps it to their own).
+        "stafftime.list", "stafftime.details", "stafftime.create", "stafftime.edit", "stafftime.delete",
     ),
     "admin_staff": (
         # Identity and contact details only: no criminal-offence, special-category or safeguarding text.
@@ -63,7 +65,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         # Admin staff fix the everyday record; risk, safeguarding, disclosures and decisions are not theirs.
         *(f"casefile.{part}.{action}" for part in ("contacts", "employer_contacts", "outcomes", "onward_referrals",
                                                     "benefits_sessions") for action in ("add", "edit")),
-        "organisation.*", "employer.*", "staffprofile.*", "savedfilter.*",
+        "organisation.*", "employer.*", "staffprofile.*", "savedfilter.*", "stafftime.*",
         "grantbid.list", "grantbid.details", "grantbid.attachment", "grantbid.pay", "grantpot.list", "grantpot.details",
     ),
     "grant_panel": (

@@ -161,11 +161,6 @@ def caseload_cap_error(open_cases_after: int, cap: int, override_reason: str | N
                           "Only a manager can override the cap.")]
 
 
-def out_of_hours(moment: datetime) -> bool:
-    """Outside Monday to Friday 09:00 to 17:00."""
-    return moment.weekday() >= 5 or not (9 <= moment.hour < 17)
-
-
 def others_employer_contact_errors(before: list[dict], after: list[dict], me) -> list[Error]:
     """General employer contacts count in their worker's fidelity figures, so only that worker (or a manager)
     adds, changes or removes them: an error for each one of another worker's that the save would touch.

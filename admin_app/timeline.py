@@ -6,6 +6,7 @@ from typing import Callable
 
 from admin_app.privacy.classes import RESTRICTED
 
+from admin_app.metrics.working_hours import contact_out_of_hours
 from admin_app.vocabulary import (
     CASE_STATUSES, CONTACT_MODES, CONTACT_PLACES, DISCLOSURE_BASES, EMPLOYER_CONTACT_PURPOSES,
     OUTCOME_KINDS, PLAN_GOAL_STATUSES, REFERRAL_DECISIONS, REFERRAL_SOURCES, RISK_ASSESSMENT_KINDS, RISK_LEVELS, label,
@@ -48,8 +49,10 @@ def _events(client, readable: Callable[[object], bool]):
                     + (f"; previous support from {a.previous_support_from}" if a.previous_support else ""))
     for c in client.contacts:
         yield Event(c.date, "contact", f"{label(CONTACT_MODES, c.mode)} contact, {duration(c.minutes)}"
+                    + (f" from {c.start_time}" if getattr(c, "start_time", None) else "")
                     + (f" ({label(CONTACT_PLACES, c.place)})" if c.place else "")
-                    + (" — out of hours" if c.out_of_hours else ""), text(c, "note"), **_item("contacts", c))
+                    + (" — out of hours" if contact_out_of_hours(c.date, getattr(c, "start_time", None), c.out_of_hours)
+                       else ""), text(c, "note"), **_item("contacts", c))
     for e in client.employer_contacts:
         yield Event(e.date, "employer_contact",
                     f"Employer contact: {e.employer or 'employer'} ({label(EMPLOYER_CONTACT_PURPOSES, e.purpose)})",
@@ -97,6 +100,9 @@ def _events(client, readable: Callable[[object], bool]):
     for u in client.progress_updates:
         yield Event(u.date, "progress_update", "Quarterly update" + (f" by {u.author}" if u.author else ""),
                     u.progress or "", **_item("progress_updates", u))
+    for a in getattr(client, "assignments", None) or ():
+        yield Event(a.start, "assignment", f"Assigned to {a.worker}" if a.worker else "Unassigned",
+                    " ".join(filter(None, [a.reason, f"({a.by})" if a.by else None])))
     for s in client.status_history:
         yield Event(s.date, "status", f"Status: {label(CASE_STATUSES, s.status)}" + (" (correction)" if s.correction else ""),
                     " ".join(filter(None, [s.reason, f"({s.by})" if s.by else None])))

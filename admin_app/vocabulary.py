@@ -62,6 +62,17 @@ EMPLOYMENT_STATUS_AT_REFERRAL = (
 
 PLAN_GOAL_STATUSES = (("open", "Open"), ("achieved", "Achieved"), ("dropped", "Dropped"))
 
+#: Staff time that belongs to no single client, reported in hours apart from client contact time.
+STAFF_TIME_KINDS = (
+    ("job_development", "General job development (employer engagement)"),
+    ("partner_meeting", "Partner meeting"),
+    ("travel", "Travel"),
+    ("training", "Training"),
+    ("supervision", "Supervision and team meetings"),
+    ("admin", "General admin"),
+    ("other", "Other"),
+)
+
 CONTACT_MODES = (
     ("face_to_face", "Face-to-face"),
     ("phone", "Phone"),

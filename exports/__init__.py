@@ -28,15 +28,17 @@ register(Report("kpi_fidelity", kpi_workbook.TITLE, "Manager, OPCC (aggregate, p
 
 
 def enable_grants(ledger_rows: grant_ledger.LedgerRows, ledger_columns: Sequence[tuple[str, str]],
-                  pot_figures: opcc_return.PotFigures) -> None:
+                  pot_figures: opcc_return.PotFigures, payment_rows: grant_ledger.LedgerRows | None = None,
+                  payment_columns: Sequence[tuple[str, str]] = ()) -> None:
     """Register the grant ledger and give the OPCC return its "Grant pots" sheet.
 
-    Called once the grant pot exists: enable_grants(grants.ledger_rows, grants.LEDGER_COLUMNS, grants.pot_figures).
+    Called once the grant pot exists: enable_grants(grants.ledger_rows, grants.LEDGER_COLUMNS, grants.pot_figures,
+    grants.payment_rows, grants.PAYMENT_COLUMNS).
     """
     opcc: Build = partial(opcc_return.build, pot_figures=pot_figures)
     register(Report("opcc_return", opcc_return.TITLE, "OPCC (quarterly)", opcc, OPCC_ROLES))
     ledger: Build = partial(grant_ledger.build, ledger_rows=ledger_rows, ledger_columns=ledger_columns,
-                            pot_figures=pot_figures)
+                            pot_figures=pot_figures, payment_rows=payment_rows, payment_columns=payment_columns)
     register(Report("grant_ledger", grant_ledger.TITLE, "Manager, grant panel, OPCC", ledger,
                     ("manager", "grant_panel", "commissioner", "admin")))
 
@@ -44,7 +46,8 @@ def enable_grants(ledger_rows: grant_ledger.LedgerRows, ledger_columns: Sequence
 def _enable_the_grant_pot() -> None:
     from admin_app import grants
 
-    enable_grants(grants.ledger_rows, grants.LEDGER_COLUMNS, grants.pot_figures)
+    enable_grants(grants.ledger_rows, grants.LEDGER_COLUMNS, grants.pot_figures, grants.payment_rows,
+                  grants.PAYMENT_COLUMNS)
 
 
 _enable_the_grant_pot()

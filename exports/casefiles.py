@@ -22,12 +22,58 @@ def stream(db: Any, match: Mapping[str, Any], period: Period, fields: Mapping[st
     if sort:
         cursor = cursor.sort(sort, 1)
     try:
-        for doc in cursor:
+        for stored in cursor:
+            doc = as_at(stored, period.end)
             record = case_from_document(doc)
             if record is not None and touches(record, period):
                 yield doc, record
     finally:
         cursor.close()
+
+
+#: Dates on a list's items that say when the item came to be; an item dated after the period end is left out.
+ITEM_DATES = {"outcomes": "start_date", "assignments": "start", "grant_bids": "submitted_date"}
+#: Dates on an item that a later step fills in (a job's end, a disclosure's written report): cleared when after.
+LATER_STEPS = {"outcomes": ("end_date", "reason_for_leaving"), "disclosures": ("written_report_date",)}
+
+
+def as_at(doc: Mapping[str, Any], end: date) -> dict[str, Any]:
+    """The case file as it stood at the end of a day: a past period's workbook shows what was true then, so
+    re-running it later gives the same figures. Later assessments, consents and decisions, later items of every
+    list and later end dates are left out."""
+    limit = datetime(end.year, end.month, end.day)
+    out = dict(doc)
+
+    def later(value: Any) -> bool:
+        return isinstance(value, datetime) and value > limit
+
+    assessment = doc.get("assessment")
+    if isinstance(assessment, Mapping) and later(assessment.get("date")):
+        # Not assessed yet: no vocational profile, so no Vocational Action Plan either (its goals carry no dates).
+        out["assessment"] = {}
+        out["plan_goals"] = []
+    consent = doc.get("consent")
+    if isinstance(consent, Mapping) and later(consent.get("date")):
+        # Only the date goes: whether the client consents is decided as things stand now, since consent given
+        # since lets their past be shared and a withdrawal must take effect at once (the one way a re-run differs).
+        out["consent"] = {k: v for k, v in consent.items() if k != "date"}
+    referral = doc.get("referral")
+    if isinstance(referral, Mapping) and later(referral.get("decision_date")):
+        out["referral"] = {**{k: v for k, v in referral.items()
+                              if k not in ("decision_date", "rejection_reason", "rationale", "decided_by")},
+                           "decision": "pending"}
+    for name, value in list(out.items()):
+        if not isinstance(value, list) or not value or not isinstance(value[0], Mapping):
+            continue
+        key = ITEM_DATES.get(name, "date")
+        kept = []
+        for item in value:
+            if later(item.get(key)):
+                continue
+            cleared = [field for field in LATER_STEPS.get(name, ()) if later(item.get(LATER_STEPS[name][0]))]
+            kept.append({k: v for k, v in item.items() if k not in cleared} if cleared else item)
+        out[name] = kept
+    return out
 
 
 def touches(case: CaseRecord, period: Period) -> bool:

@@ -260,7 +260,7 @@ GENERAL = Sheet("General employer contacts", "Job development for the whole case
 
 DICTIONARY_COLUMNS = (Column("Sheet", "text"), Column("Column", "text"), Column("Type", "text", 14),
                       Column("Values", "wrap", 50), Column("Source", "text"), Column("Description", "wrap", 60))
-TYPES = {"date": "date", "int": "whole number", "number": "number", "bool": "TRUE / FALSE", "text": "code",
+TYPES = {"date": "date", "int": "whole number", "number": "number", "bool": "Yes / No", "text": "code",
          "pseudonym": "pseudonym"}
 DATE_TYPES = {"month": "month (YYYY-MM)", "quarter": "quarter (YYYY-Qn)", "year": "year (YYYY)"}
 OTHER = "other"

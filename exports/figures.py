@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any, Mapping, Sequence
 
 from admin_app.metrics.report import UNASSIGNED
+from admin_app.vocabulary import STAFF_TIME_KINDS
 from exports.styling import Book, Column, Table
 
 
@@ -54,12 +55,45 @@ FIGURES: tuple[Figure, ...] = (
     Figure("hours.video", "Video hours", "hours"),
     Figure("hours.message", "Message hours", "hours"),
     Figure("hours.admin", "Admin hours", "hours"),
-    Figure("hours.total", "Total hours", "hours"),
+    Figure("hours.total", "Client contact hours (all modes)", "hours"),
+    *(Figure(f"staff_time.{kind}", f"Staff time: {text}", "hours") for kind, text in STAFF_TIME_KINDS),
+    Figure("staff_time.total", "Staff time not tied to a client (total)", "hours"),
+    Figure("all_hours", "All hours recorded (client contact and staff time)", "hours"),
     Figure("out_of_hours_contacts.contacts", "Out-of-hours contacts"),
     Figure("out_of_hours_contacts.hours", "Out-of-hours contact hours", "hours"),
 )
 BY_PATH = {f.path: f for f in FIGURES}
+
+
+def definitions(as_of: str) -> tuple[str, ...]:
+    """What the figures mean, for the cover of a workbook that presents them (its readers do not have our docs)."""
+    judged = date.fromisoformat(as_of)
+    return (
+        "Referrals are counted on the date received, whatever the decision; a rejected or withdrawn referral counts "
+        "for nothing else.",
+        "People accessing the service: the initial assessment (start of the vocational profile) took place in the "
+        "period and the person agreed to take part.",
+        "Active caseload: accepted, not closed, a contact with the client in the 28 days before the day, and an open "
+        "Vocational Action Plan. The peak is the largest caseload on any day of the period.",
+        "People starting paid work counts each person once (their first start in the period); jobs and businesses "
+        "started counts every start, second jobs included.",
+        "Employment rate: people who moved into paid work out of those served who were unemployed or economically "
+        "inactive at referral (benchmark 40%).",
+        f"Sustained: a job still running 13 weeks (91 days) after its start, judged as of {judged:%d/%m/%Y}; too early "
+        "to judge when 13 weeks had not passed by then (benchmark 65%).",
+        "Hours: client contact time by mode; Staff time is time not tied to any client (partner meetings, travel, "
+        "training, general job development), logged by each member of staff and counted apart.",
+        "Out of hours: a contact that started before 09:00 or from 17:00, at a weekend or on a bank holiday of England "
+        "and Wales (for contacts recorded without a time, as the worker marked it).",
+        "Per worker, each referral, day on the caseload, contact and outcome counts for the worker who held the case "
+        "on its date, so the workers add up to the whole service and a later reassignment changes no past figure.",
+        "Targets are per full-time worker per year in post (year 1: 35 accessing, 17 into paid work; later years: "
+        "45 and 22), pro rata by FTE and days in post; a new worker's first 3 months carry no target. RAG: green at "
+        "or above the target, amber from 80% of it, red below.",
+    )
 HOURS = tuple(f for f in FIGURES if f.path.startswith("hours."))
+STAFF_TIME = tuple(f for f in FIGURES if f.path.startswith("staff_time."))
+ALL_HOURS = (*HOURS, *STAFF_TIME, BY_PATH["all_hours"])
 TARGETED = tuple(f for f in FIGURES if f.target)
 BENCHMARKED = tuple(f for f in FIGURES if f.benchmark)
 
@@ -155,7 +189,7 @@ def fidelity_table(book: Book, name: str, report: Mapping[str, Any], description
                               Column("Score (1-5)", "int", 10), Column("RAG", "text", 8), Column("Counts", "wrap", 60)),
                        description)
     for item, value in report["service"]["fidelity"].items():
-        table.add([item_label(item), value["value"], value["unit"], value["score"], value["rag"], _detail(value["detail"])])
+        table.add([item_label(item), value["value"], value["unit"], value["score"], value["rag"], detail_text(value["detail"])])
     table.close()
     return table
 
@@ -186,11 +220,11 @@ def anchors_table(book: Book, name: str, report: Mapping[str, Any], description:
     return table
 
 
-def _detail(detail: Mapping[str, Any], prefix: str = "") -> str:
+def detail_text(detail: Mapping[str, Any], prefix: str = "") -> str:
     parts = []
     for key, value in detail.items():
         name = f"{prefix}{key.replace('_', ' ')}"
-        parts.append(_detail(value, f"{name} ") if isinstance(value, Mapping) else f"{name}: {value}")
+        parts.append(detail_text(value, f"{name} ") if isinstance(value, Mapping) else f"{name}: {value}")
     return "; ".join(parts)
 
 

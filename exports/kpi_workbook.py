@@ -5,7 +5,7 @@ from typing import Any
 
 from admin_app.metrics.report import as_of_for, load_report
 from exports.base import ExportContext
-from exports.figures import FIGURES, anchors_table, fidelity_by_worker_table, fidelity_table, figures_table, \
+from exports.figures import FIGURES, anchors_table, definitions, fidelity_by_worker_table, fidelity_table, figures_table, \
     workers_table
 from exports.styling import Book
 
@@ -15,8 +15,7 @@ AUDIENCE = "Service manager, OPCC and the evaluator (aggregate figures only)"
 
 def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
     report = load_report(db, ctx.match, ctx.period, as_of=as_of_for(ctx.period, ctx.generated_at.date()))
-    book = Book(path, ctx, TITLE, AUDIENCE, notes=(
-        f"Sustainment judged as of {report['as_of']}. Definitions: docs/metrics.md.",))
+    book = Book(path, ctx, TITLE, AUDIENCE, notes=definitions(report["as_of"]))
     figures_table(book, "KPIs", report, FIGURES, "Every KPI for the whole service, against targets and benchmarks")
     workers_table(book, "Workers", report, FIGURES,
                   "Every KPI per worker; the last row is the whole service (a sum where the figure adds up)")

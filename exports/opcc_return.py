@@ -1,7 +1,7 @@
 """The quarterly return to the OPCC: KPIs against targets, each case's progress, hours, fidelity, challenges."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
 from admin_app.metrics.kpis import (
@@ -10,19 +10,21 @@ from admin_app.metrics.kpis import (
     CONTACT_MODES,
     NEVER_ENGAGED_DECISIONS,
     engagement_date,
+    is_accessing_in,
     is_active_on,
+    is_referral_in,
     paid_starts_in,
 )
-from admin_app.metrics.fidelity import RAPID_SEARCH_DAYS, first_employer_contact
-from admin_app.metrics.periods import Period
+from admin_app.metrics.fidelity import BAND_LABELS, ITEM_LABELS, RAPID_SEARCH_DAYS, first_employer_contact
+from admin_app.metrics.periods import Period, financial_year_of, previous_quarter
 from admin_app.metrics.records import CaseRecord
 from admin_app.metrics.report import as_of_for, load_report
 from admin_app.vocabulary import CASE_STATUSES, COHORTS, CONTACT_MODES as MODE_LABELS, OUTCOME_KINDS, \
-    REFERRAL_DECISIONS, REFERRAL_SOURCES, label
+    REFERRAL_DECISIONS, REFERRAL_SOURCES, REJECTION_REASONS, label
 from exports import casefiles
 from exports.base import ExportContext
-from exports.figures import BENCHMARKED, BY_PATH, HOURS, TARGETED, fidelity_table, figures_table, staff_names, \
-    workers_table
+from exports.figures import ALL_HOURS, BENCHMARKED, BY_PATH, HOURS, TARGETED, detail_text, definitions, figure, \
+    figures_table, staff_names, workers_table
 from exports.styling import Book, Column, text_block
 
 TITLE = "OPCC quarterly return"
@@ -31,12 +33,24 @@ AUDIENCE = "Office of the West Midlands Police and Crime Commissioner"
 # Targeted figures first, then benchmarked ones: the two charts draw those rows.
 SUMMARY = (*TARGETED, *BENCHMARKED, *(BY_PATH[path] for path in (
     "referrals", "referrals_engaged", "carried_over", "active_caseload.at_end", "active_caseload.peak",
-    "job_starts", "business_starts", "sustained_outcomes.sustained_13_weeks", "sustained_outcomes.ended_before_13_weeks",
+    "job_starts", "business_starts", "sustained_outcomes.jobs_started", "sustained_outcomes.sustained_13_weeks",
+    "sustained_outcomes.ended_before_13_weeks", "sustained_outcomes.too_early_for_13_weeks",
     "time_to_first_paid_outcome.under_6_months", "time_to_first_paid_outcome.6_to_12_months",
-    "time_to_first_paid_outcome.over_12_months")), *HOURS, BY_PATH["out_of_hours_contacts.contacts"])
+    "time_to_first_paid_outcome.over_12_months")), *ALL_HOURS, BY_PATH["out_of_hours_contacts.contacts"])
 WORKER_FIGURES = (BY_PATH["active_caseload.at_end"], BY_PATH["people_accessing"], BY_PATH["people_into_work"],
-                  BY_PATH["job_starts"], *HOURS, BY_PATH["out_of_hours_contacts.contacts"])
-CASE_PROJECTION_EXTRA = ("reference", "plan_goals.goal")
+                  BY_PATH["job_starts"], *HOURS, BY_PATH["staff_time.total"], BY_PATH["all_hours"],
+                  BY_PATH["out_of_hours_contacts.contacts"])
+CASE_PROJECTION_EXTRA = ("reference", "plan_goals.goal", "date_of_birth", "consent.preferred_language",
+                         "referral.rejection_reason", "status_history.reason", "progress_updates.date",
+                         "progress_updates.progress", "progress_updates.challenges", "progress_updates.needs")
+#: The groups of the breakdown sheet, each adding up to the service's figures.
+AGE_BANDS = ((18, 21), (22, 25), (26, 30), (31, 35))
+BREAKDOWN_COLUMNS = (Column("Breakdown", "text", 16), Column("Group", "text", 30),
+                     Column("Referrals received", "int", 11), Column("People accessing the service", "int", 11),
+                     Column("People starting paid work", "int", 11), Column("Active caseload at the end", "int", 11))
+NOT_TAKEN_UP_COLUMNS = (Column("Case reference", "text"), Column("Referral source", "text"), Column("Cohort", "text"),
+                        Column("Referral date", "date"), Column("Decision", "text", 11), Column("Decision date", "date"),
+                        Column("Reason", "text", 26), Column("What was recorded", "wrap", 60))
 
 #: (pymongo db, as_of day) -> rows with pot, period_start, period_end, total, committed, paid, remaining
 PotFigures = Callable[[Any, date], Iterable[Mapping[str, Any]]]
@@ -49,7 +63,9 @@ CASE_COLUMNS = (
     Column("Case reference", "text"), Column("Worker", "text"), Column("Cohort", "text"),
     Column("Referral source", "text"), Column("Referral date", "date"), Column("Decision", "text"),
     Column("Engaged on", "date"), Column("Status at start", "text", 12), Column("Status at end", "text", 12),
-    Column("Active at end", "text", 9), Column("Progress since last quarter", "wrap", 45),
+    Column("Active at end", "text", 9),
+    Column("Worker's account: progress this quarter", "wrap", 50), Column("Worker's account: challenges and needs", "wrap", 45),
+    Column("What changed (from the records)", "wrap", 40),
     Column("Paid starts in period", "int", 10, total=True), Column("Outcomes", "wrap", 50),
     Column("Objectives achieved", "int", 11, total=True), Column("Objectives open", "int", 10, total=True),
     Column("Objectives achieved (list)", "wrap", 45),
@@ -61,17 +77,24 @@ CASE_COLUMNS = (
 
 def build(db: Any, path: str, ctx: ExportContext, pot_figures: PotFigures | None = None) -> dict[str, int]:
     """Write the return; with `pot_figures` (the grant pots) it gains a "Grant pots" sheet."""
-    report = load_report(db, ctx.match, ctx.period, as_of=as_of_for(ctx.period, ctx.generated_at.date()))
-    book = Book(path, ctx, TITLE, AUDIENCE)
+    review = latest_review(db, ctx.period.end)
+    report = load_report(db, ctx.match, ctx.period, as_of=as_of_for(ctx.period, ctx.generated_at.date()),
+                         compare=comparison_periods(ctx.period),
+                         manager_scores=review["scores"] if review else None)
+    book = Book(path, ctx, TITLE, AUDIENCE, notes=definitions(report["as_of"]))
     summary = figures_table(book, "Summary", report, SUMMARY,
                             "The period's KPIs for the whole service, against targets and benchmarks, with charts")
     book.column_chart(summary.sheet, "G2", "People against targets", summary, 1, len(TARGETED), (1, 2))
     book.column_chart(summary.sheet, "G18", "Rates against benchmarks", summary, len(TARGETED) + 1,
                       len(TARGETED) + len(BENCHMARKED), (1, 4), percent=True)
-    cases_table(book, db, ctx, staff_names(report))
+    comparison_table(book, report)
+    groups = cases_table(book, db, ctx, staff_names(report))
+    breakdown_table(book, groups)
+    not_taken_up_table(book, groups.not_taken_up)
     workers_table(book, "Workers", report, WORKER_FIGURES,
-                  "Caseload, targets and contact hours per worker (contacts count for the staff member who made them)")
-    fidelity_table(book, "Fidelity", report, "IPS fidelity items scored from the data (1-5) and what they rest on")
+                  "Caseload, targets, contact hours and staff time per worker (each contact counts for the "
+                  "worker who held the case on its date; staff time for whoever logged it)")
+    fidelity_total_table(book, report, review)
     if pot_figures is not None:
         pots = book.table("Grant pots", [c for _, c in POT_COLUMNS],
                           f"The business start-up grant pots as they stood on {ctx.period.end:%d/%m/%Y}")
@@ -84,13 +107,159 @@ def build(db: Any, path: str, ctx: ExportContext, pot_figures: PotFigures | None
     return book.close()
 
 
-def cases_table(book: Book, db: Any, ctx: ExportContext, names: Mapping[str, str]) -> None:
+def comparison_periods(period: Period) -> dict[str, Period]:
+    """The previous quarter and the financial year to the period's end, beside the period."""
+    return {"previous_quarter": previous_quarter(period.start),
+            "year_to_date": Period(financial_year_of(period.end).start, period.end)}
+
+
+COMPARED = ("people_accessing", "people_into_work", "referrals", "referrals_engaged", "active_caseload.at_end",
+            "active_caseload.peak", "job_starts", "business_starts", "employment_rate.rate",
+            "sustained_outcomes.sustained_13_weeks", "sustained_outcomes.ended_before_13_weeks",
+            "sustained_outcomes.too_early_for_13_weeks", "sustained_outcomes.sustained_rate", "hours.face_to_face",
+            "hours.admin", "hours.total", "staff_time.total", "all_hours", "out_of_hours_contacts.contacts")
+
+
+def comparison_table(book: Book, report: Mapping[str, Any]) -> None:
+    compare = report["compare"]
+    before, year = compare["previous_quarter"], compare["year_to_date"]
+    table = book.table("This quarter and before", (
+        Column("Figure", "text"), Column("This period", "number", 12),
+        Column(f"Previous quarter ({_span(before)})", "number", 16),
+        Column(f"Financial year to date ({_span(year)})", "number", 16)),
+        "The period beside the quarter before it and the financial year to the period's end")
+    for path in COMPARED:
+        fig = BY_PATH[path]
+        kind = "rate" if fig.kind == "rate" else ("hours" if fig.kind == "hours" else "int")
+        table.add([fig.label, figure(report["service"], path), figure(before, path), figure(year, path)],
+                  kinds={1: kind, 2: kind, 3: kind})
+    table.close()
+
+
+def _span(period: Mapping[str, Any]) -> str:
+    start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+    return f"{start:%d/%m/%Y} to {end:%d/%m/%Y}"
+
+
+class Groups:
+    """The breakdown counts, and the referrals not taken up, gathered while the Cases sheet is written."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], list[int]] = {}
+        self.not_taken_up: list[list[Any]] = []
+
+    def add(self, doc: Mapping[str, Any], case: CaseRecord, period: Period, end_day: date) -> None:
+        figures = [int(is_referral_in(case, period)), int(is_accessing_in(case, period)),
+                   int(bool(paid_starts_in(case, period))), int(is_active_on(case, end_day))]
+        for breakdown, group in (("Cohort", label(COHORTS, case.cohort) or "Not recorded"),
+                                 ("Referral source", label(REFERRAL_SOURCES, case.source) or "Not recorded"),
+                                 ("Age at referral", age_band(doc, case)),
+                                 ("Preferred language", (doc.get("consent") or {}).get("preferred_language")
+                                  or "Not recorded")):
+            counts = self.counts.setdefault((breakdown, group), [0, 0, 0, 0])
+            for i, value in enumerate(figures):
+                counts[i] += value
+        decided = case.referral_decision_date or case.referral_date
+        if case.referral_decision in NEVER_ENGAGED_DECISIONS and decided in period:
+            self.not_taken_up.append(not_taken_up_row(doc, case, decided))
+
+
+def age_band(doc: Mapping[str, Any], case: CaseRecord) -> str:
+    born = casefiles.day(doc.get("date_of_birth"))
+    if born is None:
+        return "Not recorded"
+    age = case.referral_date.year - born.year - ((case.referral_date.month, case.referral_date.day) < (born.month, born.day))
+    for low, high in AGE_BANDS:
+        if low <= age <= high:
+            return f"{low} to {high}"
+    return "Outside 18 to 35"
+
+
+def not_taken_up_row(doc: Mapping[str, Any], case: CaseRecord, decided: date) -> list[Any]:
+    referral = doc.get("referral") or {}
+    closing = [s for s in casefiles.items(doc, "status_history") if s.get("status") == "closed"
+               and casefiles.day(s.get("date")) == decided]
+    recorded = (closing[-1].get("reason") if closing else None) or ""
+    reason = label(REJECTION_REASONS, referral.get("rejection_reason")) if case.referral_decision == "rejected" else \
+        (recorded.split(":", 1)[1].strip() if ":" in recorded else recorded) or "Not recorded"
+    return [doc.get("reference"), label(REFERRAL_SOURCES, case.source), label(COHORTS, case.cohort), case.referral_date,
+            label(REFERRAL_DECISIONS, case.referral_decision), decided, reason or "Not recorded", recorded]
+
+
+def breakdown_table(book: Book, groups: Groups) -> None:
+    table = book.table("Breakdowns", BREAKDOWN_COLUMNS,
+                       "The period's figures by cohort, referral source, age at referral and preferred language; "
+                       "each breakdown adds up to the Summary")
+    order = {name: i for i, name in enumerate(("Cohort", "Referral source", "Age at referral", "Preferred language"))}
+    for (breakdown, group), counts in sorted(groups.counts.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        table.add([breakdown, group, *counts])
+    table.close()
+
+
+def not_taken_up_table(book: Book, rows: list[list[Any]]) -> None:
+    table = book.table("Referrals not taken up", NOT_TAKEN_UP_COLUMNS,
+                       "Referrals rejected or withdrawn in the period, with the reason recorded")
+    for row in rows:
+        table.add(row)
+    table.close()
+
+
+def latest_review(db: Any, by: date) -> dict[str, Any] | None:
+    """The manager's latest IPS fidelity review made by `by`: its date and scores."""
+    review = db["fidelity_reviews"].find_one({"review_date": {"$lte": datetime(by.year, by.month, by.day)}},
+                                             projection={"review_date": 1, "manager_scores": 1},
+                                             sort=[("review_date", -1)])
+    if review is None:
+        return None
+    scores = {s["item"]: s["score"] for s in review.get("manager_scores") or [] if s.get("item") and s.get("score")}
+    return {"date": casefiles.day(review["review_date"]), "scores": scores}
+
+
+def fidelity_total_table(book: Book, report: Mapping[str, Any], review: Mapping[str, Any] | None) -> None:
+    """The data-scored items, then the 25-item total and band with the manager's latest review."""
+    table = book.table("Fidelity", (Column("Fidelity item", "text"), Column("Value", "number", 10),
+                                    Column("Unit", "text"), Column("Score (1-5)", "int", 10), Column("RAG", "text", 8),
+                                    Column("Counts", "wrap", 60)),
+                       "IPS fidelity: the items scored from the data, and the total and band of the full 25-item "
+                       "review with the manager's latest scores")
+    for item, value in report["service"]["fidelity"].items():
+        table.add([ITEM_LABELS.get(item, item), value["value"], value["unit"], value["score"], value["rag"],
+                   detail_text(value["detail"])])
+    full = report.get("fidelity_review")
+    if full is None:
+        table.add(["Full review total (out of 125)", None, None, None, None,
+                   "No fidelity review by the manager yet: the 17 items the data cannot score are unscored."])
+    else:
+        band = BAND_LABELS.get(full["band"]) if full["band"] else "Incomplete: " + ", ".join(
+            ITEM_LABELS.get(i, i) for i in full["missing"])
+        table.add([f"Full review total (out of {full['maximum']})", full["total"], "points", None, None,
+                   f"Band: {band}. The data-scored items of this period with the manager's review of "
+                   f"{review['date']:%d/%m/%Y}; bands: 115-125 exemplary, 100-114 good, 74-99 fair, 73 or less not IPS."],
+                  kinds={1: "int"})
+    table.close()
+
+
+def cases_table(book: Book, db: Any, ctx: ExportContext, names: Mapping[str, str]) -> Groups:
     table = book.table("Cases", CASE_COLUMNS,
                        "One row per case file referred in, open in, or with activity in the period; totals at the foot")
     fields = casefiles.projection(*CASE_PROJECTION_EXTRA)
+    groups = Groups()
+    end_day = min(ctx.period.end, as_of_for(ctx.period, ctx.generated_at.date()))
     for doc, case in casefiles.stream(db, ctx.match, ctx.period, fields, sort="reference"):
         table.add(case_row(doc, case, ctx.period, names))
+        groups.add(doc, case, ctx.period, end_day)
     table.close()
+    return groups
+
+
+def worker_account(doc: Mapping[str, Any], period: Period) -> tuple[str, str]:
+    """The worker's own account from their latest quarterly update dated in the period: progress; challenges and needs."""
+    updates = [u for u in casefiles.items(doc, "progress_updates") if casefiles.day(u.get("date")) in period]
+    if not updates:
+        return "No quarterly update written for this period", ""
+    latest = max(updates, key=lambda u: casefiles.day(u.get("date")))
+    needs = "; ".join(part for part in (latest.get("challenges"), latest.get("needs")) if part)
+    return latest.get("progress") or "", needs
 
 
 def case_row(doc: Mapping[str, Any], case: CaseRecord, period: Period, names: Mapping[str, str]) -> list[Any]:
@@ -107,7 +276,7 @@ def case_row(doc: Mapping[str, Any], case: CaseRecord, period: Period, names: Ma
         label(REFERRAL_DECISIONS, case.referral_decision), engagement_date(case),
         label(CASE_STATUSES, start) if start else "Not referred", label(CASE_STATUSES, end),
         "Yes" if is_active_on(case, period.end) else "No",
-        progress(case, period), casefiles.paid_starts(case, period), outcomes_text(case, period),
+        *worker_account(doc, period), progress(case, period), casefiles.paid_starts(case, period), outcomes_text(case, period),
         len(achieved), sum(g.get("status", "open") == "open" for g in goals), "; ".join(a for a in achieved if a),
         *(minutes[mode] / 60 for mode in CONTACT_MODES), sum(minutes.values()) / 60,
         sum(e.date in period for e in case.employer_contacts), "; ".join(recommendations(case, period)),

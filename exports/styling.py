@@ -1,6 +1,7 @@
 """The one look of every workbook: formats, the cover sheet, and tables streamed row by row under a frozen header."""
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,6 +28,18 @@ NUMBER_FORMATS = {
     "date": DATE_FORMAT,
 }
 DEFAULT_WIDTHS = {"date": 12, "int": 10, "number": 12, "hours": 10, "money": 13, "rate": 10, "bool": 9}
+LINE_HEIGHT = 15      # points per line of 11-point text
+MAX_ROW_LINES = 27    # a row is at most 409 points high (Excel's limit)
+A4 = 9
+#: Read by every recipient on the cover: how the workbook's cells are written.
+READING_NOTES = (
+    "Dates are day/month/year. A period runs from its first to its last day, both included.",
+    "Hours are decimal hours: 1.50 is one hour and thirty minutes.",
+    "Yes and No answer a yes-or-no question; an empty cell means nothing was recorded.",
+    "Each table sheet has a filter on its header row. A Total row adds up the rows above it (only those shown "
+    "while a filter hides some); a Whole service row holds the service's own figures, stored as values.",
+    "Printed, every sheet is landscape A4, one page wide, with its header row repeated on each page.",
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ class Book:
                                                 "text_wrap": True, "valign": "top", "border": 1})
         self.bold = self.workbook.add_format({"bold": True})
         self.heading = self.workbook.add_format({"bold": True, "font_size": 14})
-        self.cover = self.workbook.add_worksheet("About")
+        self.cover = self._page_setup(self.workbook.add_worksheet("About"))
         self.contents: list[tuple[str, str]] = []
         self.rows: dict[str, int] = {}
 
@@ -77,9 +90,23 @@ class Book:
             self._formats[key] = self.workbook.add_format(spec) if spec else None
         return self._formats[key]
 
-    def sheet(self, name: str, description: str, rows: int | None = None):
+    def _page_setup(self, worksheet, header_rows: int | None = None):
+        """Printing: landscape A4, one page wide (as many pages long as needed), the title and page numbers in
+        the footer, and the header row repeated at the top of every page."""
+        worksheet.set_landscape()
+        worksheet.set_paper(A4)
+        worksheet.fit_to_pages(1, 0)
+        worksheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+        title = self.title.replace("&", "&&")
+        worksheet.set_footer(f"&L{title}, {self.ctx.period.start:%d/%m/%Y} to {self.ctx.period.end:%d/%m/%Y}"
+                             f"&C&A&RPage &P of &N")
+        if header_rows:
+            worksheet.repeat_rows(0, header_rows - 1)
+        return worksheet
+
+    def sheet(self, name: str, description: str, rows: int | None = None, header_rows: int | None = None):
         """A new sheet, listed on the cover with what it holds (and its row count, if it is a table)."""
-        worksheet = self.workbook.add_worksheet(name)
+        worksheet = self._page_setup(self.workbook.add_worksheet(name), header_rows)
         self.contents.append((name, description))
         if rows is not None:
             self.rows[name] = rows
@@ -94,8 +121,9 @@ class Book:
             return 0
         fmt = self.fmt(kind, total)
         if isinstance(value, bool):
-            sheet.write_boolean(row, col, value, fmt)
-            return 5
+            # Read by people: Yes and No, not TRUE/FALSE or 1/0.
+            sheet.write_string(row, col, "Yes" if value else "No", fmt)
+            return 3
         if isinstance(value, (datetime, date)):
             sheet.write_datetime(row, col, value, fmt or self.fmt("date", total))
             return 10
@@ -133,8 +161,9 @@ class Book:
     def _write_cover(self) -> None:
         ctx, sheet = self.ctx, self.cover
         sheet.set_column(0, 0, 24)
-        sheet.set_column(1, 1, 70)
+        sheet.set_column(1, 1, 90)
         sheet.set_column(2, 2, 10)
+        wrap = self.workbook.add_format({"text_wrap": True, "valign": "top"})
         sheet.write_string(0, 0, self.title, self.heading)
         facts = (
             ("For", self.audience),
@@ -149,15 +178,24 @@ class Book:
             sheet.write_string(row, 0, label, self.bold)
             sheet.write_string(row, 1, neutralise(value))
             row += 1
-        for note in self.notes:
+        row += 1
+        for heading, notes in (("About these figures", self.notes), ("Reading this workbook", READING_NOTES)):
+            if not notes:
+                continue
             row += 1
-            sheet.write_string(row, 0, neutralise(note))
-        row += 2
+            sheet.write_string(row, 0, heading, self.bold)
+            for note in notes:
+                sheet.set_row(row, LINE_HEIGHT * lines(note, 90))
+                sheet.write_string(row, 1, neutralise(note), wrap)
+                row += 1
+        row += 1
+        sheet.set_row(row, LINE_HEIGHT)
         sheet.write_row(row, 0, ("Sheet", "What it holds", "Rows"), self.header)
         for name, description in self.contents:
             row += 1
+            sheet.set_row(row, LINE_HEIGHT * lines(description, 90))
             sheet.write_string(row, 0, name)
-            sheet.write_string(row, 1, description)
+            sheet.write_string(row, 1, description, wrap)
             if name in self.rows:
                 sheet.write_number(row, 2, self.rows[name], self.fmt("int"))
 
@@ -181,7 +219,10 @@ class Table:
         self.part += 1
         self.sheet_name = self.name if self.part == 1 else f"{self.name} ({self.part})"
         more = "" if self.part == 1 else f" (continued from {self.name})"
-        self.sheet = self.book.sheet(self.sheet_name, self.description + more, rows=0)
+        self.sheet = self.book.sheet(self.sheet_name, self.description + more, rows=0, header_rows=1)
+        # An explicit height, or a wrapped heading prints over the first data row.
+        self.sheet.set_row(0, LINE_HEIGHT * max(lines(c.heading, self._least_width(c), bold=True)
+                                                for c in self.columns) + 4)
         for col, column in enumerate(self.columns):
             self.sheet.write_string(0, col, column.heading, self.book.header)
         self.sheet.freeze_panes(1, 0)
@@ -194,6 +235,11 @@ class Table:
         if self.row >= self.max_rows - (1 if self.totals else 0):
             self._finish("Subtotal", {})  # this sheet's part only; the given totals go under the last part
             self._start_sheet()
+        tall = max((lines(str(value), column.width or MAX_WIDTH) for column, value in zip(self.columns, values)
+                    if column.kind == "wrap" and value), default=1)
+        if tall > 1:
+            # Wrapped text gets the height it needs, or it prints over the rows below.
+            self.sheet.set_row(self.row, LINE_HEIGHT * tall)
         for col, (column, value) in enumerate(zip(self.columns, values)):
             kind = kinds.get(col, column.kind) if kinds else column.kind
             width = self.book.write(self.sheet, self.row, col, value, kind)
@@ -203,6 +249,11 @@ class Table:
                 self.sums[col] += float(value)
         self.row += 1
         self.book.rows[self.sheet_name] += 1
+
+    @staticmethod
+    def _least_width(column: Column) -> float:
+        """The narrowest the column will be (it may grow with its contents, never shrink below this)."""
+        return max(column.width or DEFAULT_WIDTHS.get(column.kind) or 0, len(column.heading) / 2 + 2)
 
     def close(self, label: str = "Total", values: Mapping[int, Any] | None = None) -> None:
         """Finish the table; with totals, a last row: SUBTOTAL of each total column, or the values given."""
@@ -224,23 +275,33 @@ class Table:
             if col == 0:
                 continue
             value = values.get(col)
-            if column.total:
-                cached = self.sums[col] if value is None else value
+            if column.total and value is None:
                 letter = xl_col_to_name(col)
                 formula = f"=SUBTOTAL(109,{letter}2:{letter}{last + 1})" if last >= 1 else "=0"
-                self.sheet.write_formula(row, col, formula, self.book.fmt(column.kind, total=True), cached)
+                self.sheet.write_formula(row, col, formula, self.book.fmt(column.kind, total=True), self.sums[col])
             elif value is not None:
+                # A figure given for the row (the whole service's own) is stored as it is: a formula over the
+                # rows above could differ from it (rounded parts, figures that do not add up) once recalculated.
                 self.book.write(self.sheet, row, col, value, column.kind, total=True)
 
 
 def text_block(book: Book, name: str, description: str, title: str, text: str, placeholder: str) -> None:
-    """A sheet holding one long piece of text in a large wrapped cell (for the manager to read or fill in)."""
+    """A sheet holding one long piece of text, a paragraph a row so that each prints at its own height."""
     sheet = book.sheet(name, description)
     sheet.set_column(0, 0, 110)
     sheet.write_string(0, 0, title, book.heading)
-    wrap = book.workbook.add_format({"text_wrap": True, "valign": "top", "border": 1})
-    sheet.set_row(1, 400)
-    sheet.write_string(1, 0, neutralise(text.strip() or placeholder), wrap)
+    wrap = book.workbook.add_format({"text_wrap": True, "valign": "top"})
+    paragraphs = [p.strip() for p in (text.strip() or placeholder).split("\n") if p.strip()]
+    for row, paragraph in enumerate(paragraphs, start=1):
+        sheet.set_row(row, LINE_HEIGHT * lines(paragraph, 110))
+        sheet.write_string(row, 0, neutralise(paragraph), wrap)
+
+
+def lines(text: str, width: float, bold: bool = False) -> int:
+    """How many lines text takes wrapped in a column of this width (in characters), at most a row's limit."""
+    chars = max(1, int(width * (0.9 if bold else 1.0)) - 1)
+    count = sum(max(1, len(textwrap.wrap(part, chars, break_long_words=True))) for part in str(text).split("\n"))
+    return max(1, min(MAX_ROW_LINES, count))
 
 
 def _when(moment: datetime) -> str:

@@ -15,13 +15,14 @@ from admin_app.demo import DemoDataError, generate_demo
 from admin_app.models.case_file import Client
 from admin_app.models.partners import Employer, Organisation
 from admin_app.models.people import Role, StaffProfile, User
+from admin_app.models.staff_time import StaffTime
 from admin_app.vocabulary import PAID_OUTCOME_KINDS, REFERRAL_SOURCES
 
 TODAY = date(2026, 3, 15)
-SEEDED = (Organisation, Employer, StaffProfile, Client)
+SEEDED = (Organisation, Employer, StaffProfile, Client, StaffTime)
 
 
-COLLECTIONS = ("roles", "users", "organisations", "employers", "staff_profiles", "clients")
+COLLECTIONS = ("roles", "users", "organisations", "employers", "staff_profiles", "clients", "staff_time")
 
 
 def _connect():
@@ -76,6 +77,7 @@ def _snapshot(db) -> dict:
         "organisations": [{k: v for k, v in o.items() if k != "_id"} for o in db.organisations.find().sort("name")],
         "employers": [{k: v for k, v in e.items() if k != "_id"} for e in db.employers.find().sort("name")],
         "staff_profiles": [{k: v for k, v in p.items() if k != "_id"} for p in db.staff_profiles.find().sort("user")],
+        "staff_time": [{k: v for k, v in t.items() if k != "_id"} for t in db.staff_time.find().sort([("staff", 1), ("date", 1), ("kind", 1)])],
     }
 
 
@@ -100,7 +102,7 @@ def test_same_seed_gives_the_same_demo_data(db, staff):
 def test_counts_are_returned_per_collection(seeded):
     counts, _, clients = seeded
     assert counts == {"organisations": len(Organisation.objects), "employers": len(Employer.objects),
-                      "staff_profiles": 4, "clients": 100}
+                      "staff_profiles": 4, "clients": 100, "staff_time": StaffTime.objects.count()}
     assert 10 <= counts["organisations"] <= 14 and 25 <= counts["employers"] <= 35
     assert [c.reference for c in clients] == [f"E4E-{n:05d}" for n in range(1, 101)]
 
@@ -199,6 +201,35 @@ def test_workers_make_general_employer_contacts_several_times_a_week(seeded):
         since = max(profile.start_date, TODAY - timedelta(days=548))
         visits = [c for e in Employer.objects for c in e.employer_contacts if c.staff == worker and c.face_to_face]
         assert len(visits) / ((TODAY - since).days / 7) >= 2 * profile.fte, worker.email
+
+
+def test_every_case_has_an_assignment_history_and_some_came_over_from_another_worker(seeded):
+    _, _, clients = seeded
+    assert all(c.assignments and c.assignments[-1].worker == c.worker for c in clients)
+    assert all(c.assignments[0].start == c.referral.date for c in clients)
+    moved = [c for c in clients if len({a.worker for a in c.assignments}) > 1]
+    assert moved and all(c.status != "closed" for c in moved)
+
+
+def test_workers_log_staff_time_that_belongs_to_no_client(seeded):
+    _, workers, _ = seeded
+    logged = list(StaffTime.objects)
+    assert {t.staff for t in logged} == set(workers)
+    assert {t.kind for t in logged} >= {"partner_meeting", "travel", "training", "job_development"}
+    assert all(t.date < TODAY for t in logged)
+
+
+def test_contacts_carry_start_times_and_out_of_hours_follows_them(seeded):
+    _, _, clients = seeded
+    timed = [contact for c in clients for contact in c.contacts if contact.start_time]
+    assert timed
+    assert all(contact.out_of_hours for contact in timed if contact.date.weekday() >= 5 or contact.start_time == "17:30")
+    assert any(not contact.out_of_hours for contact in timed if contact.start_time == "10:00")
+
+
+def test_a_part_time_worker_has_an_fte_history(seeded):
+    part_time = [p for p in StaffProfile.objects if p.fte < 1]
+    assert any(len(p.fte_history) == 2 and p.fte_history[-1].fte == p.fte for p in part_time)
 
 
 def test_staff_profiles_include_part_time_mid_year_and_lived_experience(seeded):

@@ -314,7 +314,10 @@ def test_the_grant_ledger_and_the_opcc_pot_sheet_come_from_the_real_pot(app, use
 
         books[report] = openpyxl.load_workbook(io.BytesIO(download.data), read_only=True)
     ledger = [row for row in books["grant_ledger"]["Ledger"].iter_rows(values_only=True)]
-    assert [row[0] for row in ledger[1:] if row[0] in ("bid", "payment")] == ["bid", "payment"]
+    bid = dict(zip(ledger[0], ledger[1]))
+    assert (bid["Awarded (£)"], bid["Paid in the period (£)"], bid["Paid to date (£)"]) == (1500, 1000, 1000)
+    payments = list(books["grant_ledger"]["Payments"].iter_rows(values_only=True))
+    assert dict(zip(payments[0], payments[1]))["Payment reference"] == "BACS 1"
     pots = list(books["opcc_return"]["Grant pots"].iter_rows(values_only=True))
     headings, pot = pots[0], dict(zip(pots[0], pots[1]))
     assert "Remaining (£)" in headings

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 import sys
 import threading
-from datetime import date, timedelta
+from datetime import datetime, date, timedelta
 from decimal import Decimal
 
 import gridfs
@@ -630,21 +630,46 @@ def test_the_client_form_cannot_change_bids_and_the_case_file_shows_their_histor
 
 # --- for the exports ----------------------------------------------------------------------------------
 
-def test_ledger_has_a_row_per_bid_submitted_and_per_payment_made_in_the_period(db, users, pot):
+def test_ledger_has_a_row_per_bid_and_the_payments_sheet_one_per_instalment(db, users, pot):
     client = new_client("E4E-LEDG1", worker=users["worker"])
     bid_id = advance(db, draft(db, client, asked=1_500), "paid")
     grants.pay(db, bid_of(db, bid_id), by=STAFF, on=TODAY, amount_pence=pence(250), paid_on=TODAY)
     advance(db, draft(db, client, asked=400), "submitted")
     draft(db, client, asked=999)  # never submitted: not in the ledger
     rows = list(grants.ledger_rows(db, TODAY, TODAY))
-    assert [r["kind"] for r in rows] == ["bid", "payment", "payment", "bid"]
+    assert [(r["client_reference"], r["status"]) for r in rows] == [("E4E-LEDG1", "Paid"), ("E4E-LEDG1", "Submitted")]
     bid_row = rows[0]
-    assert bid_row["client_reference"] == "E4E-LEDG1" and bid_row["pot"] == "this-year"
-    assert (bid_row["amount_asked"], bid_row["amount_awarded"], bid_row["amount_paid"]) == (
-        Decimal("1500.00"), Decimal("1500.00"), Decimal("350.00"))
-    assert [r["amount_paid"] for r in rows[1:3]] == [Decimal("100.00"), Decimal("250.00")]
-    assert set(rows[0]) == {key for key, _ in grants.LEDGER_COLUMNS}
+    assert bid_row["pot"] == "this-year" and set(bid_row) == {key for key, _ in grants.LEDGER_COLUMNS}
+    assert (bid_row["amount_asked"], bid_row["amount_awarded"], bid_row["paid_in_period"], bid_row["paid_to_date"]) == (
+        Decimal("1500.00"), Decimal("1500.00"), Decimal("350.00"), Decimal("350.00"))
+    assert rows[1]["amount_awarded"] is None and rows[1]["paid_to_date"] == Decimal("0.00")
+    payments = list(grants.payment_rows(db, TODAY, TODAY))
+    assert [p["amount"] for p in payments] == [Decimal("100.00"), Decimal("250.00")]
+    assert sum(p["amount"] for p in payments) == sum(r["paid_in_period"] for r in rows)
     assert list(grants.ledger_rows(db, TODAY - timedelta(days=10), TODAY - timedelta(days=1))) == []
+
+
+def test_a_past_periods_ledger_shows_each_bid_as_it_stood_at_the_period_end(db, users, pot):
+    """Stored as the workflow stores it: submitted and approved in May, paid £400 in May and £600 in July."""
+    day = lambda m, d: datetime(2025, m, d)  # noqa: E731
+    moves = [("submit", "submitted", day(5, 2)), ("review", "panel_review", day(5, 3)),
+             ("approve", "approved", day(5, 9)), ("pay", "paid", day(5, 20)), ("pay", "paid", day(7, 4)),
+             ("close", "closed", day(8, 1))]
+    db.clients.insert_one({"reference": "E4E-LEDG9", "grant_bids": [{
+        "bid_id": "B1", "pot": "2025/26", "status": "closed", "purpose": "Van", "submitted_date": day(5, 2),
+        "decided_date": day(5, 9), "amount_asked_pence": 120_000, "amount_awarded_pence": 100_000,
+        "payments": [{"paid_on": day(5, 20), "amount_pence": 40_000, "reference": "BACS 1"},
+                     {"paid_on": day(7, 4), "amount_pence": 60_000, "reference": "BACS 2"}],
+        "transitions": [{"action": a, "to_status": s, "on": on, "at": on, "by": MANAGER} for a, s, on in moves]}]})
+    [may] = grants.ledger_rows(db, date(2025, 5, 1), date(2025, 5, 31))
+    assert (may["status"], may["amount_awarded"], may["paid_in_period"], may["paid_to_date"]) == (
+        "Paid", Decimal("1000.00"), Decimal("400.00"), Decimal("400.00"))
+    [july] = grants.ledger_rows(db, date(2025, 7, 1), date(2025, 7, 31))
+    assert (july["status"], july["paid_in_period"], july["paid_to_date"]) == ("Paid", Decimal("600.00"),
+                                                                              Decimal("1000.00"))
+    [april_to_june] = grants.ledger_rows(db, date(2025, 4, 1), date(2025, 6, 30))
+    assert april_to_june["paid_to_date"] == Decimal("400.00") and april_to_june["status"] == "Paid"
+    assert [p["payment_reference"] for p in grants.payment_rows(db, date(2025, 4, 1), date(2025, 6, 30))] == ["BACS 1"]
 
 
 def test_ledger_keeps_to_a_scope_that_has_its_own_or(db, users, pot):

@@ -58,10 +58,16 @@ def _ended(values: dict) -> bool:
     return values.get("end_date") is not None
 
 
+def _no_start_time(values: dict) -> bool:
+    return not values.get("start_time")
+
+
 PARTS: tuple[Part, ...] = (
     Part("contacts", "contact", "Record a contact",
-         ("date", "minutes", "mode", "place", "out_of_hours", "staff", "note"),
-         staff_field="staff", duration_fields=("minutes",), long_text=("note",)),
+         ("date", "start_time", "minutes", "mode", "place", "out_of_hours", "staff", "note"),
+         staff_field="staff", duration_fields=("minutes",), long_text=("note",),
+         # With a start time, out of hours is worked out from it; the tick is for contacts recorded without one.
+         applies_when={"out_of_hours": _no_start_time}),
     Part("employer_contacts", "employer contact", "Record an employer contact",
          ("date", "employer", "face_to_face", "purpose", "with_client", "staff", "note"),
          staff_field="staff", long_text=("note",)),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
+from admin_app.metrics.attribution import within
 from admin_app.metrics.kpis import ADMIN_MODE, engagement_date, merge_counts, paid_starts_in
 from admin_app.metrics.periods import Period
 from admin_app.metrics.records import CaseRecord, ContactRecord, OutcomeRecord
@@ -192,11 +193,12 @@ class FidelityTally:
     def merge(self, other: "FidelityTally") -> None:
         merge_counts(self, other)
 
-    def add_case(self, case: CaseRecord, active_at_end: bool) -> None:
-        """Rapid job search, jobs and follow-along: these belong to the case's worker."""
+    def add_case(self, case: CaseRecord, active_at_end: bool, held: list[tuple[date, date]] | None = None) -> None:
+        """Rapid job search, jobs and follow-along: these belong to whoever held the case on the day
+        (`held`: the days this tally's worker held it; None: every day). active_at_end is for this holder."""
         first = first_employer_contact(case)
         days = days_to_first_employer_contact(case)
-        if days is not None and first in self.period:
+        if days is not None and first in self.period and within(first, held):
             self.first_contact_days += days
             self.first_contacts += 1
         engaged = engagement_date(case)
@@ -205,7 +207,8 @@ class FidelityTally:
                 and (end_day - engaged).days > RAPID_SEARCH_DAYS):
             self.awaiting_over_30_days += 1
         for job in paid_starts_in(case, self.period):
-            self.add_job(case, job)
+            if within(job.start, held):
+                self.add_job(case, job)
 
     def add_job(self, case: CaseRecord, job: OutcomeRecord) -> None:
         self.jobs += 1

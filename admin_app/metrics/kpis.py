@@ -5,8 +5,10 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
+from admin_app.metrics.attribution import within
 from admin_app.metrics.periods import Period, add_months, month_key, months_in
-from admin_app.metrics.records import CaseRecord, ContactRecord, OutcomeRecord, StaffRecord
+from admin_app.metrics.records import CaseRecord, ContactRecord, OutcomeRecord, StaffRecord, StaffTimeRecord
+from admin_app.vocabulary import STAFF_TIME_KINDS
 
 Interval = tuple[date, date]  # inclusive
 
@@ -21,6 +23,7 @@ EMPLOYMENT_RATE_BENCHMARK = 0.40
 SUSTAINED_RATE_BENCHMARK = 0.65
 TIME_BANDS = ("under_6_months", "6_to_12_months", "over_12_months")
 CONTACT_MODES = ("face_to_face", "phone", "video", "message", "admin")
+STAFF_TIME_KINDS_KEYS = tuple(kind for kind, _ in STAFF_TIME_KINDS)
 
 DEFAULT_TARGETS: dict[str, Any] = {
     # Per full-time worker per year of their time in post; the last entry holds for later years.
@@ -198,11 +201,21 @@ def sustainment(outcome: OutcomeRecord, as_of: date, days: int = SUSTAINED_13_WE
 
 def is_served_in(case: CaseRecord, period: Period, active: list[Interval] | None = None) -> bool:
     """Engaged by the period end and on the active caseload, or starting paid work, during it."""
+    return served_day(case, period, active) is not None
+
+
+def served_day(case: CaseRecord, period: Period, active: list[Interval] | None = None) -> date | None:
+    """The day a served case counts on (for who held it): its first paid start in the period, else its last
+    active day in the period; None when it was not served in the period."""
     engaged = engagement_date(case)
     if engaged is None or engaged > period.end:
-        return False
+        return None
+    starts = paid_starts_in(case, period)
+    if starts:
+        return starts[0].start
     active = active_intervals(case) if active is None else active
-    return bool(paid_starts_in(case, period) or _intersect(active, [(period.start, period.end)]))
+    days = _intersect(active, [(period.start, period.end)])
+    return days[-1][1] if days else None
 
 
 # --- aggregate KPIs over many cases ---------------------------------------------------
@@ -336,6 +349,7 @@ class KpiTally:
     sustain_26: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("sustained", "ended_before", "too_early"), 0))
     time_bands: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TIME_BANDS, 0))
     minutes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONTACT_MODES, 0))
+    staff_minutes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAFF_TIME_KINDS_KEYS, 0))
     out_of_hours: int = 0
     out_of_hours_minutes: int = 0
     monthly_referrals: dict[str, int] = field(default_factory=dict)
@@ -356,32 +370,40 @@ class KpiTally:
     def merge(self, other: "KpiTally") -> None:
         merge_counts(self, other)
 
-    def add_case(self, case: CaseRecord) -> bool:
-        """Everything that belongs to the case's worker (contacts are added one by one, by who made them).
+    def add_case(self, case: CaseRecord, held: list[Interval] | None = None,
+                 intervals: list[Interval] | None = None) -> bool:
+        """Everything about the case that falls on a day in `held` (the days this tally's worker held it;
+        None: every day). Contacts are added one by one. `intervals` are the case's active intervals, if known.
 
-        Returns whether the case is active at the end (end_day).
+        Returns whether the case is active at the end (end_day) and held then.
         """
-        self.referrals += is_referral_in(case, self.period)
-        self.referrals_engaged += is_referral_engaged_in(case, self.period)
-        self.people_accessing += is_accessing_in(case, self.period)
-        intervals = active_intervals(case)
+        referred = within(case.referral_date, held)
+        self.referrals += referred and is_referral_in(case, self.period)
+        self.referrals_engaged += referred and is_referral_engaged_in(case, self.period)
+        self.people_accessing += within(engagement_date(case), held) and is_accessing_in(case, self.period)
+        intervals = active_intervals(case) if intervals is None else intervals
         carried = carried_over_day(self.period)
-        self.carried_over += any(lo <= carried <= hi for lo, hi in intervals)
-        active_at_end = any(lo <= self.end_day <= hi for lo, hi in intervals)
+        self.carried_over += within(carried, held) and any(lo <= carried <= hi for lo, hi in intervals)
+        active_at_end = within(self.end_day, held) and any(lo <= self.end_day <= hi for lo, hi in intervals)
         self.active_at_end += active_at_end
-        self.daily.add(_intersect(intervals, [(self.period.start, self.end_day)]))
-        starts = paid_starts_in(case, self.period)
-        self.people_into_work += bool(starts)
+        days = _intersect(intervals, [(self.period.start, self.end_day)])
+        self.daily.add(days if held is None else _intersect(days, held))
+        every_start = paid_starts_in(case, self.period)
+        starts = [o for o in every_start if within(o.start, held)]
+        self.people_into_work += bool(every_start) and within(every_start[0].start, held)
         self.job_starts += len(starts)
         self.business_starts += sum(o.kind == "self_employment" for o in starts)
-        self.add_employment(case, intervals)
-        self.add_sustainment(case)
-        self.add_time_to_first(case)
-        self.add_monthly(case, starts)
+        if within(served_day(case, self.period, intervals), held):
+            self.add_employment(case, intervals)
+        self.add_sustainment(case, starts)
+        first = first_paid_start_since_assessment(case)
+        if within(first, held):
+            self.add_time_to_first(case)
+        self.add_monthly(case, starts, referred)
         return active_at_end
 
-    def add_monthly(self, case: CaseRecord, starts: list[OutcomeRecord] | None = None) -> None:
-        if is_referral_in(case, self.period):
+    def add_monthly(self, case: CaseRecord, starts: list[OutcomeRecord] | None = None, referral: bool = True) -> None:
+        if referral and is_referral_in(case, self.period):
             key = month_key(case.referral_date)
             self.monthly_referrals[key] = self.monthly_referrals.get(key, 0) + 1
         for outcome in paid_starts_in(case, self.period) if starts is None else starts:
@@ -401,8 +423,8 @@ class KpiTally:
         else:
             self.employment_status_unknown += 1
 
-    def add_sustainment(self, case: CaseRecord) -> None:
-        for outcome in paid_starts_in(case, self.period):
+    def add_sustainment(self, case: CaseRecord, starts: list[OutcomeRecord] | None = None) -> None:
+        for outcome in paid_starts_in(case, self.period) if starts is None else starts:
             self.sustain_13[sustainment(outcome, self.as_of)] += 1
             self.sustain_26[sustainment(outcome, self.as_of, SUSTAINED_26_WEEKS_DAYS)] += 1
 
@@ -418,6 +440,16 @@ class KpiTally:
         if contact.out_of_hours:
             self.out_of_hours += 1
             self.out_of_hours_minutes += contact.minutes
+
+    def add_staff_time(self, record: StaffTimeRecord) -> None:
+        """Staff time that belongs to no client: counted apart from client contact time."""
+        if record.date in self.period:
+            self.staff_minutes[record.kind] = self.staff_minutes.get(record.kind, 0) + record.minutes
+
+    def staff_time(self) -> dict[str, float]:
+        out = {kind: round(minutes / 60, 2) for kind, minutes in self.staff_minutes.items()}
+        out["total"] = round(sum(self.staff_minutes.values()) / 60, 2)
+        return out
 
     def employment_rate(self) -> dict[str, Any]:
         return {
@@ -472,6 +504,8 @@ class KpiTally:
             "sustained_outcomes": self.sustained(),
             "time_to_first_paid_outcome": dict(self.time_bands),
             "hours": self.hours(),
+            "staff_time": self.staff_time(),
+            "all_hours": round((sum(self.minutes.values()) + sum(self.staff_minutes.values())) / 60, 2),
             "out_of_hours_contacts": {"contacts": self.out_of_hours,
                                       "hours": round(self.out_of_hours_minutes / 60, 2)},
             "by_month": self.by_month(),
@@ -523,17 +557,17 @@ def worker_target(staff: StaffRecord, period: Period, targets: Mapping[str, Any]
         year_end = add_months(tenure_start, 12 * year) - timedelta(days=1)
         counted_from = add_months(tenure_start, build_up) if year == 1 else year_start
         counted_days = (year_end - counted_from).days + 1
-        share = _overlap(period, counted_from, year_end, staff) / counted_days if counted_days > 0 else 0.0
+        # Each day counted at the FTE worked that day (the staff profile's FTE history).
+        share = _fte_overlap(period, counted_from, year_end, staff) / counted_days if counted_days > 0 else 0.0
         for name, figure in years[min(year, len(years)) - 1].items():
-            totals[name] += figure * share * staff.fte
+            totals[name] += figure * share
         year += 1
     return totals
 
 
-def _overlap(period: Period, lo: date, hi: date, staff: StaffRecord) -> int:
-    lo = max(lo, staff.start_date or date.min)
-    hi = min(hi, staff.end_date or date.max)
-    return period.overlap_days(lo, hi) if lo <= hi else 0
+def _fte_overlap(period: Period, lo: date, hi: date, staff: StaffRecord) -> float:
+    lo, hi = max(lo, period.start), min(hi, period.end)
+    return staff.fte_days(lo, hi) if lo <= hi else 0.0
 
 
 def _as_date(value: Any) -> date | None:

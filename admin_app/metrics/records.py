@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Iterator, Mapping
 
+from admin_app.metrics.working_hours import contact_out_of_hours
 from admin_app.vocabulary import PAID_OUTCOME_KINDS
 
 CLIENTS = "clients"
+STAFF_TIME = "staff_time"
 EMPLOYERS = "employers"
 STAFF_PROFILES = "staff_profiles"
 USERS = "users"
@@ -63,6 +65,14 @@ class OutcomeRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AssignmentRecord:
+    """The case was held by `worker_id` (None: unassigned) from `start` until the next assignment."""
+
+    start: date
+    worker_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CaseRecord:
     id: str
     referral_date: date
@@ -80,6 +90,14 @@ class CaseRecord:
     contacts: tuple[ContactRecord, ...] = ()
     employer_contacts: tuple[EmployerContactRecord, ...] = ()
     outcomes: tuple[OutcomeRecord, ...] = ()
+    #: The assignment history; empty for a case file stored before it was kept (then `worker_id` held it throughout).
+    assignments: tuple[AssignmentRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FteRecord:
+    start: date
+    fte: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +109,8 @@ class StaffRecord:
     start_date: date | None = None
     end_date: date | None = None
     roles: tuple[str, ...] = ("worker",)
+    #: FTE from each date; empty when only the current FTE is known (then `fte` held throughout).
+    fte_history: tuple[FteRecord, ...] = ()
 
     @property
     def is_worker(self) -> bool:
@@ -98,6 +118,35 @@ class StaffRecord:
 
     def in_post_on(self, day: date) -> bool:
         return (self.start_date is None or self.start_date <= day) and (self.end_date is None or day <= self.end_date)
+
+    def fte_segments(self) -> list[tuple[date, date, float]]:
+        """(from, to, FTE) covering every day; before the first recorded change the first FTE recorded holds."""
+        changes = sorted(self.fte_history, key=lambda c: c.start)
+        if not changes:
+            return [(date.min, date.max, self.fte)]
+        out = []
+        for i, change in enumerate(changes):
+            lo = date.min if i == 0 else change.start
+            hi = changes[i + 1].start - timedelta(days=1) if i + 1 < len(changes) else date.max
+            if lo <= hi:
+                out.append((lo, hi, change.fte))
+        return out
+
+    def fte_on(self, day: date) -> float:
+        """The FTE worked on a day (0 when not in post)."""
+        if not self.in_post_on(day):
+            return 0.0
+        return next(fte for lo, hi, fte in self.fte_segments() if lo <= day <= hi)
+
+    def fte_days(self, lo: date, hi: date) -> float:
+        """Days in post from lo to hi (inclusive), each weighted by that day's FTE."""
+        lo, hi = max(lo, self.start_date or date.min), min(hi, self.end_date or date.max)
+        total = 0.0
+        for a, b, fte in self.fte_segments():
+            a, b = max(a, lo), min(b, hi)
+            if a <= b:
+                total += fte * ((b - a).days + 1)
+        return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +156,16 @@ class GeneralEmployerContactRecord:
     date: date
     employer_id: str
     face_to_face: bool = True
+    staff_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffTimeRecord:
+    """Staff time that belongs to no single client, logged by the member of staff."""
+
+    date: date
+    minutes: int
+    kind: str
     staff_id: str | None = None
 
 
@@ -121,11 +180,12 @@ CASE_PROJECTION: dict[str, int] = {
     "status_history.date": 1, "status_history.status": 1,
     "plan_goals.status": 1, "plan_goals.due_date": 1,
     "contacts.date": 1, "contacts.minutes": 1, "contacts.mode": 1, "contacts.place": 1,
-    "contacts.out_of_hours": 1, "contacts.staff": 1,
+    "contacts.out_of_hours": 1, "contacts.start_time": 1, "contacts.staff": 1,
     "employer_contacts.date": 1, "employer_contacts.face_to_face": 1,
     "employer_contacts.employer": 1, "employer_contacts.staff": 1,
     "outcomes.kind": 1, "outcomes.start_date": 1, "outcomes.end_date": 1, "outcomes.employer": 1,
     "outcomes.job_type": 1, "outcomes.competitive": 1,
+    "assignments.worker": 1, "assignments.start": 1,
 }
 
 
@@ -188,13 +248,16 @@ def case_from_document(doc: Mapping[str, Any]) -> CaseRecord | None:
             for e in _items(doc, "employer_contacts") if e.get("date")
         ),
         outcomes=tuple(_outcome(o) for o in _items(doc, "outcomes") if o.get("kind") and o.get("start_date")),
+        assignments=tuple(AssignmentRecord(_day(a["start"]), _id(a.get("worker")))
+                          for a in _items(doc, "assignments") if a.get("start")),
     )
 
 
 def read_staff(db: Any, match: Mapping[str, Any] | None = None) -> Iterator[StaffRecord]:
     """Stream staff profiles (joined to their users' email, name and role names) as StaffRecords."""
     role_names = {r["_id"]: r.get("name", "") for r in db[ROLES].find({}, projection={"name": 1})}
-    cursor = db[STAFF_PROFILES].find(dict(match or {}), projection={"user": 1, "fte": 1, "start_date": 1, "end_date": 1},
+    cursor = db[STAFF_PROFILES].find(dict(match or {}), projection={"user": 1, "fte": 1, "start_date": 1, "end_date": 1,
+                                                                  "fte_history": 1},
                                      batch_size=BATCH_SIZE)
     for chunk in _chunks(cursor, BATCH_SIZE):
         users = {u["_id"]: u for u in db[USERS].find({"_id": {"$in": [p["user"] for p in chunk if p.get("user")]}},
@@ -211,6 +274,8 @@ def read_staff(db: Any, match: Mapping[str, Any] | None = None) -> Iterator[Staf
                 start_date=_day(profile.get("start_date")),
                 end_date=_day(profile.get("end_date")),
                 roles=tuple(role_names.get(r, "") for r in user.get("roles") or ()),
+                fte_history=tuple(FteRecord(_day(c["start"]), float(c["fte"])) for c in _items(profile, "fte_history")
+                                  if c.get("start") and c.get("fte")),
             )
 
 
@@ -233,6 +298,25 @@ def read_general_employer_contacts(db: Any, staff: Any = None, start: date | Non
                 record = _general_contact(doc["_id"], contact)
                 if record and _keeps(record, staff, start, end):
                     yield record
+    finally:
+        cursor.close()
+
+
+def read_staff_time(db: Any, staff: Any = None, start: date | None = None,
+                    end: date | None = None) -> Iterator[StaffTimeRecord]:
+    """Stream the staff time logged in a date range, optionally only one staff scope (an id or {'$in': [...]})."""
+    query: dict[str, Any] = {}
+    if staff is not None:
+        query["staff"] = staff
+    if start is not None or end is not None:
+        query["date"] = {k: v for k, v in (("$gte", _dt(start)), ("$lte", _dt(end))) if v is not None}
+    cursor = db[STAFF_TIME].find(query, projection={"date": 1, "minutes": 1, "kind": 1, "staff": 1},
+                                 batch_size=BATCH_SIZE)
+    try:
+        for doc in cursor:
+            day = _day(doc.get("date"))
+            if day is not None and doc.get("minutes"):
+                yield StaffTimeRecord(day, int(doc["minutes"]), doc.get("kind") or "other", _id(doc.get("staff")))
     finally:
         cursor.close()
 
@@ -278,8 +362,10 @@ def _scope_ids(staff: Any) -> set[str]:
 
 
 def _contact(c: Mapping[str, Any]) -> ContactRecord:
-    return ContactRecord(_day(c["date"]), int(c.get("minutes") or 0), c["mode"], c.get("place"),
-                         bool(c.get("out_of_hours", False)), _id(c.get("staff")))
+    day = _day(c["date"])
+    return ContactRecord(day, int(c.get("minutes") or 0), c["mode"], c.get("place"),
+                         contact_out_of_hours(day, c.get("start_time"), bool(c.get("out_of_hours", False))),
+                         _id(c.get("staff")))
 
 
 def _outcome(o: Mapping[str, Any]) -> OutcomeRecord:

@@ -4,17 +4,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Iterable, Mapping
 
+from admin_app.metrics.attribution import holdings, overlaps, within
 from admin_app.metrics.fidelity import DEFAULT_ANCHORS, FidelityTally, fidelity_review, resolve_anchors
-from admin_app.metrics.kpis import DEFAULT_TARGETS, KpiTally, target_rag, worker_target
+from admin_app.metrics.kpis import DEFAULT_TARGETS, KpiTally, active_intervals, carried_over_day, target_rag, \
+    worker_target
 from admin_app.metrics.periods import Period
 from admin_app.metrics.records import (
     CaseRecord,
     GeneralEmployerContactRecord,
     StaffRecord,
+    StaffTimeRecord,
     read_anchor_overrides,
     read_cases,
     read_general_employer_contacts,
     read_staff,
+    read_staff_time,
 )
 
 UNASSIGNED = "unassigned"
@@ -37,10 +41,17 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
                general_employer_contacts: Iterable[GeneralEmployerContactRecord], period: Period,
                anchors: Mapping[str, Mapping[str, Any]] = DEFAULT_ANCHORS, *,
                targets: Mapping[str, Any] = DEFAULT_TARGETS, as_of: date | None = None,
-               manager_scores: Mapping[str, int] | None = None) -> dict[str, Any]:
+               manager_scores: Mapping[str, int] | None = None, staff_time: Iterable[StaffTimeRecord] = (),
+               only_worker: str | None = None, compare: Mapping[str, Period] | None = None) -> dict[str, Any]:
     """Every KPI, target and data-scored fidelity item for the period, service-wide and per worker, in one pass.
 
+    Each day, contact, outcome and place on the caseload counts for whoever held the case on that date (the
+    assignment history), so a later reassignment never changes a past period's figures and the workers' figures
+    add up to the service's. General employer contacts and staff time count for the member of staff who logged
+    them. With `only_worker` (a user id) the report holds that worker's figures alone, as the service figures too.
     as_of (default: the period end) is the day the figures are judged on; see as_of_for.
+    `compare` ({name: period}, each ending by the period's end) adds the service figures of those periods, from
+    the same single pass over the cases (the previous quarter, the year to date), under report["compare"].
     """
     anchors = resolve_anchors(anchors)
     as_of = as_of or period.end
@@ -53,28 +64,59 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
             tallies[key] = _Tally(period, as_of, anchors)
         return tallies[key]
 
+    earliest = carried_over_day(period)  # no figure of the period rests on an earlier day
+    others = {name: _Tally(other, min(other.end, as_of), anchors) for name, other in (compare or {}).items()}
     for case in cases:
-        own = tally(case.worker_id)
-        own.fidelity.add_case(case, own.kpi.add_case(case))
-        for contact in case.contacts:
-            by = tally(contact.staff_id or case.worker_id)
-            by.kpi.add_contact(contact)
-            by.fidelity.add_client_contact(contact)
-        for contact in case.employer_contacts:
-            tally(contact.staff_id or case.worker_id).fidelity.add_employer_contact(contact.date, contact.face_to_face)
+        held_by = holdings(case)
+        intervals = active_intervals(case)
+        for other in others.values():
+            if only_worker is None:
+                other.fidelity.add_case(case, other.kpi.add_case(case, None, intervals))
+                for contact in case.contacts:
+                    other.kpi.add_contact(contact)
+                    other.fidelity.add_client_contact(contact)
+                for contact in case.employer_contacts:
+                    other.fidelity.add_employer_contact(contact.date, contact.face_to_face)
+        for worker_id, days in held_by:
+            if only_worker is not None and worker_id != only_worker:
+                continue
+            if len(held_by) > 1 and not overlaps(days, earliest, period.end):
+                continue
+            held = days if len(held_by) > 1 else None
+            part = tally(worker_id)
+            part.fidelity.add_case(case, part.kpi.add_case(case, held, intervals), held)
+            for contact in case.contacts:
+                if within(contact.date, held):
+                    part.kpi.add_contact(contact)
+                    part.fidelity.add_client_contact(contact)
+            for contact in case.employer_contacts:
+                if within(contact.date, held):
+                    part.fidelity.add_employer_contact(contact.date, contact.face_to_face)
     for contact in general_employer_contacts:
-        tally(contact.staff_id).fidelity.add_employer_contact(contact.date, contact.face_to_face)
+        if only_worker is None or contact.staff_id == only_worker:
+            tally(contact.staff_id).fidelity.add_employer_contact(contact.date, contact.face_to_face)
+            for other in others.values():
+                other.fidelity.add_employer_contact(contact.date, contact.face_to_face)
+    for record in staff_time:
+        if only_worker is None or record.staff_id == only_worker:
+            tally(record.staff_id).kpi.add_staff_time(record)
+            for other in others.values():
+                other.kpi.add_staff_time(record)
 
     for user_id, member in staff_by_id.items():
-        if member.is_worker and period.overlap_days(member.start_date, member.end_date):
+        if (member.is_worker and period.overlap_days(member.start_date, member.end_date)
+                and only_worker in (None, user_id)):
             tally(user_id)
     service = _Tally(period, as_of, anchors)
     for part in tallies.values():
         service.merge(part)
-    workers_in_post = [s for s in staff_by_id.values() if s.is_worker]
+    workers_in_post = [s for s in staff_by_id.values() if s.is_worker and only_worker in (None, s.user_id)]
     workers = {_key(user_id, staff_by_id): _worker_figures(part, staff_by_id.get(user_id), period, as_of, targets)
                for user_id, part in sorted(tallies.items())}
     service_figures = _figures(service, workers_in_post, period, as_of, targets)
+    compared = {name: {"start": others[name].kpi.period.start.isoformat(), "end": others[name].kpi.period.end.isoformat(),
+                       **_figures(part, workers_in_post, part.kpi.period, part.kpi.as_of, targets)}
+                for name, part in others.items()}
     return {
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "days": period.days,
                    "running": as_of < period.end},
@@ -84,6 +126,7 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
         "fidelity_review": _review(service_figures["fidelity"], manager_scores),
         "anchors": anchors,
         "targets_rule": _jsonable(dict(targets)),
+        **({"compare": compared} if compare else {}),
     }
 
 
@@ -109,17 +152,37 @@ def scoped_worker(match: Mapping[str, Any] | None) -> Any:
 
 
 def load_report(db: Any, match: Mapping[str, Any] | None, period: Period, **options: Any) -> dict[str, Any]:
-    """Stream the case files in scope from MongoDB and build kpi_report; a worker scope also scopes staff figures.
+    """Stream the case files in scope from MongoDB and build kpi_report.
 
-    The fidelity anchors are the ones stored in MongoDB (the defaults where none are stored), unless given.
+    A worker scope (`{"worker": id}`) is a worker's own report: it reads every case file they held at some
+    time (their current caseload and the cases since moved on) and holds their figures alone. The fidelity
+    anchors are the ones stored in MongoDB (the defaults where none are stored), unless given.
     """
     match = dict(match or {})
     worker = scoped_worker(match)
     if "anchors" not in options:
         options["anchors"] = read_anchor_overrides(db)
+    if worker is not None:
+        match = held_by(match, worker)
+        options["only_worker"] = str(worker)
     staff = read_staff(db, {"user": worker} if worker is not None else None)
-    general = read_general_employer_contacts(db, staff=worker, start=period.start, end=period.end)
-    return kpi_report(read_cases(db, match, until=period.end), staff, general, period, **options)
+    first = min([period.start, *(p.start for p in (options.get("compare") or {}).values())])
+    general = read_general_employer_contacts(db, staff=worker, start=first, end=period.end)
+    staff_time = read_staff_time(db, staff=worker, start=first, end=period.end)
+    return kpi_report(read_cases(db, match, until=period.end), staff, general, period, staff_time=staff_time,
+                      **options)
+
+
+def held_by(match: Mapping[str, Any], worker: Any) -> dict[str, Any]:
+    """The match with its worker scope widened to every case file the worker has held (served by the indexes on
+    worker and assignments.worker)."""
+    if "worker" in match and not isinstance(match["worker"], Mapping):
+        rest = {k: v for k, v in match.items() if k != "worker"}
+        held = {"$or": [{"worker": worker}, {"assignments.worker": worker}]}
+        return {"$and": [rest, held]} if rest else held
+    if "$and" in match:
+        return {**match, "$and": [held_by(part, worker) for part in match["$and"]]}
+    return dict(match)
 
 
 def _key(user_id: str, staff_by_id: Mapping[str, StaffRecord]) -> str:
@@ -133,7 +196,7 @@ def _worker_figures(part: _Tally, member: StaffRecord | None, period: Period, as
                     targets: Mapping[str, Any]) -> dict[str, Any]:
     about: dict[str, Any] = {"user_id": None, "name": None, "fte": None, "start_date": None, "end_date": None}
     if member:
-        about = {"user_id": member.user_id, "name": member.name, "fte": member.fte,
+        about = {"user_id": member.user_id, "name": member.name, "fte": member.fte_on(min(period.end, as_of)) or member.fte,
                  "start_date": _iso(member.start_date), "end_date": _iso(member.end_date)}
     return about | _figures(part, [member] if member and member.is_worker else [], period, as_of, targets)
 
@@ -146,8 +209,8 @@ def _figures(part: _Tally, workers: list[StaffRecord], period: Period, as_of: da
     """
     figures = part.kpi.figures()
     so_far = Period(period.start, min(period.end, as_of))
-    fte_at_end = sum(w.fte for w in workers if w.in_post_on(so_far.end))
-    fte_weeks = sum(w.fte * so_far.overlap_days(w.start_date, w.end_date) / 7 for w in workers)
+    fte_at_end = sum(w.fte_on(so_far.end) for w in workers)
+    fte_weeks = sum(w.fte_days(so_far.start, so_far.end) / 7 for w in workers)
     figures["targets"] = _targets(figures, workers, so_far, period, targets) if workers else None
     figures["fidelity"] = part.fidelity.items(figures["active_caseload"]["at_end"], fte_at_end, fte_weeks)
     return figures

@@ -12,6 +12,7 @@ from mongoengine import (
     ListField,
     ObjectIdField,
     ReferenceField,
+    ValidationError,
 )
 
 from admin_app.fields import DateField, DateTimeField, DecimalField, IntField, StringField
@@ -117,13 +118,24 @@ class PlanGoal(CaseItem):
     status = StringField(choices=PLAN_GOAL_STATUSES, default="open", verbose_name="Status")
 
 
+def _time_of_day(value):
+    """A contact's start time: HH:MM on the 24-hour clock."""
+    hours, sep, minutes = (value or "").partition(":")
+    if not (sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+            and int(hours) < 24 and int(minutes) < 60):
+        raise ValidationError("Give the start time as hours and minutes on the 24-hour clock, such as 09:30 or 17:45.")
+
+
 class Contact(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     minutes = IntField(required=True, min_value=1, max_value=MINUTES_IN_A_DAY, verbose_name="Minutes", help_text="1 to 1440")
     mode = StringField(required=True, choices=CONTACT_MODES, verbose_name="Mode")
     place = StringField(choices=CONTACT_PLACES, verbose_name="Place")
+    start_time = StringField(max_length=5, validation=_time_of_day, verbose_name="Start time",
+                             help_text="24-hour clock, such as 17:30; out of hours is worked out from it")
     out_of_hours = BooleanField(default=False, verbose_name="Out of hours",
-                                help_text="Outside Monday to Friday 09:00 to 17:00")
+                                help_text="Outside Monday to Friday 09:00 to 17:00 or on a bank holiday; "
+                                          "tick it only for a contact recorded without a start time")
     staff = ReferenceField("User", verbose_name="Who")
     note = EncryptedStringField(verbose_name="Note")
 
@@ -256,6 +268,16 @@ class ProgressUpdate(CaseItem):
     author = ReferenceField("User", verbose_name="Author")
 
 
+class Assignment(CaseItem):
+    """Who held the case from a date: written by assignment and reassignment, never edited. The holding runs
+    until the day before the next entry's date; figures credit each day to whoever held the case on it."""
+
+    worker = ReferenceField("User", verbose_name="Worker", help_text="Empty: unassigned from this date")
+    start = DateField(required=True, verbose_name="From")
+    by = StringField(max_length=255, verbose_name="Assigned by")
+    reason = StringField(max_length=300, verbose_name="Reason")
+
+
 class Client(Document):
     """A client's whole case file."""
 
@@ -293,6 +315,7 @@ class Client(Document):
     legal_hold = StringField(max_length=300, verbose_name="Legal hold",
                              help_text="Why no retention rule may anonymise this case file while the hold stands")
     anonymised_on = DateField(verbose_name="Anonymised on")
+    assignments = ListField(EmbeddedDocumentField(Assignment), verbose_name="Assignment history")
     # Raised by every save of the whole-file form: a save based on an older version is refused.
     version = IntField(default=0, min_value=0, verbose_name="Version")
     created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created")
@@ -311,6 +334,7 @@ class Client(Document):
             ("last_name", "_id"),
             ("status", "_id"),
             "search_keys",
+            "assignments.worker",
             ("referral.decision", "status"),
             "referral.date",
             "referral.source",

@@ -8,6 +8,8 @@ from flask_security import RoleMixin, UserMixin
 from mongoengine import (
     BooleanField,
     Document,
+    EmbeddedDocument,
+    EmbeddedDocumentField,
     ListField,
     ReferenceField,
     PULL,
@@ -68,6 +70,14 @@ class User(Document, UserMixin):
         return {role.name for role in self.roles}
 
 
+class FteChange(EmbeddedDocument):
+    """The FTE a member of staff worked from a date (until the next change): targets and caseload per FTE use
+    the FTE of each day, so a change never alters a past period's figures."""
+
+    start = DateField(required=True, verbose_name="From")
+    fte = FloatField(required=True, min_value=0.1, max_value=1.0, verbose_name="FTE", help_text="0.1 to 1.0")
+
+
 class StaffProfile(Document):
     """What the service needs to know about a member of staff beyond their sign-in."""
 
@@ -80,7 +90,21 @@ class StaffProfile(Document):
     languages = ListField(StringField(choices=LANGUAGES), verbose_name="Languages spoken")
     caseload_cap = IntField(min_value=0, max_value=100, verbose_name="Caseload cap",
                             help_text="Leave empty for the default: 25 pro rata by FTE")
+    fte_history = ListField(EmbeddedDocumentField(FteChange), verbose_name="FTE history",
+                            help_text="Each FTE from its date; a change of FTE above is added here from today")
     meta = {"collection": "staff_profiles"}
+
+    def note_fte(self, before: float | None, today) -> None:
+        """Keep the FTE history in step with the FTE: a profile's first FTE holds from its start date; a changed
+        FTE holds from today (a manager can correct the date in the history)."""
+        history = sorted(self.fte_history or [], key=lambda c: c.start)
+        if not history:
+            first = before if before is not None else self.fte
+            history = [FteChange(start=self.start_date or today, fte=first)]
+        current = [c for c in history if c.start <= today] or history[:1]
+        if abs(current[-1].fte - (self.fte or 0)) > 1e-9:
+            history = [c for c in history if c.start != today] + [FteChange(start=today, fte=self.fte)]
+        self.fte_history = sorted(history, key=lambda c: c.start)
 
     @property
     def effective_cap(self) -> int:

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, DateField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Optional, StopValidation
-from wtforms.widgets import DateInput
+from wtforms.widgets import DateInput, TimeInput
 
 from admin_app import audit, rules
 from admin_app.alerts import note_probe
@@ -162,6 +162,8 @@ def task_form_class(part: Part, fields: tuple[str, ...]):
             unbound = getattr(form_class, name, None)
             if unbound is not None and unbound.field_class is DateField:
                 unbound.kwargs["widget"] = DateInput()
+            elif name == "start_time" and unbound is not None:
+                unbound.kwargs["widget"] = TimeInput()
         _FORM_CLASSES[key] = form_class
     return _FORM_CLASSES[key]
 

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from wtforms import HiddenField
 
 from admin_app import audit, rules
+from admin_app.casework import assignment
 from admin_app.caseload import case_owners, caseload_cap, open_case_count
 from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AuditEvent
@@ -171,11 +172,24 @@ class ClientView(SecuredModelView):
             model.status_history.append(StatusChange(date=london_today(), status=model.status, reason="referral received",
                                                      by=current_user.email))
         super().on_model_change(form, model, is_created)
+        if is_created:
+            # After the scope rule, which may have made the signed-in worker the case's worker.
+            assignment.first_assignment(model, model.worker, london_today(), current_user.email)
+
+    def after_model_change(self, form, model, is_created):
+        before = getattr(model, "_audit_moved_from", None)
+        if not is_created and before is not None:
+            old, = before
+            assignment.record_move(Client._get_collection(), model.pk, old, model.worker.pk if model.worker else None,
+                                   model.referral.date if model.referral else None, london_today(), current_user.email)
+        super().after_model_change(form, model, is_created)
 
     def model_errors(self, model, is_created):
         errors = rules.top_level_errors(model, london_today())
         before = getattr(model, "_audit_before", None) or {}
         moved = is_created or before.get("worker") != (str(model.worker.pk) if model.worker else None)
+        if moved and not is_created:
+            model._audit_moved_from = (before.get("worker"),)
         if moved and model.worker is not None and rules.counts_against_caseload(
                 model.status, model.referral.decision if model.referral else None):
             excluding = [model.pk] if model.pk else []
@@ -265,7 +279,10 @@ class ClientView(SecuredModelView):
                     error = problems[0][1]
                 else:
                     pks = [c.pk for c in clients]
-                    count = self.get_query().filter(pk__in=pks).update(set__worker=target, set__caseload_override_reason=reason or None)
+                    docs = Client._get_collection().find({"_id": {"$in": pks}},
+                                                         projection={"worker": 1, "referral.date": 1, "assignments._id": 1})
+                    count = assignment.reassign(Client._get_collection(), docs, target, london_today(), current_user.email,
+                                                reason or None, {"caseload_override_reason": reason or None})
                     audit.record("reassign", collection="clients", record_id=",".join(str(p) for p in pks),
                                  summary=f"reassigned {count} clients to {target.email}" + (f" (override: {reason})" if reason else ""),
                                  changes=[{"field": "worker", "old": str(c.worker.pk) if c.worker else None,

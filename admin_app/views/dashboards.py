@@ -30,6 +30,7 @@ from admin_app.metrics.periods import (
 )
 from admin_app.metrics.report import UNASSIGNED, as_of_for, load_report
 from admin_app.security import has_permission, scope_match
+from admin_app.vocabulary import STAFF_TIME_KINDS, label
 
 SERVICE = "dashboard.service"
 CASELOAD = "dashboard.caseload"
@@ -178,12 +179,18 @@ def column_chart(title: str, bars: list[tuple[str, float, str]], unit: str = "")
     return svg_chart(width, height, title, body)
 
 
-def hours_chart(hours: Mapping[str, float]) -> Markup:
-    return column_chart("Hours: face-to-face vs admin", [
+def hours_chart(hours: Mapping[str, float], staff_time: Mapping[str, float] | None = None) -> Markup:
+    return column_chart("Hours: client contact by mode, and staff time not tied to a client", [
         ("Face-to-face", hours.get("face_to_face", 0) or 0, "#28a745"),
         ("Phone/video/message", sum(hours.get(k, 0) or 0 for k in ("phone", "video", "message")), "#17a2b8"),
         ("Admin", hours.get("admin", 0) or 0, "#6c757d"),
+        ("Staff time", (staff_time or {}).get("total", 0) or 0, "#6f42c1"),
     ], " h")
+
+
+def staff_time_rows(staff_time: Mapping[str, float]) -> list[tuple[str, float]]:
+    """(kind label, hours) of each kind of staff time logged in the period."""
+    return [(label(STAFF_TIME_KINDS, kind), value) for kind, value in staff_time.items() if kind != "total" and value]
 
 
 def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
@@ -390,7 +397,8 @@ class DashboardView(BaseView):
             "admin/dashboard.html",
             mode=mode, title=title, period=period, form=form, messages=messages, report=report,
             figures=figures, tiles=kpi_tiles(figures), fidelity=fidelity_rows(figures.get("fidelity") or {}),
-            caseload_svg=caseload_chart(rows), hours_svg=hours_chart(figures["hours"]),
+            caseload_svg=caseload_chart(rows), hours_svg=hours_chart(figures["hours"], figures.get("staff_time")),
+            staff_time_rows=staff_time_rows(figures.get("staff_time") or {}),
             outcomes_svg=outcome_bands_chart(figures["time_to_first_paid_outcome"]),
             monthly_svg=monthly_chart(figures["by_month"]), latest_review=latest_review(),
             rag_classes=RAG_CLASSES, as_of=date.fromisoformat(report["as_of"]),

@@ -19,6 +19,7 @@ from flask_security import hash_password
 from mongoengine import Q
 from wtforms import PasswordField, SelectMultipleField, widgets
 
+from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AUDIT_ACTIONS, AuditEvent
 from admin_app.permissions import ADMIN_ROLE
 from admin_app.security import PERMISSIONS, sign_in_address
@@ -107,12 +108,18 @@ class StaffProfileView(SecuredModelView):
     column_list = ("user", "fte", "start_date", "lived_experience", "languages", "caseload_cap")
     column_formatters = {"caseload_cap": lambda v, c, m, p: m.effective_cap}
     column_labels = {"caseload_cap": "Caseload cap"}
-    form_columns = ("user", "fte", "start_date", "end_date", "lived_experience", "languages", "caseload_cap")
+    form_columns = ("user", "fte", "start_date", "end_date", "lived_experience", "languages", "caseload_cap",
+                    "fte_history")
 
     def model_errors(self, model, is_created):
         if model.end_date and model.start_date and model.end_date < model.start_date:
             return [(("end_date",), "The end date cannot be before the start date.")]
         return []
+
+    def on_model_change(self, form, model, is_created):
+        before = (getattr(model, "_audit_before", None) or {}).get("fte")
+        model.note_fte(None if is_created else before, london_today())
+        super().on_model_change(form, model, is_created)
 
 
 class AuditEventView(SecuredModelView):

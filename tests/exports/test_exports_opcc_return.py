@@ -97,9 +97,10 @@ def test_fidelity_sheet_shows_each_data_scored_item(opcc):
     workbook, _, report, _ = opcc
     _, rows = table(workbook["Fidelity"])
     items = report["service"]["fidelity"]
-    assert len(rows) == len(items)
+    assert len(rows) == len(items) + 1  # and the full review's total
     for row, (item, value) in zip(rows, items.items()):
         assert row[1] == value["value"] and row[3] == value["score"] and row[4] == value["rag"]
+    assert rows[-1][0] == "Full review total (out of 125)" and "No fidelity review" in rows[-1][5]
 
 
 def test_cover_says_what_for_which_period_when_and_by_what_schedule(opcc):
