@@ -18,6 +18,15 @@ def projection(*extra: str) -> dict[str, int]:
 def stream(db: Any, match: Mapping[str, Any], period: Period, fields: Mapping[str, int],
            sort: str | None = None) -> Iterator[tuple[Mapping[str, Any], CaseRecord]]:
     """(document, record) for each case file in scope that the period touches (see `touches`)."""
+    for doc, record in read(db, match, period, fields, sort):
+        if touches(record, period):
+            yield doc, record
+
+
+def read(db: Any, match: Mapping[str, Any], period: Period, fields: Mapping[str, int],
+         sort: str | None = None) -> Iterator[tuple[Mapping[str, Any], CaseRecord]]:
+    """(document as at the period end, record) for each case file in scope referred by the period end, in one
+    read: what a report needs for the period and for the periods before it that it compares with."""
     cursor = db[CLIENTS].find(referred_by(match, period.end), projection=dict(fields), batch_size=BATCH_SIZE)
     if sort:
         cursor = cursor.sort(sort, 1)
@@ -25,7 +34,7 @@ def stream(db: Any, match: Mapping[str, Any], period: Period, fields: Mapping[st
         for stored in cursor:
             doc = as_at(stored, period.end)
             record = case_from_document(doc)
-            if record is not None and touches(record, period):
+            if record is not None:
                 yield doc, record
     finally:
         cursor.close()

@@ -116,31 +116,29 @@ def worker_label(key: str, figures: Mapping[str, Any]) -> str:
     return figures.get("name") or ("Unassigned" if key == UNASSIGNED else key)
 
 
-def staff_names(report: Mapping[str, Any]) -> dict[str, str]:
-    """user id -> name (or email) of everyone the report lists, as the report names them."""
-    names = {}
-    for key, figures in report["workers"].items():
-        user_id = figures.get("user_id") or (key[len("user:"):] if key.startswith("user:") else None)
-        if user_id:
-            names[user_id] = worker_label(key, figures)
-    return names
-
-
 # --- sheets ---------------------------------------------------------------------------------------
+
+FIGURE_COLUMNS = (Column("Figure", "text"), Column("Actual", "number", 12), Column("Target", "number", 12),
+                  Column("RAG", "text", 8), Column("Benchmark", "number", 12))
+
 
 def figures_table(book: Book, name: str, report: Mapping[str, Any], figures: Sequence[Figure],
                   description: str) -> Table:
     """Figure | Actual | Target | RAG | Benchmark, one row per figure, for the whole service."""
+    table = book.table(name, FIGURE_COLUMNS, description)
+    add_figures(table, report, figures)
+    table.close()
+    return table
+
+
+def add_figures(table: Table, report: Mapping[str, Any], figures: Sequence[Figure]) -> None:
+    """The rows of a figures table (FIGURE_COLUMNS) made before the report was ready."""
     service = report["service"]
-    table = book.table(name, (Column("Figure", "text"), Column("Actual", "number", 12), Column("Target", "number", 12),
-                              Column("RAG", "text", 8), Column("Benchmark", "number", 12)), description)
     for fig in figures:
         target = target_of(service, fig)
         benchmark = figure(service, fig.benchmark) if fig.benchmark else None
         table.add([fig.label, figure(service, fig.path), target.get("target"), target.get("rag"), benchmark],
                   kinds={1: fig.kind, 4: fig.kind})
-    table.close()
-    return table
 
 
 ABOUT_WORKER = (Column("Worker", "text"), Column("Email or key", "text"), Column("FTE", "number", 8),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from admin_app.metrics.kpis import (
     ACTIVE_CONTACT_DAYS,
@@ -18,14 +18,14 @@ from admin_app.metrics.kpis import (
 from admin_app.metrics.fidelity import BAND_LABELS, ITEM_LABELS, RAPID_SEARCH_DAYS, first_employer_contact
 from admin_app.metrics.periods import Period, financial_year_of, previous_quarter
 from admin_app.metrics.records import CaseRecord
-from admin_app.metrics.report import as_of_for, load_report
+from admin_app.metrics.report import as_of_for, case_match, load_report, read_scope_staff, scoped_worker
 from admin_app.vocabulary import CASE_STATUSES, COHORTS, CONTACT_MODES as MODE_LABELS, OUTCOME_KINDS, \
     REFERRAL_DECISIONS, REFERRAL_SOURCES, REJECTION_REASONS, label
 from exports import casefiles
 from exports.base import ExportContext
-from exports.figures import ALL_HOURS, BENCHMARKED, BY_PATH, HOURS, TARGETED, detail_text, definitions, figure, \
-    figures_table, staff_names, workers_table
-from exports.styling import Book, Column, text_block
+from exports.figures import ALL_HOURS, BENCHMARKED, BY_PATH, FIGURE_COLUMNS, HOURS, TARGETED, add_figures, \
+    definitions, detail_text, figure, workers_table
+from exports.styling import Book, Column, Table, text_block
 
 TITLE = "OPCC quarterly return"
 AUDIENCE = "Office of the West Midlands Police and Crime Commissioner"
@@ -76,21 +76,34 @@ CASE_COLUMNS = (
 
 
 def build(db: Any, path: str, ctx: ExportContext, pot_figures: PotFigures | None = None) -> dict[str, int]:
-    """Write the return; with `pot_figures` (the grant pots) it gains a "Grant pots" sheet."""
+    """Write the return; with `pot_figures` (the grant pots) it gains a "Grant pots" sheet.
+
+    The case files are read once: each one's record feeds the report (this period, the quarter before, the
+    year to date) and, when the period touches it, its row on the Cases sheet and its breakdown counts. The
+    Summary and comparison sheets come first in the workbook, so they are made before that pass and filled
+    after it (each sheet is still written top to bottom).
+    """
     review = latest_review(db, ctx.period.end)
-    report = load_report(db, ctx.match, ctx.period, as_of=as_of_for(ctx.period, ctx.generated_at.date()),
-                         compare=comparison_periods(ctx.period),
-                         manager_scores=review["scores"] if review else None)
-    book = Book(path, ctx, TITLE, AUDIENCE, notes=definitions(report["as_of"]))
-    summary = figures_table(book, "Summary", report, SUMMARY,
-                            "The period's KPIs for the whole service, against targets and benchmarks, with charts")
+    as_of = as_of_for(ctx.period, ctx.generated_at.date())
+    compare = comparison_periods(ctx.period)
+    staff = read_scope_staff(db, ctx.match)
+    book = Book(path, ctx, TITLE, AUDIENCE, notes=definitions(as_of.isoformat()))
+    summary = book.table("Summary", FIGURE_COLUMNS,
+                         "The period's KPIs for the whole service, against targets and benchmarks, with charts")
+    comparison = comparison_table(book, compare)
+    cases = CasesSheet(book, ctx, {s.user_id: s.name or s.email for s in staff})
+    report = load_report(db, ctx.match, ctx.period, as_of=as_of, compare=compare, staff=staff,
+                         manager_scores=review["scores"] if review else None,
+                         cases=cases.records(db, case_match(ctx.match), scoped_worker(ctx.match)))
+    add_figures(summary, report, SUMMARY)
+    summary.close()
     book.column_chart(summary.sheet, "G2", "People against targets", summary, 1, len(TARGETED), (1, 2))
     book.column_chart(summary.sheet, "G18", "Rates against benchmarks", summary, len(TARGETED) + 1,
                       len(TARGETED) + len(BENCHMARKED), (1, 4), percent=True)
-    comparison_table(book, report)
-    groups = cases_table(book, db, ctx, staff_names(report))
-    breakdown_table(book, groups)
-    not_taken_up_table(book, groups.not_taken_up)
+    add_comparison(comparison, report)
+    cases.table.close()
+    breakdown_table(book, cases.groups)
+    not_taken_up_table(book, cases.groups.not_taken_up)
     workers_table(book, "Workers", report, WORKER_FIGURES,
                   "Caseload, targets, contact hours and staff time per worker (each contact counts for the "
                   "worker who held the case on its date; staff time for whoever logged it)")
@@ -120,14 +133,17 @@ COMPARED = ("people_accessing", "people_into_work", "referrals", "referrals_enga
             "hours.admin", "hours.total", "staff_time.total", "all_hours", "out_of_hours_contacts.contacts")
 
 
-def comparison_table(book: Book, report: Mapping[str, Any]) -> None:
-    compare = report["compare"]
+def comparison_table(book: Book, compare: Mapping[str, Period]) -> Table:
     before, year = compare["previous_quarter"], compare["year_to_date"]
-    table = book.table("This quarter and before", (
+    return book.table("This quarter and before", (
         Column("Figure", "text"), Column("This period", "number", 12),
         Column(f"Previous quarter ({_span(before)})", "number", 16),
         Column(f"Financial year to date ({_span(year)})", "number", 16)),
         "The period beside the quarter before it and the financial year to the period's end")
+
+
+def add_comparison(table: Table, report: Mapping[str, Any]) -> None:
+    before, year = report["compare"]["previous_quarter"], report["compare"]["year_to_date"]
     for path in COMPARED:
         fig = BY_PATH[path]
         kind = "rate" if fig.kind == "rate" else ("hours" if fig.kind == "hours" else "int")
@@ -136,9 +152,8 @@ def comparison_table(book: Book, report: Mapping[str, Any]) -> None:
     table.close()
 
 
-def _span(period: Mapping[str, Any]) -> str:
-    start, end = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
-    return f"{start:%d/%m/%Y} to {end:%d/%m/%Y}"
+def _span(period: Period) -> str:
+    return f"{period.start:%d/%m/%Y} to {period.end:%d/%m/%Y}"
 
 
 class Groups:
@@ -239,17 +254,26 @@ def fidelity_total_table(book: Book, report: Mapping[str, Any], review: Mapping[
     table.close()
 
 
-def cases_table(book: Book, db: Any, ctx: ExportContext, names: Mapping[str, str]) -> Groups:
-    table = book.table("Cases", CASE_COLUMNS,
-                       "One row per case file referred in, open in, or with activity in the period; totals at the foot")
-    fields = casefiles.projection(*CASE_PROJECTION_EXTRA)
-    groups = Groups()
-    end_day = min(ctx.period.end, as_of_for(ctx.period, ctx.generated_at.date()))
-    for doc, case in casefiles.stream(db, ctx.match, ctx.period, fields, sort="reference"):
-        table.add(case_row(doc, case, ctx.period, names))
-        groups.add(doc, case, ctx.period, end_day)
-    table.close()
-    return groups
+class CasesSheet:
+    """The Cases sheet and the breakdown counts, written from the one pass over the case files."""
+
+    def __init__(self, book: Book, ctx: ExportContext, names: Mapping[str, str]) -> None:
+        self.table = book.table("Cases", CASE_COLUMNS, "One row per case file referred in, open in, or with "
+                                                       "activity in the period; totals at the foot")
+        self.ctx, self.names, self.groups = ctx, names, Groups()
+
+    def records(self, db: Any, match: Mapping[str, Any], worker: Any = None) -> Iterator[CaseRecord]:
+        """Every case record the report needs (`match`: the report's read), writing on the way the rows of those
+        the period touches; in a worker's scope only their current caseload gets rows (the report also reads the
+        case files they held before)."""
+        period = self.ctx.period
+        end_day = min(period.end, as_of_for(period, self.ctx.generated_at.date()))
+        fields = casefiles.projection(*CASE_PROJECTION_EXTRA)
+        for doc, case in casefiles.read(db, match, period, fields, sort="reference"):
+            if casefiles.touches(case, period) and (worker is None or str(doc.get("worker")) == str(worker)):
+                self.table.add(case_row(doc, case, period, self.names))
+                self.groups.add(doc, case, period, end_day)
+            yield case
 
 
 def worker_account(doc: Mapping[str, Any], period: Period) -> tuple[str, str]:
@@ -271,7 +295,8 @@ def case_row(doc: Mapping[str, Any], case: CaseRecord, period: Period, names: Ma
             minutes[contact.mode] = minutes.get(contact.mode, 0) + contact.minutes
     start, end = casefiles.status_before(case, period), casefiles.status_on(case, period.end)
     return [
-        doc.get("reference"), names.get(case.worker_id or "", case.worker_id or "Unassigned"),
+        doc.get("reference"),
+        names.get(case.worker_id, f"user:{case.worker_id}") if case.worker_id else "Unassigned",
         label(COHORTS, case.cohort), label(REFERRAL_SOURCES, case.source), case.referral_date,
         label(REFERRAL_DECISIONS, case.referral_decision), engagement_date(case),
         label(CASE_STATUSES, start) if start else "Not referred", label(CASE_STATUSES, end),

@@ -151,26 +151,45 @@ def scoped_worker(match: Mapping[str, Any] | None) -> Any:
     return None
 
 
-def load_report(db: Any, match: Mapping[str, Any] | None, period: Period, **options: Any) -> dict[str, Any]:
+def load_report(db: Any, match: Mapping[str, Any] | None, period: Period, *,
+                cases: Iterable[CaseRecord] | None = None, staff: Iterable[StaffRecord] | None = None,
+                **options: Any) -> dict[str, Any]:
     """Stream the case files in scope from MongoDB and build kpi_report.
 
     A worker scope (`{"worker": id}`) is a worker's own report: it reads every case file they held at some
     time (their current caseload and the cases since moved on) and holds their figures alone. The fidelity
     anchors are the ones stored in MongoDB (the defaults where none are stored), unless given.
+    A caller that reads the case files itself for more than the report (an export writing a row per case in
+    the same pass) gives their records as `cases`, read from `case_match(match)` up to the period end, and
+    may give the `staff` it read with `read_scope_staff`.
     """
     match = dict(match or {})
     worker = scoped_worker(match)
     if "anchors" not in options:
         options["anchors"] = read_anchor_overrides(db)
     if worker is not None:
-        match = held_by(match, worker)
         options["only_worker"] = str(worker)
-    staff = read_staff(db, {"user": worker} if worker is not None else None)
+    if staff is None:
+        staff = read_scope_staff(db, match)
     first = min([period.start, *(p.start for p in (options.get("compare") or {}).values())])
     general = read_general_employer_contacts(db, staff=worker, start=first, end=period.end)
     staff_time = read_staff_time(db, staff=worker, start=first, end=period.end)
-    return kpi_report(read_cases(db, match, until=period.end), staff, general, period, staff_time=staff_time,
-                      **options)
+    if cases is None:
+        cases = read_cases(db, case_match(match), until=period.end)
+    return kpi_report(cases, staff, general, period, staff_time=staff_time, **options)
+
+
+def case_match(match: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The case files a report in this scope reads: a worker's scope widened to every case file they have held."""
+    match = dict(match or {})
+    worker = scoped_worker(match)
+    return held_by(match, worker) if worker is not None else match
+
+
+def read_scope_staff(db: Any, match: Mapping[str, Any] | None) -> list[StaffRecord]:
+    """The staff a report in this scope lists: the worker alone in a worker's scope, everyone otherwise."""
+    worker = scoped_worker(match)
+    return list(read_staff(db, {"user": worker} if worker is not None else None))
 
 
 def held_by(match: Mapping[str, Any], worker: Any) -> dict[str, Any]:
