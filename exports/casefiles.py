@@ -1,8 +1,9 @@
 """Streaming the case files an export covers: projected documents beside their metrics records."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator
 
 from admin_app.metrics.kpis import not_closed_intervals, paid_starts_in
 from admin_app.metrics.periods import Period

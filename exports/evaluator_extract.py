@@ -11,8 +11,11 @@ built from those declarations, with a line for each rule.
 """
 from __future__ import annotations
 
+import pickle
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from mongoengine import fields as mf
 from mongoengine.base import BaseDocument
@@ -342,33 +345,50 @@ def _rows(db: Any, ctx: ExportContext, names: Pseudonyms, left_out: set | None =
 
 
 def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
+    """One pass over the case files: each row is made once, its dates generalised, and put aside in a temporary
+    file while the people holding each coded value are counted; then the rows are written, with the values held
+    by too few people merged into "other"."""
     names = Pseudonyms(ctx.pseudonym_key)
-    # First pass: who holds each coded value, so values held by too few people can be merged.
     people: dict[tuple[str, int], dict[Any, set]] = {}
     without_consent: set[str] = set()
-    for sheet, reference, cells in _rows(db, ctx, names, without_consent):
-        for index, item in enumerate(sheet.items):
-            if item.kind == "text" and cells[index] is not None:
-                people.setdefault((sheet.name, index), {}).setdefault(cells[index], set()).add(reference)
-    merged = {key: small_groups(values, ctx.min_group) for key, values in people.items()}
-    left_out = len(without_consent)
-    book = Book(path, ctx, TITLE, AUDIENCE, notes=(
-        "Clients and employers appear only as keyed pseudonyms, stable from one extract to the next; staff do not appear.",
-        "Case-file rows cover every case file referred in, open in, or with activity in the period; "
-        "event rows are those of the period. See the Data dictionary sheet.",
-        f"{left_out} case files without recorded consent and an Information Sharing Agreement version are left out.",
-        *(f"{name}: {text}." for name, text in disclosure_rules(ctx)[1:]),
-    ))
-    tables = {sheet.name: _table(book, sheet) for sheet in (*CASE_SHEETS, GENERAL)}
-    for sheet, _, cells in _rows(db, ctx, names):
-        out = []
-        for index, (item, value) in enumerate(zip(sheet.items, cells)):
-            if item.kind == "date":
-                value = generalise(value, ctx.date_precision)
-            elif item.kind == "text" and value in merged.get((sheet.name, index), ()):
-                value = OTHER
-            out.append(value)
-        tables[sheet.name].add(out)
+    with tempfile.TemporaryFile() as spill:
+        batch: list[tuple[str, list]] = []
+        for sheet, reference, cells in _rows(db, ctx, names, without_consent):
+            for index, item in enumerate(sheet.items):
+                value = cells[index]
+                if value is None:
+                    continue
+                if item.kind == "date":
+                    cells[index] = generalise(value, ctx.date_precision)
+                elif item.kind == "text":
+                    people.setdefault((sheet.name, index), {}).setdefault(value, set()).add(reference)
+            batch.append((sheet.name, cells))
+            if len(batch) == SPILL_BATCH:
+                pickle.dump(batch, spill, pickle.HIGHEST_PROTOCOL)
+                batch = []
+        pickle.dump(batch, spill, pickle.HIGHEST_PROTOCOL)
+        merged = {key: small_groups(values, ctx.min_group) for key, values in people.items()}
+        del people
+        left_out = len(without_consent)
+        book = Book(path, ctx, TITLE, AUDIENCE, notes=(
+            "Clients and employers appear only as keyed pseudonyms, stable from one extract to the next; staff do not appear.",
+            "Case-file rows cover every case file referred in, open in, or with activity in the period; "
+            "event rows are those of the period. See the Data dictionary sheet.",
+            f"{left_out} case files without recorded consent and an Information Sharing Agreement version are left out.",
+            *(f"{name}: {text}." for name, text in disclosure_rules(ctx)[1:]),
+        ))
+        tables = {sheet.name: _table(book, sheet) for sheet in (*CASE_SHEETS, GENERAL)}
+        spill.seek(0)
+        while True:
+            try:
+                batch = pickle.load(spill)
+            except EOFError:
+                break
+            for name, cells in batch:
+                for index in _coded[name]:
+                    if cells[index] in merged.get((name, index), ()):
+                        cells[index] = OTHER
+                tables[name].add(cells)
     general = read_general_employer_contacts(db, staff=scoped_worker(ctx.match),
                                              start=ctx.period.start, end=ctx.period.end)
     for contact in general:
@@ -390,6 +410,12 @@ def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
     counts = book.close()
     counts[LEFT_OUT] = left_out
     return counts
+
+
+#: Rows put aside at a time while the first pass counts who holds each coded value.
+SPILL_BATCH = 2_000
+#: The coded (text) columns of each case-file sheet, where a value held by too few people becomes "other".
+_coded = {sheet.name: [i for i, item in enumerate(sheet.items) if item.kind == "text"] for sheet in CASE_SHEETS}
 
 
 def _table(book: Book, sheet: Sheet) -> Table:
