@@ -5,11 +5,14 @@
 
 The case files live in mongomock (in-process, as in the tests) and each build streams them from there,
 through a cursor made linear (bench/linear_cursor.py: mongomock's own copies the rest of the results for
-every document it hands out). "Reading alone" runs the same queries with nothing done with the results:
-that part is mongomock's (it gathers and copies every matching document on the first read), not the
-exports'. The baseline writes the same sheets with the same number of
+every document it hands out). "Reading alone" sends the same queries (the case files with the same
+projection and sort, staff, employers, and for the OPCC return the grant pots' aggregation, which mongomock
+runs over every document where MongoDB starts from an index) with nothing done with the results: that part
+is mongomock's (it gathers and copies every matching document on the first read), not the exports'. The baseline writes the same sheets with the same number of
 cells (each sheet's used range) through xlsxwriter in constant_memory mode, with no data and no logic;
-the ratio is build time over baseline time, reading included. Each run happens in a forked child
+the ratio is build time over baseline time, reading included, and
+then without the reading (build time less reading alone, over baseline time). After the sizes it prints how
+each report's time grew from one size to the next against the growth in case files (1.00 is linear). Each run happens in a forked child
 (Linux); "peak" is how far the child's resident memory rose above where it started, so the database
 already loaded is not counted (mongomock's copies of the documents it hands out are).
 """
@@ -36,7 +39,7 @@ from bson import ObjectId  # noqa: E402
 
 from admin_app.metrics.periods import financial_year  # noqa: E402
 from exports import REPORTS, ExportContext  # noqa: E402
-from admin_app.metrics.records import read_cases, read_general_employer_contacts, read_staff  # noqa: E402
+from admin_app.metrics.records import read_general_employer_contacts, read_staff, referred_by  # noqa: E402
 from exports import casefiles, evaluator_extract, opcc_return  # noqa: E402
 
 PERIOD = financial_year(2024)
@@ -106,15 +109,20 @@ def case_file(n: int, rng: random.Random, workers: list[ObjectId]) -> dict:
 
 
 def read_for_opcc(db) -> int:
-    """What the OPCC return reads, with nothing done with it: the report's records and the Cases stream."""
-    found = sum(1 for _ in read_cases(db, {})) + sum(1 for _ in read_staff(db))
-    found += sum(1 for _ in read_general_employer_contacts(db, start=PERIOD.start, end=PERIOD.end))
-    return found + sum(1 for _ in casefiles.stream(db, {}, PERIOD, casefiles.projection(*opcc_return.CASE_PROJECTION_EXTRA),
-                                                   sort="reference"))
+    """The queries the OPCC return sends, with nothing done with the results: the database's share of the build.
+
+    The case files (once, projected and sorted), staff, general employer contacts and the grant pots' aggregation."""
+    from admin_app.grants import pot_figures
+
+    fields = casefiles.projection(*opcc_return.CASE_PROJECTION_EXTRA)
+    found = sum(1 for _ in db.clients.find(referred_by({}, PERIOD.end), projection=fields).sort("reference", 1))
+    found += sum(1 for _ in read_staff(db)) + len(pot_figures(db, PERIOD.end))
+    return found + sum(1 for _ in read_general_employer_contacts(db, start=PERIOD.start, end=PERIOD.end))
 
 
 def read_for_extract(db) -> int:
-    found = sum(1 for _ in casefiles.stream(db, {}, PERIOD, evaluator_extract.projection()))
+    fields = evaluator_extract.projection()
+    found = sum(1 for _ in db.clients.find(referred_by({}, PERIOD.end), projection=fields).sort("reference", 1))
     return found + sum(1 for _ in read_general_employer_contacts(db, start=PERIOD.start, end=PERIOD.end))
 
 
@@ -193,7 +201,8 @@ def baseline(path: str, shapes: list[tuple[int, int]]) -> None:
     workbook.close()
 
 
-def measure(count: int) -> Iterator[str]:
+def measure(count: int, results: dict[str, list[tuple[int, float, float]]]) -> Iterator[str]:
+    """Lines of figures for one size; (case files, build seconds, ratio) of each report go to `results`."""
     import mongoengine
     import mongomock
 
@@ -219,22 +228,36 @@ def measure(count: int) -> Iterator[str]:
             shapes = used_ranges(path)
             cells = sum(r * c for r, c in shapes)
             base, base_peak, _ = in_child(lambda: baseline(plain, shapes))
+            results.setdefault(key, []).append((count, seconds, seconds / base))
             yield (f"{'':>8}  {key:<18} rows {sum(rows.values()):>9,}  cells {cells:>10,}  "
                    f"build {seconds:6.2f}s peak {peak:5.1f} MiB  (reading alone {read:6.2f}s {read_peak:5.1f} MiB)  "
                    f"| xlsxwriter alone {base:5.2f}s {base_peak:4.1f} MiB  "
-                   f"| ratio {seconds / base:4.1f}x")
+                   f"| ratio {seconds / base:4.1f}x, without the reading {(seconds - read) / base:4.1f}x")
     gc.unfreeze()
     db.client.drop_database("bench_exports")
     mongoengine.disconnect_all()
+
+
+def growth(results: dict[str, list[tuple[int, float, float]]]) -> Iterator[str]:
+    """How each report's time grows with the case files: 1.0 per step is linear."""
+    for key, runs in results.items():
+        steps = [f"{a:,} -> {b:,}: x{tb / ta:.1f} time for x{b / a:.0f} case files ({(tb / ta) / (b / a):.2f} of linear)"
+                 for (a, ta, _), (b, tb, _) in zip(runs, runs[1:])]
+        ratios = ", ".join(f"{ratio:.1f}x at {count:,}" for count, _, ratio in runs)
+        yield f"{key:<18} ratio to xlsxwriter {ratios}" + (f"; {'; '.join(steps)}" if steps else "")
 
 
 def main(argv: list[str]) -> None:
     sizes = [int(a.replace(",", "").replace("_", "")) for a in argv] or [1_000, 10_000]
     print(f"Exports for {PERIOD.start}..{PERIOD.end}, {WORKERS} workers; "
           "peak = rise in resident memory during the run")
+    results: dict[str, list[tuple[int, float, float]]] = {}
     for count in sizes:
-        for line in measure(count):
+        for line in measure(count, results):
             print(line, flush=True)
+    print("Growth with size")
+    for line in growth(results):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -299,8 +299,11 @@ def text_block(book: Book, name: str, description: str, title: str, text: str, p
 
 def lines(text: str, width: float, bold: bool = False) -> int:
     """How many lines text takes wrapped in a column of this width (in characters), at most a row's limit."""
+    text = str(text)
     chars = max(1, int(width * (0.9 if bold else 1.0)) - 1)
-    count = sum(max(1, len(textwrap.wrap(part, chars, break_long_words=True))) for part in str(text).split("\n"))
+    if len(text) <= chars and "\n" not in text and "\t" not in text:
+        return 1  # fits on one line: no need to wrap it
+    count = sum(max(1, len(textwrap.wrap(part, chars, break_long_words=True))) for part in text.split("\n"))
     return max(1, min(MAX_ROW_LINES, count))
 
 
