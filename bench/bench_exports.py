@@ -5,16 +5,17 @@
 
 The case files live in mongomock (in-process, as in the tests) and each build streams them from there,
 through a cursor made linear (bench/linear_cursor.py: mongomock's own copies the rest of the results for
-every document it hands out). "Reading alone" sends the same queries (the case files with the same
-projection and sort, staff, employers, and for the OPCC return the grant pots' aggregation, which mongomock
-runs over every document where MongoDB starts from an index) with nothing done with the results: that part
-is mongomock's (it gathers and copies every matching document on the first read), not the exports'. The baseline writes the same sheets with the same number of
-cells (each sheet's used range) through xlsxwriter in constant_memory mode, with no data and no logic;
-the ratio is build time over baseline time, reading included, and
-then without the reading (build time less reading alone, over baseline time). After the sizes it prints how
-each report's time grew from one size to the next against the growth in case files (1.00 is linear). Each run happens in a forked child
-(Linux); "peak" is how far the child's resident memory rose above where it started, so the database
-already loaded is not counted (mongomock's copies of the documents it hands out are).
+every document it hands out). Times are CPU seconds of the process. "Reading alone" sends the same queries
+(the case files with the same projection and sort, staff, employers, and for the OPCC return the grant
+pots' aggregation, which mongomock runs over every document where MongoDB starts from an index) with
+nothing done with the results: that part is mongomock's (it gathers and copies every matching document on
+the first read), not the exports'. The baseline writes the same sheets with the same number of cells (each
+sheet's used range) through xlsxwriter in constant_memory mode, with no data and no logic; the ratio is
+build time over baseline time, reading included, and then without the reading (build time less reading
+alone, over baseline time). After the sizes it prints how each report's time grew from one size to the
+next against the growth in case files (1.00 is linear). Each run happens in a forked child (Linux); "peak"
+is how far the child's resident memory rose above where it started, so the database already loaded is not
+counted (mongomock's copies of the documents it hands out are).
 """
 from __future__ import annotations
 
@@ -137,13 +138,14 @@ def seed(db, count: int) -> None:
 
 
 def timed(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    """CPU seconds of the process: the machine's other work does not count (a shared machine's wall clock varies)."""
+    started = time.process_time()
     run()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def in_child(run: Callable[[], object]) -> tuple[float, float, str]:
-    """Seconds, peak resident memory growth (MiB) and the repr of the result, of `run` in a forked child."""
+    """CPU seconds, peak resident memory growth (MiB) and the repr of the result, of `run` in a forked child."""
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:
