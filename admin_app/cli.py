@@ -53,7 +53,7 @@ def seed_demo_data(clients: int = 100) -> dict:
         from admin_app.risk.demo import seed_risk_demo
 
         counts |= seed_risk_demo(london_today(), london_now(), managers[0])
-        from admin_app.privacy import seed_demo as seed_privacy_demo
+        from admin_app.privacy.demo import seed_demo as seed_privacy_demo
 
         counts |= seed_privacy_demo(london_today(), DEMO_DOMAIN)
         return counts

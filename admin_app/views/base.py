@@ -30,7 +30,7 @@ from wtforms.validators import StopValidation
 from admin_app import audit, fields
 from admin_app.alerts import note_probe
 from admin_app.metrics.periods import london_today
-from admin_app.privacy import classes as field_classes
+from admin_app.privacy import classes as field_classes, reads as privacy_reads
 from admin_app.saved_filters import builtin_for
 from admin_app.search import prefix_match
 from admin_app.security import has_permission, register_permission, scope_filter, scoped
@@ -355,7 +355,7 @@ class SecuredModelView(ModelView):
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         """A list, details or export cell of a field the user may not read says "restricted"."""
         field = self._model_field(name)
-        if field is not None and not field_classes.readable(field):
+        if field is not None and not privacy_reads.readable(field):
             return field_classes.RESTRICTED
         return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
 
@@ -366,7 +366,7 @@ class SecuredModelView(ModelView):
         With `search_keys_field` and every searched field readable, every word of the search starts one of
         the record's folded keys (admin_app/search.py): an anchored prefix an index serves. A user who may
         not read some of them searches the others by an anchored prefix of their stored values."""
-        readable = [field for field in self._search_fields if field_classes.readable(field, user)]
+        readable = [field for field in self._search_fields if privacy_reads.readable(field, user)]
         if self.search_keys_field and len(readable) == len(self._search_fields):
             match = prefix_match(self.search_keys_field, search_term)
             return query if match is None else query.filter(__raw__=match)
@@ -379,7 +379,7 @@ class SecuredModelView(ModelView):
         op, term = parse_like_term(search_term)
         criteria = None
         for field in self._search_fields:
-            if not field_classes.readable(field, user):
+            if not privacy_reads.readable(field, user):
                 continue
             value = re.compile(f".*{re.escape(term)}.*") if isinstance(field, mongoengine.ReferenceField) else term
             clause = mongoengine.Q(**{f"{field.name}__{op}": value})
@@ -388,12 +388,12 @@ class SecuredModelView(ModelView):
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        field_classes.drop_unreadable(form, self.model)
+        privacy_reads.drop_unreadable(form, self.model)
         return form
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
-        field_classes.drop_unreadable(form, self.model)
+        privacy_reads.drop_unreadable(form, self.model)
         return form
 
     # --- exports ------------------------------------------------------------------------------
@@ -435,7 +435,7 @@ class SecuredModelView(ModelView):
         """Flask-Admin's list, with the record id as the last sort key: MongoDB's sort is not stable, so
         pages sorted on a column with repeated values (status, surname) could repeat or skip rows."""
         field = self._model_field(sort_column)
-        if field is not None and not field_classes.readable(field):
+        if field is not None and not privacy_reads.readable(field):
             sort_column = None  # the order of values the user may not read would tell them something
         count, query = super().get_list(page, sort_column, sort_desc, search, filters, execute=False,
                                         page_size=page_size)

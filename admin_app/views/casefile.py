@@ -307,7 +307,7 @@ class CaseFileView(BaseView):
 
     @staticmethod
     def _name(client) -> str:
-        if not field_classes.readable(Client._fields["first_name"]):
+        if not privacy_reads.readable(Client._fields["first_name"]):
             return field_classes.RESTRICTED
         return f"{client.first_name or ''} {client.last_name or ''}".strip()
 
@@ -315,7 +315,7 @@ class CaseFileView(BaseView):
     def _readable_fields(part: Part, fields: tuple[str, ...], adding: bool) -> tuple[str, ...]:
         """The task form's fields this user may read; a form whose required field they may not read is refused."""
         document = writes.item_class(part.name)
-        hidden = [n for n in fields if not field_classes.readable(document._fields[n])]
+        hidden = [n for n in fields if not privacy_reads.readable(document._fields[n])]
         if adding and any(document._fields[n].required for n in hidden):
             abort(403)
         return tuple(n for n in fields if n not in hidden)
@@ -336,7 +336,7 @@ class CaseFileView(BaseView):
         audit.record("view", collection="clients", record_id=client.pk, summary=f"case file page of {client.reference}")
         privacy_reads.record_restricted_reads(client)
         today = london_today()
-        events = timeline(client, field_classes.readable)
+        events = timeline(client, privacy_reads.readable)
         page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
         shown = events[page * EVENTS_PER_PAGE:(page + 1) * EVENTS_PER_PAGE]
         tasks = [p for p in PARTS if has_permission(p.permission("add"))] if opened is None else []
@@ -460,7 +460,7 @@ class CaseFileView(BaseView):
         item = writes.as_item(part, raw)
         document = writes.item_class(part)
         shown = [(document._fields[n].verbose_name or n,
-                  self._display(item, n) if field_classes.readable(document._fields[n]) else field_classes.RESTRICTED)
+                  self._display(item, n) if privacy_reads.readable(document._fields[n]) else field_classes.RESTRICTED)
                  for n in declared.fields]
         return self._render("admin/casefile/remove.html", client, seen=seen, part=declared, shown=shown)
 
