@@ -825,7 +825,7 @@ def notify_pot_drift(db, pause_seconds: float = 5.0) -> list[PotDrift]:
     drift = [d for d in pot_drift(db) if d.pot in first]
     for found in drift:
         text = (f"Grant pot out of step with its bids: {found.describe()}. Ask an administrator to run "
-                "`flask check-pots --repair` while no one is approving or paying bids.")
+                "`flask check-pots --repair`.")
         if Notice.objects(role="manager", text=text, dismissed_by__size=0).first() is None:
             Notice(role="manager", text=text, link="/admin/grantpot/").save()
     return drift

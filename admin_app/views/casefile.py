@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import mongoengine
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -22,7 +24,7 @@ from wtforms.widgets import DateInput
 
 from admin_app import audit, rules
 from admin_app.alerts import note_probe
-from admin_app.caseload import active_staff, caseload_cap, open_case_count
+from admin_app.caseload import CaseloadBusy, active_staff, caseload_cap, counting, open_case_count
 from admin_app.casework import nudges, status as machine, writes
 from admin_app.casework.parts import (
     DECIDE_PERMISSION, PARTS, STATUS, STATUS_PERMISSION, Part, drop_inapplicable, part_named, permission_labels,
@@ -410,24 +412,30 @@ class CaseFileView(BaseView):
         if request.method == "POST" and form.validate():
             errors = machine.status_change_errors(client.status, form.status.data, decision, form.reason.data,
                                                   form.correction.data)
-            if not errors and client.worker is not None \
-                    and not rules.counts_against_caseload(client.status, decision) \
-                    and rules.counts_against_caseload(form.status.data, decision):
-                errors = rules.caseload_cap_error(open_case_count(client.worker) + 1, caseload_cap(client.worker),
-                                                  form.reason.data, has_permission("caseload.override_cap"))
-                errors = [(("reason",) if path == ("caseload_override_reason",) else ("status",), message)
-                          for path, message in errors]
-            if not errors:
-                try:
-                    writes.change_status(client.pk, client.status, form.status.data, current_user.email,
-                                         form.reason.data, form.correction.data, london_today(), self._scope(),
-                                         client.reference)
-                except writes.Stale:
-                    flash("Someone else changed this case's status meanwhile; nothing was saved. "
-                          "Check the status below and try again.", "error")
+            with ExitStack() as holds:
+                if not errors and client.worker is not None \
+                        and not rules.counts_against_caseload(client.status, decision) \
+                        and rules.counts_against_caseload(form.status.data, decision):
+                    try:
+                        # Held until the status is written: no other save counts this caseload meanwhile.
+                        holds.enter_context(counting(client.worker))
+                        errors = rules.caseload_cap_error(open_case_count(client.worker) + 1, caseload_cap(client.worker),
+                                                          form.reason.data, has_permission("caseload.override_cap"))
+                    except CaseloadBusy as busy:
+                        errors = [(("worker",), str(busy))]
+                    errors = [(("reason",) if path == ("caseload_override_reason",) else ("status",), message)
+                              for path, message in errors]
+                if not errors:
+                    try:
+                        writes.change_status(client.pk, client.status, form.status.data, current_user.email,
+                                             form.reason.data, form.correction.data, london_today(), self._scope(),
+                                             client.reference)
+                    except writes.Stale:
+                        flash("Someone else changed this case's status meanwhile; nothing was saved. "
+                              "Check the status below and try again.", "error")
+                        return redirect(self._page_url(client.pk))
+                    flash(f"{client.reference} is now {label(CASE_STATUSES, form.status.data)}.", "success")
                     return redirect(self._page_url(client.pk))
-                flash(f"{client.reference} is now {label(CASE_STATUSES, form.status.data)}.", "success")
-                return redirect(self._page_url(client.pk))
             _field_errors(form, errors)
         if not ordinary and not corrections:
             flash("The referral has not been decided yet: a manager decides it first."
