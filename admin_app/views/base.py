@@ -69,7 +69,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     (every case file, every employer) is never rendered whole.
 
     Options beyond Flask-Admin's: `filters` (mongoengine filter arguments every offered record meets,
-    e.g. open case files only) and `order_by`. A document with normalised `search_keys` (case files,
+    e.g. open case files only), `order_by` and `only` (the fields its label needs). A document with normalised `search_keys` (case files,
     admin_app/search.py) is searched by anchored prefix on them, an index range; any other by an
     anchored, case-insensitive prefix of the named fields.
     """
@@ -77,10 +77,12 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     def __init__(self, name, model, **options):
         self.filters = dict(options.pop("filters", None) or {})
         self.order_by = tuple(options.pop("order_by", None) or ())
+        self.only = tuple(options.pop("only", None) or ())
         super().__init__(name, model, **options)
 
     def _objects(self):
-        return scoped(self.model.objects(**self.filters))
+        objects = scoped(self.model.objects(**self.filters))
+        return objects.only(*self.only) if self.only else objects
 
     def get_one(self, pk):
         try:

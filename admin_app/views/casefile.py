@@ -8,10 +8,11 @@
 """
 from __future__ import annotations
 
+import json
 from contextlib import ExitStack
 
 import mongoengine
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.contrib.mongoengine.form import get_form
 from flask_login import current_user
@@ -35,7 +36,7 @@ from admin_app.models.partners import Employer, Organisation
 from admin_app.views.risk import risk_panel
 from admin_app.security import has_permission, register_permission, scope_match, scoped
 from admin_app.timeline import current_plan, duration, hours_totals, timeline
-from admin_app.views.base import CaseFileConverter, ChoiceField, validation_paths
+from admin_app.views.base import CaseFileConverter, ChoiceField, ScopedAjaxLoader, validation_paths
 from admin_app.vocabulary import CASE_STATUSES, REFERRAL_DECISIONS, REJECTION_REASONS, label
 
 EVENTS_PER_PAGE = 50
@@ -124,11 +125,15 @@ def duration_within(model_field):
 
 
 class _FormHost:
-    """What Flask-Admin's form converter reads from a view; task forms need none of its options."""
+    """What Flask-Admin's form converter reads from a view; task forms need none of its options but the
+    look-ups: an employer is typed and looked up (CaseFileView.ajax_lookup), never a drop-down of them all."""
 
     form_overrides = None
     _form_subdocuments: dict = {}
-    _form_ajax_refs: dict = {}
+    _form_ajax_refs: dict = {
+        "employer": ScopedAjaxLoader("employer", Employer, fields=["name"], order_by=("name",), only=("name",),
+                                     minimum_input_length=1, placeholder="Type the start of the employer's name"),
+    }
 
 
 _FORM_CLASSES: dict = {}
@@ -212,6 +217,12 @@ class CaseFileView(BaseView):
             return PAGE_PERMISSION
         if name == "decide":
             return DECIDE_PERMISSION
+        if name == "ajax_lookup":
+            # Whoever may record an item with that field on some case file may look its records up.
+            lookup = request.args.get("name") or ""
+            candidates = [part.permission(action) for part in PARTS for action in ("add", "edit")
+                          if lookup in _FormHost._form_ajax_refs and lookup in part.fields]
+            return next((p for p in candidates if has_permission(p)), candidates[0] if candidates else None)
         if name == "add" and kwargs.get("part") == STATUS:
             return STATUS_PERMISSION
         part = part_named(kwargs.get("part") or "")
@@ -258,6 +269,14 @@ class CaseFileView(BaseView):
         return self.render(template, client=client, label=label, page_url=self._page_url(client.pk), **context)
 
     # --- the page --------------------------------------------------------------------------------
+    @expose("/ajax/lookup/")
+    def ajax_lookup(self):
+        """The records a task form's look-up offers for what was typed (JSON, as Flask-Admin's forms expect)."""
+        loader = _FormHost._form_ajax_refs[request.args.get("name")]
+        found = loader.get_list(request.args.get("query") or "", request.args.get("offset", 0, type=int),
+                                request.args.get("limit", 10, type=int))
+        return Response(json.dumps([loader.format(m) for m in found]), mimetype="application/json")
+
     @expose("/")
     def index(self):
         return redirect(url_for("client.index_view"))
@@ -496,8 +515,6 @@ class CaseFileView(BaseView):
             current = getattr(current, "id", current)
             if name == part.staff_field or target.__name__ == "User":
                 form[name].queryset = active_staff(including=current)
-            elif target is Employer:
-                form[name].queryset = Employer.objects.only("name").order_by("name")
             elif target is Organisation:
                 form[name].queryset = Organisation.objects.only("name").order_by("name")
 
