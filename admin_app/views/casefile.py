@@ -25,7 +25,7 @@ from wtforms.widgets import DateInput
 
 from admin_app import audit, rules
 from admin_app.alerts import note_probe
-from admin_app.caseload import CaseloadBusy, active_staff, caseload_cap, counting, open_case_count
+from admin_app.caseload import STAFF_ROLES, CaseloadBusy, active_staff, caseload_cap, counting, open_case_count
 from admin_app.casework import nudges, status as machine, writes
 from admin_app.casework.parts import (
     DECIDE_PERMISSION, PARTS, STATUS, STATUS_PERMISSION, Part, drop_inapplicable, part_named, permission_labels,
@@ -500,7 +500,9 @@ class CaseFileView(BaseView):
     # --- helpers ---------------------------------------------------------------------------------
     @staticmethod
     def _is_staff(user) -> bool:
-        return active_staff().filter(pk=user.pk).count() > 0
+        """Whether the user is one of the staff a "Who" select offers: read from the signed-in user's own
+        roles, so the form makes no query of its own for it."""
+        return bool(user.active) and any(role.name in STAFF_ROLES for role in user.roles)
 
     @staticmethod
     def _offer_choices(form, part: Part, item) -> None:
