@@ -11,6 +11,10 @@ median of the runs after one warm-up request, "db_calls" are counted at the mong
 level as in bench_casefile.py (each call that would be a round trip to MongoDB), "bytes" is the
 response body.
 
+"worker dashboard" is the first demo worker's own dashboard; "fidelity review scoring" is what saving
+a review computes (its data-scored items), timed as a call. Both read figures kept ready
+(admin_app/snapshots.py): the first request of a minute computes them, the others read them.
+
 For the client list, "bare_ratio" compares it with a bare Flask-Admin ModelView over the same
 collection, the same 20 rows and the same columns (without our scoping, computed columns or audit):
 its time and db calls, and ours divided by its.
@@ -100,6 +104,27 @@ def measure(counter, http, url, runs):
             "bytes": int(statistics.median(sizes))}
 
 
+def measure_review(app, counter, runs):
+    """Scoring a fidelity review for this financial year, as saving the review form does (no page)."""
+    from admin_app.metrics.periods import financial_year_of, london_today
+    from admin_app.models.fidelity import FidelityReview
+    from admin_app.views.fidelity import score_review
+
+    today = london_today()
+    year = financial_year_of(today)
+    with app.app_context():
+        review = FidelityReview(review_date=today, period_start=year.start, period_end=year.end)
+        score_review(review, today)
+        seconds, calls = [], 0
+        for _ in range(runs):
+            with counter.counting():
+                started = time.perf_counter()
+                score_review(review, today)
+                seconds.append(time.perf_counter() - started)
+                calls = counter.summary()[0]
+    return {"median_ms": round(statistics.median(seconds) * 1000, 1), "db_calls": calls}
+
+
 def run(clients: int, runs: int, counter) -> dict:
 
     with tempfile.TemporaryDirectory() as folder:
@@ -117,6 +142,16 @@ def run(clients: int, runs: int, counter) -> dict:
                           else f"/admin/casefile/{some_client}/")
             figures[name] = measure(counter, http, url, runs)
             print(f"  {name}: {figures[name]}", file=sys.stderr)
+        # A worker's own dashboard, signed in as the first demo worker (a caseload among all the case files).
+        worker = app.test_client()
+        signed = worker.post("/login", data={"email": manager.replace("manager@", "worker1@"), "password": PASSWORD,
+                                             "csrf_token": token(worker, "/login")})
+        if signed.status_code != 302:
+            raise SystemExit("the benchmark's worker could not sign in")
+        figures["worker dashboard"] = measure(counter, worker, "/admin/dashboard/", runs)
+        print(f"  worker dashboard: {figures['worker dashboard']}", file=sys.stderr)
+        figures["fidelity review scoring"] = measure_review(app, counter, runs)
+        print(f"  fidelity review scoring: {figures['fidelity review scoring']}", file=sys.stderr)
         bare = measure(counter, http, "/admin/bareclient/", runs)
         ours = figures["client list"]
         figures["client list"]["bare_ratio"] = {
