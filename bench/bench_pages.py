@@ -4,6 +4,7 @@ bench/out/pages.json (and stdout).
     .venv/bin/python bench/bench_pages.py                 # 1,000 and 10,000 case files
     .venv/bin/python bench/bench_pages.py 1000            # any sizes
     .venv/bin/python bench/bench_pages.py --runs 5        # runs per figure (default 5)
+    .venv/bin/python bench/bench_pages.py --only "worker dashboard"   # these figures only, merged into the file
 
 The case files are the demo generator's (admin_app/demo.py), in mongomock, in this process. Each
 page is one request through the Flask test client, signed in as the demo manager: the time is the
@@ -125,7 +126,7 @@ def measure_review(app, counter, runs):
     return {"median_ms": round(statistics.median(seconds) * 1000, 1), "db_calls": calls}
 
 
-def run(clients: int, runs: int, counter) -> dict:
+def run(clients: int, runs: int, counter, only=()) -> dict:
 
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
@@ -137,7 +138,10 @@ def run(clients: int, runs: int, counter) -> dict:
         if login.status_code != 302:
             raise SystemExit("the benchmark's manager could not sign in")
         figures = {}
+        wanted = lambda name: not only or name in only  # noqa: E731
         for name, url in PAGES:
+            if not wanted(name):
+                continue
             url = url or (f"/admin/client/edit/?id={some_client}" if "edit" in name
                           else f"/admin/casefile/{some_client}/")
             figures[name] = measure(counter, http, url, runs)
@@ -148,10 +152,14 @@ def run(clients: int, runs: int, counter) -> dict:
                                              "csrf_token": token(worker, "/login")})
         if signed.status_code != 302:
             raise SystemExit("the benchmark's worker could not sign in")
-        figures["worker dashboard"] = measure(counter, worker, "/admin/dashboard/", runs)
-        print(f"  worker dashboard: {figures['worker dashboard']}", file=sys.stderr)
-        figures["fidelity review scoring"] = measure_review(app, counter, runs)
-        print(f"  fidelity review scoring: {figures['fidelity review scoring']}", file=sys.stderr)
+        if wanted("worker dashboard"):
+            figures["worker dashboard"] = measure(counter, worker, "/admin/dashboard/", runs)
+            print(f"  worker dashboard: {figures['worker dashboard']}", file=sys.stderr)
+        if wanted("fidelity review scoring"):
+            figures["fidelity review scoring"] = measure_review(app, counter, runs)
+            print(f"  fidelity review scoring: {figures['fidelity review scoring']}", file=sys.stderr)
+        if not wanted("client list"):
+            return figures
         bare = measure(counter, http, "/admin/bareclient/", runs)
         ours = figures["client list"]
         figures["client list"]["bare_ratio"] = {
@@ -166,6 +174,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", action="append", default=[], help="measure only this figure (repeatable); "
+                        "the others already in the file are kept, each measured figure carries its date")
     args = parser.parse_args()
     from linear_cursor import install
 
@@ -177,8 +187,16 @@ def main() -> None:
     result = {"measured_on": london_today().isoformat(), "runs": args.runs, "store": "mongomock, in process",
               "case_files": {}}
     OUT.parent.mkdir(parents=True, exist_ok=True)
+    if args.only and OUT.exists():
+        result = json.loads(OUT.read_text())
     for size in args.sizes:
-        result["case_files"][str(size)] = run(size, args.runs, counter)
+        figures = run(size, args.runs, counter, tuple(args.only))
+        if args.only:
+            for found in figures.values():
+                found["measured_on"] = london_today().isoformat()
+            result["case_files"].setdefault(str(size), {}).update(figures)
+        else:
+            result["case_files"][str(size)] = figures
         OUT.write_text(json.dumps(result, indent=2) + "\n")  # each size as soon as it is measured
     print(json.dumps(result, indent=2))
 

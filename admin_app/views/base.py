@@ -118,6 +118,10 @@ class LookupField(AjaxSelectField):
 
 
 class LookupMultipleField(AjaxSelectMultipleField):
+    def process_formdata(self, valuelist):
+        # In the order chosen (Flask-Admin keeps a set, which loses it), each record once.
+        self._formdata = list(dict.fromkeys(n for field in valuelist for n in field.split(self.separator) if n))
+
     def pre_validate(self, form):
         self.data  # looks each submitted record up
         if self._invalid_formdata:
