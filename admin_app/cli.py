@@ -52,7 +52,7 @@ def seed_demo_data(clients: int = 100) -> dict:
         from admin_app.risk.alerts import london_now
         from admin_app.risk.demo import seed_risk_demo
 
-        counts |= seed_risk_demo(date.today(), london_now(), managers[0])
+        counts |= seed_risk_demo(london_today(), london_now(), managers[0])
         return counts
 
 
