@@ -280,7 +280,7 @@ def register_cli(app: Flask) -> None:
     def check_pots_command(repair):
         """Check each grant pot's committed and paid figures against its bids' histories.
 
-        Exits 1 while any pot is out of step. Repair only when nobody is approving, paying or withdrawing bids.
+        Exits 1 while any pot is out of step. A pot being changed at that moment is left alone (docs/grants.md).
         """
         from admin_app.db import database
         from admin_app.grants import POTS, pot_drift, repair_pot

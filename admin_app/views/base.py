@@ -20,6 +20,7 @@ from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from bson.errors import InvalidId
 from flask_admin.contrib.mongoengine.form import CustomModelConverter, ModelSelectField, ModelSelectMultipleField
 from flask_admin.form import Select2Field
+from flask_admin.model.fields import AjaxSelectField, AjaxSelectMultipleField
 from wtforms import fields as wtf_fields, widgets
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 from flask_wtf import FlaskForm
@@ -67,26 +68,67 @@ class RulesRefused(Exception):
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
-    """Ajax look-ups that only offer records in the user's scope."""
+    """Ajax look-ups that only offer records in the user's scope, so a select over a large collection
+    (every case file, every employer) is never rendered whole.
+
+    Options beyond Flask-Admin's: `filters` (mongoengine filter arguments every offered record meets,
+    e.g. open case files only), `order_by` and `only` (the fields its label needs). A document with normalised `search_keys` (case files,
+    admin_app/search.py) is searched by anchored prefix on them, an index range; any other by an
+    anchored, case-insensitive prefix of the named fields.
+    """
+
+    def __init__(self, name, model, **options):
+        self.filters = dict(options.pop("filters", None) or {})
+        self.order_by = tuple(options.pop("order_by", None) or ())
+        self.only = tuple(options.pop("only", None) or ())
+        super().__init__(name, model, **options)
 
     def _objects(self):
-        return scoped(self.model.objects)
+        objects = scoped(self.model.objects(**self.filters))
+        return objects.only(*self.only) if self.only else objects
 
     def get_one(self, pk):
         try:
             return self._objects().filter(pk=pk).first()
-        except mongoengine.ValidationError:
+        except (mongoengine.ValidationError, InvalidId, TypeError):
             return None
 
     def get_list(self, term, offset=0, limit=10):
         objects = self._objects()
-        if term:
+        if term and "search_keys" in self.model._fields:
+            match = prefix_match("search_keys", term)
+            objects = objects.filter(__raw__=match) if match else objects.none()
+        elif term:
             criteria = None
             for field in self._cached_fields:
-                clause = mongoengine.Q(**{f"{field.name}__icontains": term})
+                clause = mongoengine.Q(**{f"{field.name}__istartswith": term.strip()})
                 criteria = clause if criteria is None else criteria | clause
             objects = objects.filter(criteria)
-        return objects.skip(offset).limit(limit)
+        if self.order_by:
+            objects = objects.order_by(*self.order_by)
+        return objects.skip(max(int(offset or 0), 0)).limit(min(max(int(limit or 10), 1), 50))
+
+
+class LookupField(AjaxSelectField):
+    """A record picked by typing (an ajax look-up): a value the user's look-up would not offer (forged,
+    out of scope or since removed) is a field error, never a silent blank."""
+
+    def pre_validate(self, form):
+        submitted = self._formdata
+        if submitted and self.data is None:
+            raise ValidationError("Choose one of the options the search offers.")
+        super().pre_validate(form)
+
+
+class LookupMultipleField(AjaxSelectMultipleField):
+    def process_formdata(self, valuelist):
+        # In the order chosen (Flask-Admin keeps a set, which loses it), each record once.
+        self._formdata = list(dict.fromkeys(n for field in valuelist for n in field.split(self.separator) if n))
+
+    def pre_validate(self, form):
+        self.data  # looks each submitted record up
+        if self._invalid_formdata:
+            raise ValidationError("Choose only options the search offers.")
 
 
 def _form_field(form, path):
@@ -220,8 +262,10 @@ class CaseFileConverter(CustomModelConverter):
         return unbound
 
     def conv_Reference(self, model, field, kwargs):
-        if getattr(self.view, "_form_ajax_refs", {}).get(field.name):
-            return super().conv_Reference(model, field, kwargs)
+        loader = getattr(self.view, "_form_ajax_refs", {}).get(field.name)
+        if loader:
+            kwargs["allow_blank"] = not field.required
+            return LookupField(loader, **kwargs)
         kwargs["allow_blank"] = not field.required
         kwargs.setdefault("blank_text", "—")
         return ReferenceSelectField(model=field.document_type, **kwargs)
@@ -233,7 +277,10 @@ class CaseFileConverter(CustomModelConverter):
         return super().conv_String(model, field, kwargs)
 
     def conv_List(self, model, field, kwargs):
-        if isinstance(field.field, mongoengine.ReferenceField) and not getattr(self.view, "_form_ajax_refs", {}).get(field.name):
+        loader = getattr(self.view, "_form_ajax_refs", {}).get(field.name)
+        if isinstance(field.field, mongoengine.ReferenceField) and loader:
+            return LookupMultipleField(loader, **kwargs)
+        if isinstance(field.field, mongoengine.ReferenceField):
             return RecordSelectMultipleField(model=field.field.document_type, **kwargs)
         return super().conv_List(model, field, kwargs)
 
