@@ -53,7 +53,7 @@ def seed_demo_data(clients: int = 100) -> dict:
         from admin_app.risk.demo import seed_risk_demo
 
         counts |= seed_risk_demo(london_today(), london_now(), managers[0])
-        from admin_app.privacy import seed_demo as seed_privacy_demo
+        from admin_app.privacy.demo import seed_demo as seed_privacy_demo
 
         counts |= seed_privacy_demo(london_today(), DEMO_DOMAIN)
         return counts
@@ -280,7 +280,7 @@ def register_cli(app: Flask) -> None:
     def check_pots_command(repair):
         """Check each grant pot's committed and paid figures against its bids' histories.
 
-        Exits 1 while any pot is out of step. Repair only when nobody is approving, paying or withdrawing bids.
+        Exits 1 while any pot is out of step. A pot being changed at that moment is left alone (docs/grants.md).
         """
         from admin_app.db import database
         from admin_app.grants import POTS, pot_drift, repair_pot

@@ -28,3 +28,23 @@ def connect(settings) -> None:
 def database():
     """The raw pymongo database, for projections and pipelines."""
     return mongoengine.get_db()
+
+
+_TRANSACTIONS: dict[int, bool] = {}
+
+
+def transactions_supported(db) -> bool:
+    """Whether the server runs multi-document transactions: a replica set member or a mongos router.
+
+    A standalone server (and the embedded in-memory database) has none; callers then rely on
+    conditional single-document writes. Asked once per client.
+    """
+    client = db.client
+    key = id(client)
+    if key not in _TRANSACTIONS:
+        if type(client).__module__.startswith("mongomock"):
+            _TRANSACTIONS[key] = False  # the embedded in-memory database
+        else:
+            hello = client.admin.command("hello")
+            _TRANSACTIONS[key] = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+    return _TRANSACTIONS[key]

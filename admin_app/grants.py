@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 from bson import ObjectId
 
 from admin_app import audit
+from admin_app.db import transactions_supported
 from admin_app.fields import TEXT_MAX, control_character_error
 from admin_app.metrics.records import both
 from admin_app.models.case_file import Client, GrantBid
@@ -268,11 +269,13 @@ def _day(value: date | None) -> datetime | None:
 
 def _move(db, ref: BidRef, action: str, *, by: str, on: date, reason: str = "", amount_pence: int | None = None,
           committed_change: int = 0, paid_change: int = 0, sets: Mapping[str, Any] | None = None,
-          condition: Mapping[str, Any] | None = None, pushes: Mapping[str, Any] | None = None) -> bool:
-    """Apply one transition to the bid if it is still as read; True when it was applied.
+          condition: Mapping[str, Any] | None = None, pushes: Mapping[str, Any] | None = None,
+          session=None) -> dict | None:
+    """Apply one transition to the bid if it is still as read; the audit entry to record when it was applied.
 
     The bid is addressed by its index in the list and must still carry its number and status there,
-    so a concurrent change (or a moved index) makes the update match nothing.
+    so a concurrent change (or a moved index) makes the update match nothing. Without a session the
+    entry is recorded at once; within a transaction the caller records it once the transaction commits.
     """
     transition = TRANSITIONS.get(action)
     target = (transition.target if transition else None) or ref.status
@@ -290,13 +293,72 @@ def _move(db, ref: BidRef, action: str, *, by: str, on: date, reason: str = "", 
         update["$inc"] = {at + "paid_pence": paid_change}
     query = {"_id": ref.client_id, at + "bid_id": ref.bid_id, at + "status": ref.status,
              **{at + k: v for k, v in (condition or {}).items()}}
-    if not db[CLIENTS].update_one(query, update).modified_count:
-        return False
-    audit.record("update", collection=CLIENTS, record_id=ref.client_id, actor=by,
-                 summary=f"{ref.reference}: grant bid {ref.bid_id} {action}"
-                         + (f" {money(amount_pence)}" if amount_pence else "") + (f" ({reason.strip()})" if reason.strip() else ""),
-                 changes=[{"field": at + "status", "old": ref.status, "new": target}])
-    return True
+    if not db[CLIENTS].update_one(query, update, session=session).modified_count:
+        return None
+    record = dict(collection=CLIENTS, record_id=ref.client_id, actor=by,
+                  summary=f"{ref.reference}: grant bid {ref.bid_id} {action}"
+                          + (f" {money(amount_pence)}" if amount_pence else "") + (f" ({reason.strip()})" if reason.strip() else ""),
+                  changes=[{"field": at + "status", "old": ref.status, "new": target}])
+    if session is None:
+        audit.record("update", **record)
+    return record
+
+
+# --- moves of money: the pot and the bid together ---------------------------------------------------------
+
+#: A move still marked in progress after this long was stopped half-way (a crashed process): check-pots repairs it.
+MOVE_GRACE_SECONDS = 120
+
+
+def held_key(bid_id: str) -> str:
+    """The bid's key in its pot's `held` figures (a key may hold no dot and start with no dollar)."""
+    return "held." + str(bid_id).replace(".", "_").replace("$", "_")
+
+
+class _PotRefused(Exception):
+    """The pot's own condition was not met: nothing was written."""
+
+
+class _BidMoved(Exception):
+    """The bid changed meanwhile: the pot's change is undone."""
+
+
+def _pot_and_bid(db, pot_name: str, ref: BidRef, pot_condition: Mapping[str, Any], pot_inc: Mapping[str, int],
+                 bid_write) -> None:
+    """Change the pot (conditionally) and the bid together, or neither.
+
+    `bid_write(session)` writes the bid and returns its audit entry, or None when the bid changed meanwhile.
+    On a replica set both writes are one transaction. Without transactions the pot is written first with a
+    marker naming the bid, then the bid, then the marker is removed (and the pot's change undone if the bid
+    had moved on): check-pots leaves a marked pot alone, so a repair never reads one write without the other.
+    Raises _PotRefused or _BidMoved; nothing is left changed when it does.
+    """
+    pots = db[POTS]
+    match = {"name": pot_name, **pot_condition}
+    if transactions_supported(db):
+        def both_writes(session):
+            if not pots.update_one(match, {"$inc": {**pot_inc, "moves": 1}}, session=session).modified_count:
+                raise _PotRefused()
+            written = bid_write(session)
+            if written is None:
+                raise _BidMoved()  # aborts the transaction: the pot's change goes with it
+            return written
+
+        with db.client.start_session() as session:
+            record = session.with_transaction(both_writes)
+        audit.record("update", **record)
+        return
+    marker = {"bid": ref.bid_id, "at": datetime.utcnow()}
+    if not pots.update_one(match, {"$inc": {**pot_inc, "moves": 1}, "$push": {"moving": marker}}).modified_count:
+        raise _PotRefused()
+    written = None
+    try:
+        written = bid_write(None)
+    finally:
+        undo = {k: -v for k, v in pot_inc.items()} if written is None else {}
+        pots.update_one({"name": pot_name}, {"$pull": {"moving": marker}, "$inc": {**undo, "moves": 1}})
+    if written is None:
+        raise _BidMoved()
 
 
 def refuse_if(errors: list[str]) -> None:
@@ -310,8 +372,8 @@ def _check_state(ref: BidRef, action: str, reason: str = "") -> None:
         raise GrantRefused(f"Say why: a reason is required to {TRANSITIONS[action].label.lower()}.")
 
 
-def _applied(done: bool) -> None:
-    if not done:
+def _applied(done) -> None:
+    if done is None or done is False:
         raise GrantRefused(CHANGED_MEANWHILE)
 
 
@@ -398,28 +460,31 @@ def _pot_name(db, ref: BidRef) -> str:
 
 
 def approve(db, ref: BidRef, *, by: str, on: date, amount_pence: int | None, conditions: str = "") -> None:
-    """Award the amount, committing it in the bid's pot atomically: the pot is never taken past its total."""
+    """Award the amount, committing it in the bid's pot with the bid's change: the pot is never taken past its total."""
     _check_state(ref, "approve")
     refuse_if(award_errors(amount_pence, ref.pence("amount_asked_pence")))
     pot_name = _pot_name(db, ref)
-    pots = db[POTS]
-    committed = pots.update_one({"name": pot_name, "remaining_pence": {"$gte": amount_pence}},
-                                {"$inc": {"committed_pence": amount_pence, "remaining_pence": -amount_pence}})
-    if not committed.modified_count:
-        pot = pots.find_one({"name": pot_name}, {"total_pence": 1, "remaining_pence": 1})
+
+    def bid_write(session):
+        return _move(db, ref, "approve", by=by, on=on, reason=conditions, amount_pence=amount_pence,
+                     committed_change=amount_pence, session=session,
+                     sets={"amount_awarded_pence": amount_pence, "conditions": conditions.strip() or None,
+                           "decided_date": _day(on), "pot": pot_name})
+
+    try:
+        _pot_and_bid(db, pot_name, ref, {"remaining_pence": {"$gte": amount_pence}},
+                     {"committed_pence": amount_pence, "remaining_pence": -amount_pence, held_key(ref.bid_id): amount_pence},
+                     bid_write)
+    except _BidMoved:
+        # The bid moved on meanwhile (another approval, a withdrawal): the pot keeps its money.
+        raise GrantRefused(CHANGED_MEANWHILE) from None
+    except _PotRefused:
+        pot = db[POTS].find_one({"name": pot_name}, {"total_pence": 1, "remaining_pence": 1})
         if pot is None:
-            raise GrantRefused(f"The grant pot {pot_name} no longer exists.")
+            raise GrantRefused(f"The grant pot {pot_name} no longer exists.") from None
         raise GrantRefused(f"Not approved: the {pot_name} pot has {money(pot['remaining_pence'])} left of its "
                            f"{money(pot['total_pence'])} total, less than the {money(amount_pence)} award. "
-                           "Award less, or a manager can raise the pot's total.")
-    done = _move(db, ref, "approve", by=by, on=on, reason=conditions, amount_pence=amount_pence,
-                 committed_change=amount_pence,
-                 sets={"amount_awarded_pence": amount_pence, "conditions": conditions.strip() or None,
-                       "decided_date": _day(on), "pot": pot_name})
-    if not done:
-        # The bid moved on meanwhile (another approval, a withdrawal): give the money back.
-        pots.update_one({"name": pot_name}, {"$inc": {"committed_pence": -amount_pence, "remaining_pence": amount_pence}})
-        raise GrantRefused(CHANGED_MEANWHILE)
+                           "Award less, or a manager can raise the pot's total.") from None
 
 
 def reject(db, ref: BidRef, *, by: str, on: date, reason: str) -> None:
@@ -428,9 +493,34 @@ def reject(db, ref: BidRef, *, by: str, on: date, reason: str) -> None:
                    sets={"rejection_reason": reason.strip(), "decided_date": _day(on)}))
 
 
-def _release(db, ref: BidRef, pence: int) -> None:
-    if pence:
-        db[POTS].update_one({"name": ref.bid.get("pot")}, {"$inc": {"committed_pence": -pence, "remaining_pence": pence}})
+def _release(db, ref: BidRef, action: str, pence: int, **move) -> None:
+    """Write the bid's release of `pence` together with the pot giving back what it holds for the bid.
+
+    The pot gives back at most what it committed to this bid (its `held` figure): a bid brought in by an
+    import, whose history says money was committed elsewhere, releases nothing this pot never committed.
+    """
+    pot_name = ref.bid.get("pot")
+    for _ in range(5):
+        pot = db[POTS].find_one({"name": pot_name}, {"held": 1}) if pot_name and pence else None
+        key = held_key(ref.bid_id)
+        holds = int(((pot or {}).get("held") or {}).get(key[len("held."):]) or 0)
+        back = min(pence, holds)
+
+        def bid_write(session):
+            return _move(db, ref, action, committed_change=-pence, session=session, **move)
+
+        if pot is None:
+            _applied(bid_write(None))
+            return
+        try:
+            _pot_and_bid(db, pot_name, ref, {key: holds} if holds else {key: {"$in": [0, None]}},
+                         {"committed_pence": -back, "remaining_pence": back, key: -back}, bid_write)
+            return
+        except _BidMoved:
+            raise GrantRefused(CHANGED_MEANWHILE) from None
+        except _PotRefused:
+            continue  # the pot's figure for this bid changed as it was read (a repair): read it again
+    raise GrantRefused(CHANGED_MEANWHILE)
 
 
 def pay(db, ref: BidRef, *, by: str, on: date, amount_pence: int | None, paid_on: date | None,
@@ -444,36 +534,36 @@ def pay(db, ref: BidRef, *, by: str, on: date, amount_pence: int | None, paid_on
     payment = GrantPayment(paid_on=paid_on, amount_pence=amount_pence, reference=reference.strip() or None,
                            note=note.strip() or None, recorded_by=by)
     payment.validate()
-    done = _move(db, ref, "pay", by=by, on=paid_on, reason=note or reference, amount_pence=amount_pence,
-                 paid_change=amount_pence, pushes={"payments": payment.to_mongo()},
-                 condition={"amount_awarded_pence": awarded, "paid_pence": {"$lte": awarded - amount_pence}})
-    if not done:
-        raise GrantRefused(CHANGED_MEANWHILE)
-    db[POTS].update_one({"name": ref.bid.get("pot")}, {"$inc": {"paid_pence": amount_pence}})
+
+    def bid_write(session):
+        return _move(db, ref, "pay", by=by, on=paid_on, reason=note or reference, amount_pence=amount_pence,
+                     paid_change=amount_pence, pushes={"payments": payment.to_mongo()}, session=session,
+                     condition={"amount_awarded_pence": awarded, "paid_pence": {"$lte": awarded - amount_pence}})
+
+    try:
+        _pot_and_bid(db, ref.bid.get("pot"), ref, {}, {"paid_pence": amount_pence}, bid_write)
+    except (_BidMoved, _PotRefused):
+        raise GrantRefused(CHANGED_MEANWHILE) from None
 
 
 def _committed_by(ref: BidRef) -> int:
-    """What this bid holds committed in its pot, from its own history (a bid brought in by an import holds nothing)."""
+    """What this bid holds committed, from its own history."""
     return sum(int(t.get("committed_change_pence") or 0) for t in ref.bid.get("transitions") or [])
 
 
 def withdraw(db, ref: BidRef, *, by: str, on: date, reason: str) -> None:
     """Withdraw before any payment; an approved award goes back to the pot."""
     _check_state(ref, "withdraw", reason)
-    held = _committed_by(ref)
-    _applied(_move(db, ref, "withdraw", by=by, on=on, reason=reason, committed_change=-held,
-                   condition={"paid_pence": {"$in": [0, None]}}))
-    _release(db, ref, held)
+    _release(db, ref, "withdraw", _committed_by(ref), by=by, on=on, reason=reason,
+             condition={"paid_pence": {"$in": [0, None]}})
 
 
 def close(db, ref: BidRef, *, by: str, on: date, reason: str) -> None:
     """Close a paid bid; what was awarded but not paid goes back to the pot."""
     _check_state(ref, "close", reason)
     paid = ref.pence("paid_pence")
-    unpaid = max(_committed_by(ref) - paid, 0)
-    _applied(_move(db, ref, "close", by=by, on=on, reason=reason, committed_change=-unpaid,
-                   condition={"paid_pence": paid}))
-    _release(db, ref, unpaid)
+    _release(db, ref, "close", max(_committed_by(ref) - paid, 0), by=by, on=on, reason=reason,
+             condition={"paid_pence": paid})
 
 
 OPERATIONS = {"submit": submit, "review": review, "recommend": recommend, "approve": approve, "reject": reject,
@@ -687,26 +777,57 @@ class PotDrift:
     stored_paid_pence: int
     committed_pence: int      # from the bids
     paid_pence: int           # from the bids
+    moves: int | None = None  # the pot's change counter as read: a repair acts only if it is unchanged
+    held: tuple = ()          # (bid key, pence) committed to each bid, from the bids
 
     def describe(self) -> str:
         return (f"{self.pot}: stored committed {money(self.stored_committed_pence)}, paid {money(self.stored_paid_pence)}; "
                 f"the bids add up to committed {money(self.committed_pence)}, paid {money(self.paid_pence)}")
 
 
-def pot_drift(db) -> list[PotDrift]:
-    """Pots whose committed or paid figures no longer match their bids.
+def _by_bid(db) -> dict[str, dict[str, dict]]:
+    """{pot name: {bid key: {"committed": pence, "paid": pence}}} summed from the bids' transitions."""
+    found: dict[str, dict[str, dict]] = {}
+    for row in db[CLIENTS].aggregate([
+        {"$match": {"grant_bids.transitions.on": {"$lte": datetime(9999, 12, 31)}}},  # on the index, never a scan
+        {"$project": {"grant_bids.pot": 1, "grant_bids.bid_id": 1, "grant_bids.transitions.committed_change_pence": 1,
+                      "grant_bids.transitions.paid_change_pence": 1}},
+        {"$unwind": "$grant_bids"},
+        {"$unwind": "$grant_bids.transitions"},
+        {"$group": {"_id": {"pot": "$grant_bids.pot", "bid": "$grant_bids.bid_id"},
+                    "committed": {"$sum": "$grant_bids.transitions.committed_change_pence"},
+                    "paid": {"$sum": "$grant_bids.transitions.paid_change_pence"}}},
+    ]):
+        key = held_key(row["_id"]["bid"])[len("held."):]
+        found.setdefault(row["_id"].get("pot"), {})[key] = {"committed": int(row["committed"] or 0),
+                                                          "paid": int(row["paid"] or 0)}
+    return found
 
-    Each money move writes the pot, then the bid (or the bid, then the pot); a process stopped between
-    the two leaves them apart. Stopped after the pot and before the bid, the pot shows more committed
-    than any bid holds, which refuses approvals but never over-commits.
+
+def pot_drift(db, now: datetime | None = None) -> list[PotDrift]:
+    """Pots whose committed, paid or per-bid figures no longer match their bids.
+
+    The pots are read before the bids: a move that starts after the read changes the pot's counter, so the
+    repair of what was read refuses; a move in progress (marked on the pot) is left alone unless its mark is
+    older than MOVE_GRACE_SECONDS, when the process making it must have stopped half-way.
     """
-    moved = _moved_by_pot(db)
+    now = now or datetime.utcnow()
+    pots = list(db[POTS].find({}, {"name": 1, "total_pence": 1, "committed_pence": 1, "paid_pence": 1,
+                                   "held": 1, "moves": 1, "moving": 1}).sort("name", 1))
+    bids = _by_bid(db)
     drift = []
-    for pot in db[POTS].find({}, {"name": 1, "total_pence": 1, "committed_pence": 1, "paid_pence": 1}).sort("name", 1):
-        bids = moved.get(pot["name"], {})
+    for pot in pots:
+        moving = pot.get("moving") or []
+        if any((now - m["at"]).total_seconds() < MOVE_GRACE_SECONDS for m in moving):
+            continue  # being changed right now
+        per_bid = bids.get(pot["name"], {})
+        held = tuple(sorted((k, v["committed"]) for k, v in per_bid.items() if v["committed"]))
+        stored_held = tuple(sorted((k, int(v)) for k, v in (pot.get("held") or {}).items() if v))
         found = PotDrift(pot["name"], int(pot.get("total_pence") or 0), int(pot.get("committed_pence") or 0),
-                         int(pot.get("paid_pence") or 0), int(bids.get("committed", 0)), int(bids.get("paid", 0)))
-        if (found.stored_committed_pence, found.stored_paid_pence) != (found.committed_pence, found.paid_pence):
+                         int(pot.get("paid_pence") or 0), sum(v["committed"] for v in per_bid.values()),
+                         sum(v["paid"] for v in per_bid.values()), pot.get("moves"), held)
+        if (found.stored_committed_pence, found.stored_paid_pence, stored_held) != (
+                found.committed_pence, found.paid_pence, held) or moving:
             drift.append(found)
     return drift
 
@@ -714,10 +835,12 @@ def pot_drift(db) -> list[PotDrift]:
 def repair_pot(db, drift: PotDrift) -> bool:
     """Set the pot's figures to what its bids add up to, if the pot has not changed since `drift` was read."""
     done = db[POTS].update_one(
-        {"name": drift.pot, "total_pence": drift.total_pence, "committed_pence": drift.stored_committed_pence,
-         "paid_pence": drift.stored_paid_pence},
+        {"name": drift.pot, "moves": drift.moves, "total_pence": drift.total_pence,
+         "committed_pence": drift.stored_committed_pence, "paid_pence": drift.stored_paid_pence},
         {"$set": {"committed_pence": drift.committed_pence, "paid_pence": drift.paid_pence,
-                  "remaining_pence": drift.total_pence - drift.committed_pence}})
+                  "remaining_pence": drift.total_pence - drift.committed_pence, "held": dict(drift.held),
+                  "moving": []},
+         "$inc": {"moves": 1}})
     return bool(done.matched_count)
 
 
@@ -736,7 +859,7 @@ def notify_pot_drift(db, pause_seconds: float = 5.0) -> list[PotDrift]:
     drift = [d for d in pot_drift(db) if d.pot in first]
     for found in drift:
         text = (f"Grant pot out of step with its bids: {found.describe()}. Ask an administrator to run "
-                "`flask check-pots --repair` while no one is approving or paying bids.")
+                "`flask check-pots --repair`.")
         if Notice.objects(role="manager", text=text, dismissed_by__size=0).first() is None:
             Notice(role="manager", text=text, link="/admin/grantpot/").save()
     return drift

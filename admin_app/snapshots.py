@@ -1,7 +1,9 @@
-"""The service dashboard's figures as snapshots: read in one query, never staler than FRESH.
+"""The dashboards' figures as snapshots: read in one query, never staler than FRESH.
 
 Reading every case file to build the report takes seconds at 10,000 case files, so the service
-dashboard reads a snapshot of it instead, keyed by period and the day it is judged on. A snapshot
+dashboard reads a snapshot of it instead, keyed by period and the day it is judged on; a worker's
+own dashboard reads one keyed also by the worker (only they read it), and a fidelity review is
+scored from the service's. A snapshot
 older than FRESH is computed again by the request that finds it so (the figures are never staler
 than that), and the `dashboards.refresh` job, which beat (or, in embedded mode, the web app) runs
 every EXPORT_SWEEP_SECONDS, recomputes every snapshot viewed in the last day before it gets that
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
+from bson import ObjectId
 from mongoengine import NotUniqueError
 
 from admin_app.metrics.periods import Period
@@ -36,12 +39,24 @@ def service_key(period: Period, as_of: date) -> str:
     return f"service:{period.start.isoformat()}:{period.end.isoformat()}:{as_of.isoformat()}"
 
 
-def parse_key(key: str) -> tuple[Period, date] | None:
+def caseload_key(worker_id, period: Period, as_of: date) -> str:
+    """A worker's own dashboard: read only by that worker, whose id is in the key."""
+    return f"caseload-{worker_id}:{period.start.isoformat()}:{period.end.isoformat()}:{as_of.isoformat()}"
+
+
+def parse_key(key: str) -> tuple[dict, Period, date] | None:
+    """(the case files the figures cover as a match, period, as-of day) of a snapshot's key."""
     parts = key.split(":")
-    if len(parts) != 4 or parts[0] != "service":
+    if len(parts) != 4:
+        return None
+    if parts[0] == "service":
+        match: dict = {}
+    elif parts[0].startswith("caseload-") and ObjectId.is_valid(parts[0][len("caseload-"):]):
+        match = {"worker": ObjectId(parts[0][len("caseload-"):])}
+    else:
         return None
     start, end, as_of = (date.fromisoformat(part) for part in parts[1:])
-    return Period(start, end), as_of
+    return match, Period(start, end), as_of
 
 
 def figures(key: str, compute: Callable[[], dict[str, Any]], now: datetime | None = None) -> Figures:
@@ -68,7 +83,13 @@ def store(key: str, report: dict[str, Any], now: datetime) -> Figures:
     return Figures(json.loads(text), now)
 
 
-def refresh(now: datetime, compute: Callable[[Period, date], dict[str, Any]]) -> int:
+def expire_all() -> None:
+    """Make every snapshot stale, so the next reader computes it again (after a change that alters the
+    figures themselves, such as a corrected fidelity anchor)."""
+    FigureSnapshot.objects(computed_at__gt=datetime(1970, 1, 1)).update(set__computed_at=datetime(1970, 1, 1))
+
+
+def refresh(now: datetime, compute: Callable[[dict, Period, date], dict[str, Any]]) -> int:
     """Recompute each snapshot viewed in the last day whose freshness is running out; delete the rest."""
     FigureSnapshot.objects(viewed_at__lt=now - KEPT).delete()
     done = 0
@@ -77,8 +98,8 @@ def refresh(now: datetime, compute: Callable[[Period, date], dict[str, Any]]) ->
         parsed = parse_key(snapshot.key)
         if parsed is None:
             continue
-        period, as_of = parsed
+        match, period, as_of = parsed
         FigureSnapshot.objects(pk=snapshot.pk).update_one(
-            set__report_json=json.dumps(compute(period, as_of), default=str), set__computed_at=now)
+            set__report_json=json.dumps(compute(match, period, as_of), default=str), set__computed_at=now)
         done += 1
     return done

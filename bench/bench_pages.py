@@ -4,12 +4,17 @@ bench/out/pages.json (and stdout).
     .venv/bin/python bench/bench_pages.py                 # 1,000 and 10,000 case files
     .venv/bin/python bench/bench_pages.py 1000            # any sizes
     .venv/bin/python bench/bench_pages.py --runs 5        # runs per figure (default 5)
+    .venv/bin/python bench/bench_pages.py --only "worker dashboard"   # these figures only, merged into the file
 
 The case files are the demo generator's (admin_app/demo.py), in mongomock, in this process. Each
 page is one request through the Flask test client, signed in as the demo manager: the time is the
 median of the runs after one warm-up request, "db_calls" are counted at the mongomock Collection
 level as in bench_casefile.py (each call that would be a round trip to MongoDB), "bytes" is the
 response body.
+
+"worker dashboard" is the first demo worker's own dashboard; "fidelity review scoring" is what saving
+a review computes (its data-scored items), timed as a call. Both read figures kept ready
+(admin_app/snapshots.py): the first request of a minute computes them, the others read them.
 
 For the client list, "bare_ratio" compares it with a bare Flask-Admin ModelView over the same
 collection, the same 20 rows and the same columns (without our scoping, computed columns or audit):
@@ -100,7 +105,28 @@ def measure(counter, http, url, runs):
             "bytes": int(statistics.median(sizes))}
 
 
-def run(clients: int, runs: int, counter) -> dict:
+def measure_review(app, counter, runs):
+    """Scoring a fidelity review for this financial year, as saving the review form does (no page)."""
+    from admin_app.metrics.periods import financial_year_of, london_today
+    from admin_app.models.fidelity import FidelityReview
+    from admin_app.views.fidelity import score_review
+
+    today = london_today()
+    year = financial_year_of(today)
+    with app.app_context():
+        review = FidelityReview(review_date=today, period_start=year.start, period_end=year.end)
+        score_review(review, today)
+        seconds, calls = [], 0
+        for _ in range(runs):
+            with counter.counting():
+                started = time.perf_counter()
+                score_review(review, today)
+                seconds.append(time.perf_counter() - started)
+                calls = counter.summary()[0]
+    return {"median_ms": round(statistics.median(seconds) * 1000, 1), "db_calls": calls}
+
+
+def run(clients: int, runs: int, counter, only=()) -> dict:
 
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
@@ -112,11 +138,28 @@ def run(clients: int, runs: int, counter) -> dict:
         if login.status_code != 302:
             raise SystemExit("the benchmark's manager could not sign in")
         figures = {}
+        wanted = lambda name: not only or name in only  # noqa: E731
         for name, url in PAGES:
+            if not wanted(name):
+                continue
             url = url or (f"/admin/client/edit/?id={some_client}" if "edit" in name
                           else f"/admin/casefile/{some_client}/")
             figures[name] = measure(counter, http, url, runs)
             print(f"  {name}: {figures[name]}", file=sys.stderr)
+        # A worker's own dashboard, signed in as the first demo worker (a caseload among all the case files).
+        worker = app.test_client()
+        signed = worker.post("/login", data={"email": manager.replace("manager@", "worker1@"), "password": PASSWORD,
+                                             "csrf_token": token(worker, "/login")})
+        if signed.status_code != 302:
+            raise SystemExit("the benchmark's worker could not sign in")
+        if wanted("worker dashboard"):
+            figures["worker dashboard"] = measure(counter, worker, "/admin/dashboard/", runs)
+            print(f"  worker dashboard: {figures['worker dashboard']}", file=sys.stderr)
+        if wanted("fidelity review scoring"):
+            figures["fidelity review scoring"] = measure_review(app, counter, runs)
+            print(f"  fidelity review scoring: {figures['fidelity review scoring']}", file=sys.stderr)
+        if not wanted("client list"):
+            return figures
         bare = measure(counter, http, "/admin/bareclient/", runs)
         ours = figures["client list"]
         figures["client list"]["bare_ratio"] = {
@@ -131,6 +174,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", action="append", default=[], help="measure only this figure (repeatable); "
+                        "the others already in the file are kept, each measured figure carries its date")
     args = parser.parse_args()
     from linear_cursor import install
 
@@ -142,8 +187,16 @@ def main() -> None:
     result = {"measured_on": london_today().isoformat(), "runs": args.runs, "store": "mongomock, in process",
               "case_files": {}}
     OUT.parent.mkdir(parents=True, exist_ok=True)
+    if args.only and OUT.exists():
+        result = json.loads(OUT.read_text())
     for size in args.sizes:
-        result["case_files"][str(size)] = run(size, args.runs, counter)
+        figures = run(size, args.runs, counter, tuple(args.only))
+        if args.only:
+            for found in figures.values():
+                found["measured_on"] = london_today().isoformat()
+            result["case_files"].setdefault(str(size), {}).update(figures)
+        else:
+            result["case_files"][str(size)] = figures
         OUT.write_text(json.dumps(result, indent=2) + "\n")  # each size as soon as it is measured
     print(json.dumps(result, indent=2))
 

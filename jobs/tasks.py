@@ -103,14 +103,14 @@ def check_grant_pots() -> int:
 
 @celery.task(name="dashboards.refresh")
 def refresh_dashboards() -> int:
-    """Recompute the service dashboard's snapshots that people are looking at, before they go stale."""
+    """Recompute the dashboards' snapshots that people are looking at, before they go stale."""
     from admin_app import snapshots
     from admin_app.db import database
     from admin_app.metrics.report import load_report
 
     ensure_database()
     return snapshots.refresh(datetime.utcnow(),
-                             lambda period, as_of: load_report(database(), {}, period, as_of=as_of))
+                             lambda match, period, as_of: load_report(database(), match, period, as_of=as_of))
 
 
 @celery.task(name="alerts.email_admins")

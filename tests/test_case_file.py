@@ -230,3 +230,63 @@ def test_reopening_a_closed_case_needs_a_reason_and_keeps_its_history(login, use
     assert case.status == "active"
     assert (case.status_history[-1].status, case.status_history[-1].reason, case.status_history[-1].by) == \
         ("active", "Back in touch after moving house", users["manager"].email)
+
+
+def test_two_saves_at_once_cannot_both_take_a_workers_last_place(login, users, monkeypatch):
+    """The second save arrives while the first is between counting the caseload and writing the case file."""
+    import threading
+
+    from admin_app.views import clients as client_views
+
+    StaffProfile(user=users["worker"], fte=0.2, start_date=TODAY - timedelta(days=400)).save()  # cap 5
+    for i in range(4):
+        new_client(f"E4E-L{i:04d}", worker=users["worker"])
+    first, second = login("admin_staff"), login("admin_staff")
+    first_data = post_ready(first, client_form(worker=str(users["worker"].pk)))
+    second_data = post_ready(second, client_form(reference="E4E-F0002", worker=str(users["worker"].pk)))
+    answers = {}
+    count = client_views.open_case_count
+
+    def count_while_another_save_arrives(*args, **kwargs):
+        if "second" not in answers:
+            answers["second"] = None
+            other = threading.Thread(target=lambda: answers.update(
+                second=second.post("/admin/client/new/", data=second_data)))
+            other.start()
+            other.join(timeout=0.5)  # the other save runs as far as it can meanwhile
+            answers["other"] = other
+        return count(*args, **kwargs)
+
+    monkeypatch.setattr(client_views, "open_case_count", count_while_another_save_arrives)
+    answers["first"] = first.post("/admin/client/new/", data=first_data)
+    answers["other"].join(timeout=10)
+
+    assert answers["first"].status_code == 302
+    assert answers["second"].status_code == 200 and "over their cap of 5" in errors_in(answers["second"])
+    assert Client.objects(worker=users["worker"]).count() == 5
+    assert Client.objects(reference="E4E-F0002").first() is None
+
+
+def post_ready(client, data):
+    return {**data, "csrf_token": csrf_token(client, "/admin/client/new/")}
+
+
+def test_a_caseload_hold_makes_a_second_save_wait_and_a_lapsed_hold_is_taken_over(app, users):
+    from datetime import datetime
+
+    from admin_app import caseload
+    from admin_app.db import database
+
+    with caseload.counting(users["worker"]):
+        with pytest.raises(caseload.CaseloadBusy, match="being saved at this moment"):
+            with caseload.counting(users["worker"], wait_seconds=0.1):
+                pass
+        with caseload.counting(users["worker2"], wait_seconds=0.1):  # another worker's caseload is free
+            pass
+    with caseload.counting(users["worker"], wait_seconds=0.1):  # released once the first save finished
+        pass
+    # A process that stopped while holding: its hold lapses.
+    database()[caseload.HOLDS].update_one({"_id": users["worker"].pk},
+                                          {"$set": {"by": "stopped", "until": datetime.utcnow() - timedelta(seconds=1)}})
+    with caseload.counting(users["worker"], wait_seconds=0.1):
+        pass

@@ -45,18 +45,43 @@ def test_the_service_dashboard_shows_its_snapshot_then_a_fresh_one_after_a_minut
     assert referrals(later) == referrals(first) + 1
 
 
-def test_a_workers_own_dashboard_is_computed_as_asked(app, users, login):
+def test_a_workers_own_dashboard_is_kept_for_them_alone_and_says_when_it_was_computed(app, users, login):
     from admin_app.models.snapshots import FigureSnapshot
+
+    worker, other = login("worker"), login("worker2")
+    with app.app_context():
+        a_referral_today(users, "E4E-D0003")
+    first = worker.get("/admin/dashboard/").get_data(as_text=True)
+    assert "Figures computed at" in first
+    theirs = other.get("/admin/dashboard/").get_data(as_text=True)
+    assert referrals(theirs) == referrals(first) - 1  # the other worker's own figures, not the first's
+    with app.app_context():
+        a_referral_today(users, "E4E-D0004")
+        keys = sorted(s.key.split(":")[0] for s in FigureSnapshot.objects.only("key"))
+        assert keys == sorted(f"caseload-{users[w].pk}" for w in ("worker", "worker2"))
+    within_the_minute = worker.get("/admin/dashboard/").get_data(as_text=True)
+    assert (computed_at(within_the_minute), referrals(within_the_minute)) == (computed_at(first), referrals(first))
+    with app.app_context():  # a minute and a second later
+        FigureSnapshot.objects.update(set__computed_at=datetime.utcnow() - timedelta(seconds=61))
+    later = worker.get("/admin/dashboard/").get_data(as_text=True)
+    assert computed_at(later) != computed_at(first) and referrals(later) == referrals(first) + 1
+
+
+def test_the_refresh_job_recomputes_a_workers_snapshot_with_their_caseload_only(app, users, login):
+    from admin_app.models.snapshots import FigureSnapshot
+    from jobs.tasks import refresh_dashboards
 
     worker = login("worker")
     with app.app_context():
-        a_referral_today(users, "E4E-D0003")
+        a_referral_today(users, "E4E-D0005")
     before = referrals(worker.get("/admin/dashboard/").get_data(as_text=True))
     with app.app_context():
-        a_referral_today(users, "E4E-D0004")
-    assert referrals(worker.get("/admin/dashboard/").get_data(as_text=True)) == before + 1
-    with app.app_context():
-        assert FigureSnapshot.objects.count() == 0  # nothing of one worker's is kept for others
+        a_referral_today(users, "E4E-D0006")
+        new_client("E4E-D0007", worker=users["worker2"])
+        FigureSnapshot.objects.update(set__computed_at=datetime.utcnow() - timedelta(seconds=45))
+        assert refresh_dashboards.apply().get() == 1
+        [snapshot] = FigureSnapshot.objects()
+        assert json.loads(snapshot.report_json)["service"]["referrals"] == before + 1
 
 
 def test_the_refresh_job_recomputes_what_people_look_at_and_forgets_the_rest(app, users, login):

@@ -30,7 +30,7 @@ def make_schedule(**fields):
     from admin_app.models.exports import ExportSchedule
 
     values = dict(name="KPI quarterly", report="kpi_fidelity", period_rule="previous_quarter",
-                  cron="0 7 5 1,4,7,10 *", recipients=["lead@example.org"], delivery="link", active=True,
+                  cron="0 7 5 1,4,7,10 *", recipients=["commissioner@test.e4e"], delivery="link", active=True,
                   next_due_at=datetime.utcnow() + timedelta(days=30))
     values.update(fields)
     return ExportSchedule(**values).save()
@@ -94,7 +94,7 @@ def test_the_mail_server_down_then_up_in_embedded_mode_sends_once_without_anyone
         assert run.status == "sent" and run.mail_attempts == 2 and not run.error
     assert len(inbox.messages) == 1
     [(recipients, message)] = inbox.messages
-    assert recipients == ["lead@example.org"]
+    assert recipients == ["commissioner@test.e4e"]
     assert f"/admin/exportrun/download/{run.pk}" in message.get_content()
     assert_complete_headers(inbox)
 
@@ -222,7 +222,7 @@ def test_a_slow_build_overtaken_after_its_lease_leaves_one_workbook_and_one_emai
     real = REPORTS["kpi_fidelity"]
 
     class Slow:
-        title, filename = real.title, real.filename
+        title, filename, recipient_roles = real.title, real.filename, real.recipient_roles
 
         def __init__(self):
             self.overtaken = False

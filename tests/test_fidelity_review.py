@@ -70,6 +70,9 @@ def test_manager_scores_every_item_five_and_the_review_is_exemplary(login, casew
     assert review.created_by == "manager@test.e4e"
     page = manager.get(response.headers["Location"]).get_data(as_text=True)
     assert 'data-total="125"' in page and "Exemplary" in page and "Nobody is turned away." in page
+    # Scored from the service's figures kept ready, and the page says when they were computed.
+    assert f'data-figures-computed-at="{review.figures_computed_at.isoformat()}"' in page
+    assert "never more than a minute old" in page
 
 
 def test_a_total_of_exactly_100_is_good(login, casework):

@@ -92,3 +92,30 @@ def test_the_audit_list_and_the_service_dashboard_do_not_grow_with_rows(app, use
         case_files(users, 25, start=2)
     audit_many, calls = calls_for(manager, "/admin/auditevent/", monkeypatch)
     assert audit_many == audit_few, calls
+
+
+@pytest.mark.parametrize("part", ["contacts", "employer_contacts", "outcomes", "risk_notes"])
+def test_a_task_form_makes_as_many_calls_whatever_the_staff_employers_and_items(app, users, login, monkeypatch, part):
+    """The "Who" select is one query for the whole list of staff, the signed-in user's own staff check
+    none; employers are looked up as the user types, so the form never reads them."""
+    from admin_app.models.partners import Employer
+    from admin_app.security import datastore
+
+    worker = login("worker")
+    with app.app_context():
+        case_files(users, 1)
+        case = new_client("E4E-TASK1", worker=users["worker"])
+    url = f"/admin/casefile/{case.pk}/add/{part}"
+    few, _ = calls_for(worker, url, monkeypatch)
+    with app.app_context():
+        for n in range(30):
+            datastore.create_user(email=f"staff{n}@test.e4e", name=f"Staff {n}", password="x" * 20,
+                                  roles=["worker" if n % 2 else "admin_staff"])
+            Employer(name=f"Employer {n:02d}").save()
+        case_files(users, 5, start=1)
+    many, calls = calls_for(worker, url, monkeypatch)
+    page = worker.get(url).get_data(as_text=True)
+    assert many == few, calls
+    assert calls["employers"] == 0 and "Employer 07" not in page
+    if part != "outcomes":
+        assert "Staff 7" in page  # the Who select lists every member of staff, from its one query

@@ -128,3 +128,47 @@ def test_ajax_lookup_offers_a_worker_only_their_own_clients(app, users, cases):
         loader = app.extensions["e4e_admin"]._views[-1]._form_ajax_refs["client"]
         assert loader.get_one(str(cases[1].pk)) is None
         assert loader.get_one(str(cases[0].pk)) is not None
+
+
+# --- client pickers over every case file are look-ups within the caseload ---------------------------------
+
+def _lookup(client, endpoint, name, term):
+    response = client.get(f"/admin/{endpoint}/ajax/lookup/?name={name}&query={term}")
+    assert response.status_code == 200
+    return [label.split()[0] for _, label in json.loads(response.get_data(as_text=True))]  # the references
+
+
+@pytest.mark.parametrize("endpoint,name", [("affiliation", "client"), ("visit", "clients")])
+def test_a_worker_cannot_look_up_another_caseloads_clients_by_url(login, users, cases, endpoint, name):
+    worker = login("worker")
+    assert _lookup(worker, endpoint, name, "E4E-MINE") == ["E4E-MINE1"]
+    assert _lookup(worker, endpoint, name, "E4E-THEIRS") == []
+    assert _lookup(worker, endpoint, name, "Test") == ["E4E-MINE1"]  # by name: still only their own
+    manager = login("manager")
+    assert _lookup(manager, endpoint, name, "E4E") == ["E4E-MINE1", "E4E-THEIRS"]
+    # The form carries a look-up, not a list of case files.
+    page = worker.get(f"/admin/{endpoint}/new/").get_data(as_text=True)
+    assert "E4E-THEIRS" not in page and "E4E-MINE1" not in page and "ajax/lookup" in page
+
+
+def test_a_client_lookup_matches_the_start_of_a_reference_or_name_only(login, users, cases):
+    new_client("E4E-X0001", worker=users["worker"], first_name="Ola", last_name="Smith-Jones")
+    new_client("E4E-X0002", worker=users["worker"], status="closed", first_name="Ola", last_name="Jonas")
+    manager = login("manager")
+    assert _lookup(manager, "affiliation", "client", "jones") == ["E4E-X0001"]
+    assert _lookup(manager, "affiliation", "client", "ones") == []  # a prefix, not anywhere in the name
+    assert _lookup(manager, "affiliation", "client", "ola") == ["E4E-X0001", "E4E-X0002"]
+    assert _lookup(manager, "visit", "clients", "ola") == ["E4E-X0001"]  # visits: open cases only
+
+
+def test_an_affiliation_for_another_caseloads_client_posted_by_hand_is_refused(login, users, cases):
+    from admin_app.models.risk import Affiliation, Group
+
+    group = Group(name="Test group").save()
+    worker = login("worker")
+    data = {"client": str(cases[1].pk), "group": str(group.pk), "confidence": "confirmed", "source": "police",
+            "source_detail": "", "date": "2026-01-05", "ended_on": "",
+            "csrf_token": csrf_token(worker, "/admin/affiliation/new/")}
+    page = worker.post("/admin/affiliation/new/", data=data).get_data(as_text=True)
+    assert "Choose one of the options the search offers" in page
+    assert Affiliation.objects.count() == 0

@@ -392,3 +392,46 @@ def test_every_problem_is_reported_in_the_same_round(login, users):
     summary = text(response).split('error-summary"')[1].split("</div>")[0]
     assert "Enter how long it took" in summary and "is in the future" in summary
     assert raw(case).get("contacts", []) == []
+
+
+# --- employers are typed and looked up, never a drop-down of every employer -----------------------------
+
+def test_an_employer_is_looked_up_by_the_start_of_its_name(login, users):
+    import json
+
+    from admin_app.models.partners import Employer
+
+    for name in ("Brindley Bakery", "Bull Ring Barbers", "Digbeth Dining", "The Bakehouse"):
+        Employer(name=name).save()
+    case = new_client("E4E-LOOK1", worker=users["worker"])
+    worker = login("worker")
+    page = text(worker.get(f"{page_url(case)}add/outcomes"))
+    assert "Brindley Bakery" not in page and "casefile/ajax/lookup/?name=employer" in page.replace("&amp;", "&")
+
+    def lookup(client, term):
+        response = client.get(f"/admin/casefile/ajax/lookup/?name=employer&query={term}")
+        return response.status_code, [label for _, label in json.loads(response.get_data(as_text=True))] \
+            if response.status_code == 200 else None
+
+    assert lookup(worker, "b") == (200, ["Brindley Bakery", "Bull Ring Barbers"])
+    assert lookup(worker, "BAKE") == (200, [])  # the start of the name, not anywhere in it
+    assert lookup(worker, "the bake") == (200, ["The Bakehouse"])
+    assert lookup(login("grant_panel"), "b")[0] == 403  # records no outcomes or employer contacts
+    assert worker.get("/admin/casefile/ajax/lookup/?name=client&query=E4E").status_code == 404
+
+
+def test_an_outcome_is_recorded_with_a_looked_up_employer_and_a_made_up_one_is_refused(login, users):
+    from admin_app.models.partners import Employer
+
+    employer = Employer(name="Brindley Bakery").save()
+    case = new_client("E4E-LOOK2", worker=users["worker"])
+    worker = login("worker")
+    url = f"{page_url(case)}add/outcomes"
+    data = {"kind": "paid_employment", "start_date": (date.today() - timedelta(days=3)).isoformat(),
+            "job_type": "Baker", "hours_per_week": "20", "competitive": "y"}
+    response = submit(worker, url, {**data, "employer": str(ObjectId())})
+    assert response.status_code == 200 and "Choose one of the options the search offers" in text(response)
+    assert not Client.objects.get(pk=case.pk).outcomes
+    response = submit(worker, url, {**data, "employer": str(employer.pk)})
+    assert response.status_code == 302, text(response)[-1500:]
+    assert Client.objects.get(pk=case.pk).outcomes[0].employer == employer

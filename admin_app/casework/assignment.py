@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 from bson import ObjectId
 
+from admin_app.metrics.periods import london_today
 from admin_app.models.case_file import Assignment, Client
 
 BACKFILL_REASON = "history started from the worker on record at the referral date"
@@ -30,7 +31,7 @@ def entry(worker: Any, day: date, by: str | None, reason: str | None = None) -> 
 def backfill_entry(worker: Any, referral_date: date | datetime | None) -> dict[str, Any]:
     """The first entry of a case file stored before the history was kept: its worker held it from the referral."""
     day = referral_date.date() if isinstance(referral_date, datetime) else referral_date
-    return entry(worker, day or date.today(), None, BACKFILL_REASON)
+    return entry(worker, day or london_today(), None, BACKFILL_REASON)
 
 
 def reassign(collection: Any, docs: Iterable[dict[str, Any]], target: Any, day: date, by: str,

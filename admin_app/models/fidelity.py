@@ -44,6 +44,7 @@ class FidelityReview(Document):
     period_start = DateField(required=True, verbose_name="Period from")
     period_end = DateField(required=True, verbose_name="Period to")
     judged_on = DateField(verbose_name="Data judged as of")
+    figures_computed_at = DateTimeField(verbose_name="Figures computed at (UTC)")
     manager_scores = ListField(EmbeddedDocumentField(ItemScore), verbose_name="Manager's scores")
     data_scores = ListField(EmbeddedDocumentField(DataItemSnapshot), verbose_name="Scores from the data")
     total = IntField(min_value=0, verbose_name="Total")

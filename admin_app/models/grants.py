@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from bson import ObjectId
 from mongoengine import (
+    DictField,
     Document,
     EmbeddedDocument,
     EmbeddedDocumentField,
@@ -69,6 +70,12 @@ class GrantPot(Document):
     remaining_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, default=0, verbose_name="Remaining (pence)")
     total_history = ListField(EmbeddedDocumentField(PotTotalChange), verbose_name="Changes of total")
     created_by = StringField(max_length=255, verbose_name="Created by")
+    #: What the pot holds committed for each bid, by bid number: a release gives back at most this.
+    held = DictField(verbose_name="Committed by bid (pence)")
+    #: Counts every change of the figures, so a repair acts only on the pot exactly as it read it.
+    moves = IntField(min_value=0, default=0, verbose_name="Changes of figures")
+    #: Moves between writing the pot and writing their bid ({"bid", "at"}), when the server has no transactions.
+    moving = ListField(DictField(), verbose_name="Moves in progress")
 
     meta = {"collection": "grant_pots", "ordering": ["-period_start"], "indexes": [("period_start", "period_end"), ("-period_start", "-_id")]}
 

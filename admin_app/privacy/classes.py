@@ -7,7 +7,7 @@ A field says its class with `data_class=` (mongoengine keeps extra keyword argum
 
 Each class is a permission `fieldclass.<class>.read`, held by roles and changed in the Roles screen.
 Screens, the case-file page, task forms, list columns, search, the timeline, audit diffs, exports and the
-data dictionary ask this module whether a field may be read; a field that may not shows as "restricted",
+data dictionary ask whether a field may be read (admin_app/privacy/reads.py, against the user's permissions); a field that may not shows as "restricted",
 is left out of every form, and a save never writes it.
 """
 from __future__ import annotations
@@ -66,24 +66,6 @@ def class_of(field) -> FieldClass | None:
     return CLASSES[name]
 
 
-def readable(field, user=None) -> bool:
-    """Whether the user (the signed-in one by default) may read this model field's values."""
-    declared = class_of(field)
-    if declared is None:
-        return True
-    from admin_app.security import has_permission
-
-    return has_permission(declared.permission, user)
-
-
-def shown(document, name: str, user=None):
-    """The value of `document.<name>` as this user may see it: the value, or "restricted"."""
-    field = document._fields.get(name)
-    if field is not None and not readable(field, user):
-        return RESTRICTED
-    return getattr(document, name)
-
-
 @dataclass(frozen=True)
 class Classified:
     """One classified field of a document, reached by a dotted path (list items counted as one)."""
@@ -99,7 +81,7 @@ class Classified:
         return bool(getattr(self.field, "encrypted", False))
 
 
-def _inner(field):
+def inner_field(field):
     while isinstance(field, ListField):
         field = field.field
     return field
@@ -109,7 +91,7 @@ def fields_of(document_type, prefix: str = "") -> Iterator[tuple[str, BaseField,
     """(dotted path, field, owner type) of every field, through embedded documents and lists of them."""
     for name, field in document_type._fields.items():
         path = f"{prefix}{name}"
-        inner = _inner(field)
+        inner = inner_field(field)
         if isinstance(inner, EmbeddedDocumentField) and isinstance(inner.document_type, type):
             yield path, field, document_type
             yield from fields_of(inner.document_type, f"{path}.")
@@ -132,33 +114,6 @@ def field_at(document_type, path: str):
         field = document_type._fields.get(part)
         if field is None:
             return None
-        inner = _inner(field)
+        inner = inner_field(field)
         document_type = inner.document_type if isinstance(inner, EmbeddedDocumentField) else None
     return field
-
-
-def hidden_classes(document_type, user=None) -> set[str]:
-    """The classes of this document type's fields that the user may not read."""
-    return {c.data_class.name for c in classified(document_type) if not readable(c.field, user)}
-
-
-def drop_unreadable(form, document_type, user=None) -> list[str]:
-    """Remove from a bound WTForms form (and its sub-forms) every field the user may not read.
-
-    A field that is not in the form is never populated onto the document, so a save keeps its stored value.
-    Returns the dotted names removed.
-    """
-    removed = []
-    for name in list(form._fields):
-        field = document_type._fields.get(name) if document_type is not None else None
-        if field is None:
-            continue
-        if not readable(field, user):
-            del form[name]
-            removed.append(name)
-            continue
-        inner = _inner(field)
-        sub = getattr(form[name], "form", None)
-        if sub is not None and isinstance(inner, EmbeddedDocumentField):
-            removed += [f"{name}.{n}" for n in drop_unreadable(sub, inner.document_type, user)]
-    return removed

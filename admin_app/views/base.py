@@ -20,6 +20,7 @@ from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
 from bson.errors import InvalidId
 from flask_admin.contrib.mongoengine.form import CustomModelConverter, ModelSelectField, ModelSelectMultipleField
 from flask_admin.form import Select2Field
+from flask_admin.model.fields import AjaxSelectField, AjaxSelectMultipleField
 from wtforms import fields as wtf_fields, widgets
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 from flask_wtf import FlaskForm
@@ -30,7 +31,7 @@ from wtforms.validators import StopValidation
 from admin_app import audit, fields
 from admin_app.alerts import note_probe
 from admin_app.metrics.periods import london_today
-from admin_app.privacy import classes as field_classes
+from admin_app.privacy import classes as field_classes, reads as privacy_reads
 from admin_app.saved_filters import builtin_for
 from admin_app.search import prefix_match
 from admin_app.security import has_permission, register_permission, scope_filter, scoped
@@ -67,26 +68,67 @@ class RulesRefused(Exception):
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
-    """Ajax look-ups that only offer records in the user's scope."""
+    """Ajax look-ups that only offer records in the user's scope, so a select over a large collection
+    (every case file, every employer) is never rendered whole.
+
+    Options beyond Flask-Admin's: `filters` (mongoengine filter arguments every offered record meets,
+    e.g. open case files only), `order_by` and `only` (the fields its label needs). A document with normalised `search_keys` (case files,
+    admin_app/search.py) is searched by anchored prefix on them, an index range; any other by an
+    anchored, case-insensitive prefix of the named fields.
+    """
+
+    def __init__(self, name, model, **options):
+        self.filters = dict(options.pop("filters", None) or {})
+        self.order_by = tuple(options.pop("order_by", None) or ())
+        self.only = tuple(options.pop("only", None) or ())
+        super().__init__(name, model, **options)
 
     def _objects(self):
-        return scoped(self.model.objects)
+        objects = scoped(self.model.objects(**self.filters))
+        return objects.only(*self.only) if self.only else objects
 
     def get_one(self, pk):
         try:
             return self._objects().filter(pk=pk).first()
-        except mongoengine.ValidationError:
+        except (mongoengine.ValidationError, InvalidId, TypeError):
             return None
 
     def get_list(self, term, offset=0, limit=10):
         objects = self._objects()
-        if term:
+        if term and "search_keys" in self.model._fields:
+            match = prefix_match("search_keys", term)
+            objects = objects.filter(__raw__=match) if match else objects.none()
+        elif term:
             criteria = None
             for field in self._cached_fields:
-                clause = mongoengine.Q(**{f"{field.name}__icontains": term})
+                clause = mongoengine.Q(**{f"{field.name}__istartswith": term.strip()})
                 criteria = clause if criteria is None else criteria | clause
             objects = objects.filter(criteria)
-        return objects.skip(offset).limit(limit)
+        if self.order_by:
+            objects = objects.order_by(*self.order_by)
+        return objects.skip(max(int(offset or 0), 0)).limit(min(max(int(limit or 10), 1), 50))
+
+
+class LookupField(AjaxSelectField):
+    """A record picked by typing (an ajax look-up): a value the user's look-up would not offer (forged,
+    out of scope or since removed) is a field error, never a silent blank."""
+
+    def pre_validate(self, form):
+        submitted = self._formdata
+        if submitted and self.data is None:
+            raise ValidationError("Choose one of the options the search offers.")
+        super().pre_validate(form)
+
+
+class LookupMultipleField(AjaxSelectMultipleField):
+    def process_formdata(self, valuelist):
+        # In the order chosen (Flask-Admin keeps a set, which loses it), each record once.
+        self._formdata = list(dict.fromkeys(n for field in valuelist for n in field.split(self.separator) if n))
+
+    def pre_validate(self, form):
+        self.data  # looks each submitted record up
+        if self._invalid_formdata:
+            raise ValidationError("Choose only options the search offers.")
 
 
 def _form_field(form, path):
@@ -220,8 +262,10 @@ class CaseFileConverter(CustomModelConverter):
         return unbound
 
     def conv_Reference(self, model, field, kwargs):
-        if getattr(self.view, "_form_ajax_refs", {}).get(field.name):
-            return super().conv_Reference(model, field, kwargs)
+        loader = getattr(self.view, "_form_ajax_refs", {}).get(field.name)
+        if loader:
+            kwargs["allow_blank"] = not field.required
+            return LookupField(loader, **kwargs)
         kwargs["allow_blank"] = not field.required
         kwargs.setdefault("blank_text", "—")
         return ReferenceSelectField(model=field.document_type, **kwargs)
@@ -233,7 +277,10 @@ class CaseFileConverter(CustomModelConverter):
         return super().conv_String(model, field, kwargs)
 
     def conv_List(self, model, field, kwargs):
-        if isinstance(field.field, mongoengine.ReferenceField) and not getattr(self.view, "_form_ajax_refs", {}).get(field.name):
+        loader = getattr(self.view, "_form_ajax_refs", {}).get(field.name)
+        if isinstance(field.field, mongoengine.ReferenceField) and loader:
+            return LookupMultipleField(loader, **kwargs)
+        if isinstance(field.field, mongoengine.ReferenceField):
             return RecordSelectMultipleField(model=field.field.document_type, **kwargs)
         return super().conv_List(model, field, kwargs)
 
@@ -355,7 +402,7 @@ class SecuredModelView(ModelView):
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         """A list, details or export cell of a field the user may not read says "restricted"."""
         field = self._model_field(name)
-        if field is not None and not field_classes.readable(field):
+        if field is not None and not privacy_reads.readable(field):
             return field_classes.RESTRICTED
         return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
 
@@ -366,7 +413,7 @@ class SecuredModelView(ModelView):
         With `search_keys_field` and every searched field readable, every word of the search starts one of
         the record's folded keys (admin_app/search.py): an anchored prefix an index serves. A user who may
         not read some of them searches the others by an anchored prefix of their stored values."""
-        readable = [field for field in self._search_fields if field_classes.readable(field, user)]
+        readable = [field for field in self._search_fields if privacy_reads.readable(field, user)]
         if self.search_keys_field and len(readable) == len(self._search_fields):
             match = prefix_match(self.search_keys_field, search_term)
             return query if match is None else query.filter(__raw__=match)
@@ -379,7 +426,7 @@ class SecuredModelView(ModelView):
         op, term = parse_like_term(search_term)
         criteria = None
         for field in self._search_fields:
-            if not field_classes.readable(field, user):
+            if not privacy_reads.readable(field, user):
                 continue
             value = re.compile(f".*{re.escape(term)}.*") if isinstance(field, mongoengine.ReferenceField) else term
             clause = mongoengine.Q(**{f"{field.name}__{op}": value})
@@ -388,12 +435,12 @@ class SecuredModelView(ModelView):
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        field_classes.drop_unreadable(form, self.model)
+        privacy_reads.drop_unreadable(form, self.model)
         return form
 
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
-        field_classes.drop_unreadable(form, self.model)
+        privacy_reads.drop_unreadable(form, self.model)
         return form
 
     # --- exports ------------------------------------------------------------------------------
@@ -435,7 +482,7 @@ class SecuredModelView(ModelView):
         """Flask-Admin's list, with the record id as the last sort key: MongoDB's sort is not stable, so
         pages sorted on a column with repeated values (status, surname) could repeat or skip rows."""
         field = self._model_field(sort_column)
-        if field is not None and not field_classes.readable(field):
+        if field is not None and not privacy_reads.readable(field):
             sort_column = None  # the order of values the user may not read would tell them something
         count, query = super().get_list(page, sort_column, sort_desc, search, filters, execute=False,
                                         page_size=page_size)

@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import io
+import json
+from contextlib import ExitStack
 
 import mongoengine
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import Response, abort, flash, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_admin.contrib.mongoengine.form import get_form
 from flask_login import current_user
@@ -24,7 +26,7 @@ from wtforms.widgets import DateInput, TimeInput
 
 from admin_app import audit, rules
 from admin_app.alerts import note_probe
-from admin_app.caseload import active_staff, caseload_cap, open_case_count
+from admin_app.caseload import STAFF_ROLES, CaseloadBusy, active_staff, caseload_cap, counting, open_case_count
 from admin_app.casework import nudges, status as machine, writes
 from admin_app.casework.parts import (
     DECIDE_PERMISSION, PARTS, STATUS, STATUS_PERMISSION, Part, drop_inapplicable, part_named, permission_labels,
@@ -39,7 +41,7 @@ from admin_app.views.risk import risk_panel
 from admin_app.privacy import classes as field_classes
 from admin_app.security import has_permission, register_permission, scope_match, scoped
 from admin_app.timeline import current_plan, duration, hours_totals, timeline
-from admin_app.views.base import CaseFileConverter, ChoiceField, validation_paths
+from admin_app.views.base import CaseFileConverter, ChoiceField, ScopedAjaxLoader, validation_paths
 from admin_app.vocabulary import CASE_STATUSES, REFERRAL_DECISIONS, REJECTION_REASONS, label
 
 EVENTS_PER_PAGE = 50
@@ -133,11 +135,15 @@ def duration_within(model_field):
 
 
 class _FormHost:
-    """What Flask-Admin's form converter reads from a view; task forms need none of its options."""
+    """What Flask-Admin's form converter reads from a view; task forms need none of its options but the
+    look-ups: an employer is typed and looked up (CaseFileView.ajax_lookup), never a drop-down of them all."""
 
     form_overrides = None
     _form_subdocuments: dict = {}
-    _form_ajax_refs: dict = {}
+    _form_ajax_refs: dict = {
+        "employer": ScopedAjaxLoader("employer", Employer, fields=["name"], order_by=("name",), only=("name",),
+                                     minimum_input_length=1, placeholder="Type the start of the employer's name"),
+    }
 
 
 _FORM_CLASSES: dict = {}
@@ -254,6 +260,12 @@ class CaseFileView(BaseView):
             return LEGAL_HOLD_PERMISSION
         if name == "break_glass":
             return glass.PERMISSION
+        if name == "ajax_lookup":
+            # Whoever may record an item with that field on some case file may look its records up.
+            lookup = request.args.get("name") or ""
+            candidates = [part.permission(action) for part in PARTS for action in ("add", "edit")
+                          if lookup in _FormHost._form_ajax_refs and lookup in part.fields]
+            return next((p for p in candidates if has_permission(p)), candidates[0] if candidates else None)
         if name == "add" and kwargs.get("part") == STATUS:
             return STATUS_PERMISSION
         part = part_named(kwargs.get("part") or "")
@@ -307,7 +319,7 @@ class CaseFileView(BaseView):
 
     @staticmethod
     def _name(client) -> str:
-        if not field_classes.readable(Client._fields["first_name"]):
+        if not privacy_reads.readable(Client._fields["first_name"]):
             return field_classes.RESTRICTED
         return f"{client.first_name or ''} {client.last_name or ''}".strip()
 
@@ -315,12 +327,20 @@ class CaseFileView(BaseView):
     def _readable_fields(part: Part, fields: tuple[str, ...], adding: bool) -> tuple[str, ...]:
         """The task form's fields this user may read; a form whose required field they may not read is refused."""
         document = writes.item_class(part.name)
-        hidden = [n for n in fields if not field_classes.readable(document._fields[n])]
+        hidden = [n for n in fields if not privacy_reads.readable(document._fields[n])]
         if adding and any(document._fields[n].required for n in hidden):
             abort(403)
         return tuple(n for n in fields if n not in hidden)
 
     # --- the page --------------------------------------------------------------------------------
+    @expose("/ajax/lookup/")
+    def ajax_lookup(self):
+        """The records a task form's look-up offers for what was typed (JSON, as Flask-Admin's forms expect)."""
+        loader = _FormHost._form_ajax_refs[request.args.get("name")]
+        found = loader.get_list(request.args.get("query") or "", request.args.get("offset", 0, type=int),
+                                request.args.get("limit", 10, type=int))
+        return Response(json.dumps([loader.format(m) for m in found]), mimetype="application/json")
+
     @expose("/")
     def index(self):
         return redirect(url_for("client.index_view"))
@@ -336,7 +356,7 @@ class CaseFileView(BaseView):
         audit.record("view", collection="clients", record_id=client.pk, summary=f"case file page of {client.reference}")
         privacy_reads.record_restricted_reads(client)
         today = london_today()
-        events = timeline(client, field_classes.readable)
+        events = timeline(client, privacy_reads.readable)
         page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
         shown = events[page * EVENTS_PER_PAGE:(page + 1) * EVENTS_PER_PAGE]
         tasks = [p for p in PARTS if has_permission(p.permission("add"))] if opened is None else []
@@ -460,7 +480,7 @@ class CaseFileView(BaseView):
         item = writes.as_item(part, raw)
         document = writes.item_class(part)
         shown = [(document._fields[n].verbose_name or n,
-                  self._display(item, n) if field_classes.readable(document._fields[n]) else field_classes.RESTRICTED)
+                  self._display(item, n) if privacy_reads.readable(document._fields[n]) else field_classes.RESTRICTED)
                  for n in declared.fields]
         return self._render("admin/casefile/remove.html", client, seen=seen, part=declared, shown=shown)
 
@@ -481,24 +501,30 @@ class CaseFileView(BaseView):
         if request.method == "POST" and form.validate():
             errors = machine.status_change_errors(client.status, form.status.data, decision, form.reason.data,
                                                   form.correction.data)
-            if not errors and client.worker is not None \
-                    and not rules.counts_against_caseload(client.status, decision) \
-                    and rules.counts_against_caseload(form.status.data, decision):
-                errors = rules.caseload_cap_error(open_case_count(client.worker) + 1, caseload_cap(client.worker),
-                                                  form.reason.data, has_permission("caseload.override_cap"))
-                errors = [(("reason",) if path == ("caseload_override_reason",) else ("status",), message)
-                          for path, message in errors]
-            if not errors:
-                try:
-                    writes.change_status(client.pk, client.status, form.status.data, current_user.email,
-                                         form.reason.data, form.correction.data, london_today(), self._scope(),
-                                         client.reference)
-                except writes.Stale:
-                    flash("Someone else changed this case's status meanwhile; nothing was saved. "
-                          "Check the status below and try again.", "error")
+            with ExitStack() as holds:
+                if not errors and client.worker is not None \
+                        and not rules.counts_against_caseload(client.status, decision) \
+                        and rules.counts_against_caseload(form.status.data, decision):
+                    try:
+                        # Held until the status is written: no other save counts this caseload meanwhile.
+                        holds.enter_context(counting(client.worker))
+                        errors = rules.caseload_cap_error(open_case_count(client.worker) + 1, caseload_cap(client.worker),
+                                                          form.reason.data, has_permission("caseload.override_cap"))
+                    except CaseloadBusy as busy:
+                        errors = [(("worker",), str(busy))]
+                    errors = [(("reason",) if path == ("caseload_override_reason",) else ("status",), message)
+                              for path, message in errors]
+                if not errors:
+                    try:
+                        writes.change_status(client.pk, client.status, form.status.data, current_user.email,
+                                             form.reason.data, form.correction.data, london_today(), self._scope(),
+                                             client.reference)
+                    except writes.Stale:
+                        flash("Someone else changed this case's status meanwhile; nothing was saved. "
+                              "Check the status below and try again.", "error")
+                        return redirect(self._page_url(client.pk))
+                    flash(f"{client.reference} is now {label(CASE_STATUSES, form.status.data)}.", "success")
                     return redirect(self._page_url(client.pk))
-                flash(f"{client.reference} is now {label(CASE_STATUSES, form.status.data)}.", "success")
-                return redirect(self._page_url(client.pk))
             _field_errors(form, errors)
         if not ordinary and not corrections:
             flash("The referral has not been decided yet: a manager decides it first."
@@ -645,7 +671,9 @@ class CaseFileView(BaseView):
     # --- helpers ---------------------------------------------------------------------------------
     @staticmethod
     def _is_staff(user) -> bool:
-        return active_staff().filter(pk=user.pk).count() > 0
+        """Whether the user is one of the staff a "Who" select offers: read from the signed-in user's own
+        roles, so the form makes no query of its own for it."""
+        return bool(user.active) and any(role.name in STAFF_ROLES for role in user.roles)
 
     @staticmethod
     def _offer_choices(form, part: Part, item) -> None:
@@ -660,8 +688,6 @@ class CaseFileView(BaseView):
             current = getattr(current, "id", current)
             if name == part.staff_field or target.__name__ == "User":
                 form[name].queryset = active_staff(including=current)
-            elif target is Employer:
-                form[name].queryset = Employer.objects.only("name").order_by("name")
             elif target is Organisation:
                 form[name].queryset = Organisation.objects.only("name").order_by("name")
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from contextlib import ExitStack
+
 import mongoengine
 from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
@@ -13,7 +15,7 @@ from wtforms import HiddenField
 
 from admin_app import audit, rules
 from admin_app.casework import assignment
-from admin_app.caseload import case_owners, caseload_cap, open_case_count
+from admin_app.caseload import CaseloadBusy, case_owners, caseload_cap, counting, open_case_count
 from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AuditEvent
 from admin_app.models.case_file import Client, StatusChange
@@ -192,13 +194,36 @@ class ClientView(SecuredModelView):
             model._audit_moved_from = (before.get("worker"),)
         if moved and model.worker is not None and rules.counts_against_caseload(
                 model.status, model.referral.decision if model.referral else None):
+            holds = g.get("caseload_holds")
+            if holds is not None:
+                # Held until the save is written (create_model / update_model), so no other save counts meanwhile.
+                try:
+                    holds.enter_context(counting(model.worker))
+                except CaseloadBusy as busy:
+                    return errors + [(("worker",), str(busy))]
             excluding = [model.pk] if model.pk else []
             after = open_case_count(model.worker, excluding) + 1
             errors += rules.caseload_cap_error(after, caseload_cap(model.worker), model.caseload_override_reason,
                                                has_permission("caseload.override_cap"))
         return errors
 
+    def create_model(self, form):
+        with ExitStack() as holds:
+            g.caseload_holds = holds
+            try:
+                return super().create_model(form)
+            finally:
+                g.caseload_holds = None
+
     def update_model(self, form, model):
+        with ExitStack() as holds:
+            g.caseload_holds = holds
+            try:
+                return self._update_model(form, model)
+            finally:
+                g.caseload_holds = None
+
+    def _update_model(self, form, model):
         """Save only what the person changed, and only onto the version they saw; a save based on an older
         version is refused with their input kept on the form."""
         try:
@@ -273,21 +298,27 @@ class ClientView(SecuredModelView):
                 error = "Choose the worker to reassign to."
             else:
                 moving = [c for c in clients if c.worker != target and rules.counts_against_caseload(c.status, c.referral.decision)]
-                after = open_case_count(target) + len(moving)
-                problems = rules.caseload_cap_error(after, caseload_cap(target), reason, has_permission("caseload.override_cap"))
-                if problems:
-                    error = problems[0][1]
-                else:
-                    pks = [c.pk for c in clients]
-                    docs = Client._get_collection().find({"_id": {"$in": pks}},
-                                                         projection={"worker": 1, "referral.date": 1, "assignments._id": 1})
-                    count = assignment.reassign(Client._get_collection(), docs, target, london_today(), current_user.email,
-                                                reason or None, {"caseload_override_reason": reason or None})
-                    audit.record("reassign", collection="clients", record_id=",".join(str(p) for p in pks),
-                                 summary=f"reassigned {count} clients to {target.email}" + (f" (override: {reason})" if reason else ""),
-                                 changes=[{"field": "worker", "old": str(c.worker.pk) if c.worker else None,
-                                           "new": str(target.pk), "record": str(c.pk)} for c in clients])
-                    flash(f"Reassigned {count} clients to {target}.", "success")
-                    return redirect(url_for(".index_view"))
+                with ExitStack() as holds:
+                    try:
+                        holds.enter_context(counting(target))
+                        after = open_case_count(target) + len(moving)
+                        problems = rules.caseload_cap_error(after, caseload_cap(target), reason,
+                                                            has_permission("caseload.override_cap"))
+                    except CaseloadBusy as busy:
+                        problems = [(("worker",), str(busy))]
+                    if problems:
+                        error = problems[0][1]
+                    else:
+                        pks = [c.pk for c in clients]
+                        docs = Client._get_collection().find({"_id": {"$in": pks}},
+                                                             projection={"worker": 1, "referral.date": 1, "assignments._id": 1})
+                        count = assignment.reassign(Client._get_collection(), docs, target, london_today(), current_user.email,
+                                                    reason or None, {"caseload_override_reason": reason or None})
+                        audit.record("reassign", collection="clients", record_id=",".join(str(p) for p in pks),
+                                     summary=f"reassigned {count} clients to {target.email}" + (f" (override: {reason})" if reason else ""),
+                                     changes=[{"field": "worker", "old": str(c.worker.pk) if c.worker else None,
+                                               "new": str(target.pk), "record": str(c.pk)} for c in clients])
+                        flash(f"Reassigned {count} clients to {target}.", "success")
+                        return redirect(url_for(".index_view"))
         return self.render("admin/reassign.html", clients=clients, workers=workers, error=error,
                            ids=",".join(str(c.pk) for c in clients))

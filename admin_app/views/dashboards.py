@@ -335,12 +335,16 @@ def uk_time(moment: datetime) -> datetime:
 
 
 def dashboard_figures(match: Mapping[str, Any], period: Period, today: date) -> tuple[dict[str, Any], datetime | None]:
-    """The report and when it was computed: the service's from its snapshot (admin_app/snapshots.py,
-    never more than a minute old), a worker's own caseload computed as asked (None)."""
-    if match:
+    """The report and when it was computed, from its snapshot (admin_app/snapshots.py, never more than a
+    minute old): the service's, or a worker's own caseload's (keyed by the worker, read only by them)."""
+    as_of = as_of_for(period, today)
+    if not match:
+        key = snapshots.service_key(period, as_of)
+    elif set(match) == {"worker"}:
+        key = snapshots.caseload_key(match["worker"], period, as_of)
+    else:  # a scope the snapshots do not know: computed as asked
         return dashboard_report(match, period, today), None
-    key = snapshots.service_key(period, as_of_for(period, today))
-    found = snapshots.figures(key, lambda: dashboard_report({}, period, today))
+    found = snapshots.figures(key, lambda: dashboard_report(match, period, today))
     return found.report, found.computed_at
 
 

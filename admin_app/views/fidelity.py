@@ -14,7 +14,7 @@ from wtforms.fields import SelectMultipleField
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from admin_app import audit
+from admin_app import audit, snapshots
 from admin_app.db import database
 from admin_app.metrics import fidelity
 from admin_app.metrics.periods import Period, london_today, previous_financial_year
@@ -135,18 +135,23 @@ def score_review(review: FidelityReview, today: date) -> None:
     """Snapshot the data-scored items for the review's period, then total and band the 25 items."""
     period = Period(review.period_start, review.period_end)
     manager = {s.item: s.score for s in review.manager_scores if s.score is not None}
+    as_of = as_of_for(period, today)
     try:
-        report = load_report(database(), {}, period, as_of=as_of_for(period, today), manager_scores=manager)
+        # The service dashboard's figures for the period (never more than a minute old), not a read of every case file.
+        found = snapshots.figures(snapshots.service_key(period, as_of),
+                                  lambda: load_report(database(), {}, period, as_of=as_of))
     except ValueError as exc:
         raise RulesRefused([f"The stored fidelity anchors cannot score: {exc}. Correct them on the anchors screen."])
+    report = found.report
     items, anchors = report["service"]["fidelity"], report["anchors"]
     review.judged_on = date.fromisoformat(report["as_of"])
+    review.figures_computed_at = found.computed_at
     review.data_scores = [
         DataItemSnapshot(item=item, value=items[item]["value"], score=items[item]["score"], unit=items[item]["unit"],
                          better=anchors[item]["better"], thresholds=[float(x) for x in anchors[item]["thresholds"]])
         for item in fidelity.DATA_ITEMS
     ]
-    result = report["fidelity_review"]
+    result = fidelity.fidelity_review({item: value["score"] for item, value in items.items()}, manager)
     review.total, review.maximum, review.complete, review.band = (
         result["total"], result["maximum"], result["complete"], result["band"])
 
@@ -278,6 +283,9 @@ class FidelityAnchorView(SecuredModelView):
     def on_model_change(self, form, model, is_created):
         model.updated_by, model.updated_at = current_user.email, datetime.utcnow()
         super().on_model_change(form, model, is_created)
+
+    def after_model_change(self, form, model, is_created):
+        snapshots.expire_all()  # the figures kept ready were scored with the old limits
 
     def model_errors(self, model, is_created):
         if model.item not in fidelity.DATA_ITEMS:

@@ -169,22 +169,15 @@ class AffiliationView(SecuredModelView):
     column_default_sort = ("date", True)
     column_details_list = ("client", "group", "confidence", "source", "source_detail", "date", "ended_on", "recorded_by")
     form_columns = ("client", "group", "confidence", "source", "source_detail", "date", "ended_on")
+    # Typed and looked up within the user's caseload: never a drop-down of every case file.
+    form_ajax_refs = {"client": {"fields": ["reference"], "order_by": ("reference",), "minimum_input_length": 1,
+                                 "placeholder": "Type a reference or name"}}
     column_formatters = {"client": lambda v, c, m, n: Markup(
         f'<a href="{url_for("casefile.page", id=m.client.pk)}">{escape(m.client.reference)}</a>') if m.client else "—"}
 
     def get_query(self):
         query = super().get_query()
         return query if sees_everything() else query.filter(client__in=caseload_ids())
-
-    def _scope_form(self, form):
-        form.client.queryset = scoped(Client.objects).only("reference", "first_name", "last_name").order_by("reference")
-        return form
-
-    def create_form(self, obj=None):
-        return self._scope_form(super().create_form(obj))
-
-    def edit_form(self, obj=None):
-        return self._scope_form(super().edit_form(obj))
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
@@ -241,6 +234,10 @@ class VisitView(SecuredModelView):
         "override_reason": TextAreaField("Reason for overriding serious findings (managers)",
                                          description="Needed only when the check finds something serious"),
     }
+    # Open case files in the user's caseload, typed and looked up: never a drop-down of every case file.
+    form_ajax_refs = {"clients": {"fields": ["reference"], "filters": {"status__ne": "closed"},
+                                  "order_by": ("reference",), "minimum_input_length": 1,
+                                  "placeholder": "Type a reference or name"}}
     create_template = "admin/risk/visit_create.html"
     edit_template = "admin/risk/visit_edit.html"
     details_template = "admin/risk/visit_details.html"
@@ -250,8 +247,6 @@ class VisitView(SecuredModelView):
         register_permission(OVERRIDE_PERMISSION, "Visits: override serious findings of the visit check, with a reason")
 
     def _scope_form(self, form, obj=None):
-        form.clients.queryset = scoped(Client.objects(status__ne="closed")).only(
-            "reference", "first_name", "last_name").order_by("reference")
         current = [w.pk for w in (obj.workers if obj is not None else []) if w is not None]
         form.workers.queryset = User.objects(Q(pk__in=list(active_staff().scalar("pk")) + current)) \
             .only("email", "name", "active").order_by("name", "email")

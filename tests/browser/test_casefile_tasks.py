@@ -202,3 +202,37 @@ def test_a_bad_value_is_named_at_the_top_with_a_link_to_its_field_and_the_rest_i
     assert selected_text(driver, "staff") == users["worker"].name
     assert stored(app, case_file).get("contacts", []) == []
     assert screen.console_errors() == []
+
+
+def test_worker_finds_the_employer_of_a_job_start_by_typing_the_start_of_its_name(app, users, screen, case_file):
+    """Employers are many: the outcome form looks them up as the worker types, and lists none up front."""
+    from admin_app.models.partners import Employer
+
+    with app.app_context():
+        for name in ("Brindley Bakery", "Bull Ring Barbers", "Digbeth Dining"):
+            Employer(name=name).save()
+        bakery = Employer.objects.get(name="Brindley Bakery").pk
+    driver = screen.driver
+    screen.sign_in(users["worker"].email).open(f"/admin/casefile/{case_file}/add/outcomes")
+    screen.wait_for(lambda d: d.find_elements(By.NAME, "kind"), "the outcome form did not open")
+    assert "Digbeth Dining" not in driver.page_source
+    Select(driver.find_element(By.NAME, "kind")).select_by_visible_text("Paid employment")
+    screen.set_value(driver.find_element(By.NAME, "start_date"), (london_today() - timedelta(days=2)).isoformat())
+    driver.find_element(By.NAME, "job_type").send_keys("Baker")
+    driver.find_element(By.NAME, "hours_per_week").send_keys("25")
+    driver.find_element(By.CSS_SELECTOR, ".field-employer .select2-choice").click()
+    search = screen.wait_for(lambda d: [i for i in d.find_elements(By.CSS_SELECTOR, ".select2-drop-active .select2-input")
+                                        if i.is_displayed()], "the look-up did not open")[0]
+    search.send_keys("bri")
+    screen.wait_for(lambda d: [o for o in d.find_elements(By.CSS_SELECTOR, ".select2-drop-active .select2-result-label")
+                               if o.text == "Brindley Bakery"], "the look-up offered no employer")
+    offered = [o.text for o in driver.find_elements(By.CSS_SELECTOR, ".select2-drop-active .select2-result-label")]
+    assert offered == ["Brindley Bakery"]
+    driver.find_element(By.CSS_SELECTOR, ".select2-drop-active .select2-result-label").click()
+    assert driver.find_element(By.CSS_SELECTOR, ".field-employer .select2-chosen").text == "Brindley Bakery"
+    shoot(driver, "08-outcome-employer-looked-up")
+    driver.find_element(By.XPATH, "//form[contains(@class,'task-form')]//button[normalize-space()='Save']").click()
+    on_case_file_page(screen, case_file)
+    assert "Outcome recorded for E4E-C0001." in flash_text(driver)
+    assert stored(app, case_file)["outcomes"][0]["employer"] == bakery
+    assert screen.console_errors() == []

@@ -237,7 +237,9 @@ def test_visits_are_scoped_to_the_staff_on_them_and_a_worker_cannot_book_another
         assert Visit.objects.get(pk=theirs.pk).status == "planned"
     page = text(post(worker, "/admin/visit/new/", visit_form(world["cafe"], [users["worker"]], [world["theirs"]],
                                                              starts, ends, confirm_findings="y")))
-    assert "Choose only your own clients" in page
+    assert "Choose only options the search offers" in page  # another caseload's client is not on offer
+    with app.app_context():
+        assert not Visit.objects(clients=world["theirs"].pk, created_by=users["worker"].email).count()
     # Booking a visit for someone else only: the worker is put on it, so it stays within their scope.
     post(worker, "/admin/visit/new/", visit_form(world["cafe"], [users["worker2"]], [world["mine"]], starts,
                                                  ends, confirm_findings="y"))
