@@ -109,6 +109,9 @@ def _register_admin(app: Flask) -> None:
     from admin_app.views.dashboards import DashboardView
 
     admin.add_view(DashboardView(name="Dashboard", endpoint="dashboard"))
+    from admin_app.views.evaluator import EvaluatorView
+
+    admin.add_view(EvaluatorView())
     from admin_app.models.exports import ExportRun, ExportSchedule
     from admin_app.views.exports import ExportRunView, ExportScheduleView
 

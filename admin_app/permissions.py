@@ -18,6 +18,9 @@ STANDING_PERMISSIONS = {
     "exports.all": "See and download every export run, not only those you started or received",
     "grants.all": "See every grant bid sent to the panel (the client's reference and first name only)",
     "employercontacts.all": "Add, change or remove any worker's general employer contacts, not only your own",
+    "evaluator.dashboard": "See the evaluator dashboard: pseudonymised, consented clients only, small counts withheld",
+    "evaluator.api": "Use the evaluator API with a token an administrator issued",
+    "evaluator.extract": "Start the evaluator extract for a period (and see only one's own runs)",
     "caseload.break_glass": "Open a case file outside your caseload (read only), after giving a reason; managers are told",
     **field_class_permissions(),
 }
@@ -28,7 +31,8 @@ HARD_DELETE = "client.delete"
 ADMIN_ROLE = "admin"
 
 DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    ADMIN_ROLE: ("*", f"!{HARD_DELETE}"),
+    # An administrator issues evaluator API tokens but does not read the evaluator channels (no role does unless granted).
+    ADMIN_ROLE: ("*", f"!{HARD_DELETE}", "!evaluator.*"),
     "manager": (
         "fieldclass.*", f"!{HARD_DELETE}", "retention.report",
         "caseload.all", "caseload.override_cap", "employercontacts.all", "dashboard.*",
@@ -75,7 +79,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "grants.all", "grantbid.list", "grantbid.queue", "grantbid.details", "grantbid.attachment",
         "grantbid.review", "grantbid.recommend", "grantpot.list", "grantpot.details",
     ),
-    "evaluator": ("exportrun.list", "exportrun.details", "exportrun.download"),
+    "evaluator": ("evaluator.*", "exportrun.list", "exportrun.details", "exportrun.download"),
     "commissioner": ("dashboard.service", "exportrun.list", "exportrun.details", "exportrun.download"),
 }
 
@@ -97,6 +101,7 @@ DEFAULT_CHANGES: dict[str, dict[str, tuple[str, ...]]] = {
     "data-protection": {"grant": ("fieldclass.*", "client.anonymise", "client.access_report", "client.subject_access",
                                 "client.legal_hold", "retention.report",
                                 "exportrun.list", "exportrun.details", "exportrun.download"), "revoke": (HARD_DELETE,)},
+    "evaluator-access": {"grant": ("evaluator.*",), "revoke": ()},
 }
 
 

@@ -20,11 +20,12 @@ from typing import Any, Callable, Iterable, NamedTuple
 from mongoengine import fields as mf
 from mongoengine.base import BaseDocument
 
-from admin_app import rules
 from admin_app.metrics.kpis import SUSTAINED_13_WEEKS_DAYS, SUSTAINED_26_WEEKS_DAYS, sustainment
 from admin_app.metrics.periods import Period
 from admin_app.metrics.records import CaseRecord, OutcomeRecord, read_general_employer_contacts
 from admin_app.metrics.report import scoped_worker
+from admin_app.evaluator.disclosure import AGE_BANDS, OTHER, consented, generalise, small_groups
+from admin_app.evaluator.disclosure import age_band as band_of
 from admin_app.models.case_file import Client
 from admin_app.privacy.classes import class_of
 from admin_app.vocabulary import PAID_OUTCOME_KINDS
@@ -35,7 +36,6 @@ from exports.styling import Book, Column, Table
 
 TITLE = "Evaluator extract"
 AUDIENCE = "University evaluator (pseudonymised)"
-AGE_BANDS = ((18, 21), (22, 25), (26, 30), (31, 35))
 NOUNS = {"employer": "employer"}
 
 
@@ -146,16 +146,8 @@ def plain(value: Any) -> Any:
 
 # --- derived columns ------------------------------------------------------------------------------
 
-def age_at_referral(row: Row) -> int | None:
-    born = casefiles.day(row.doc.get("date_of_birth"))
-    return rules.age_on(born, row.case.referral_date) if born and row.case else None
-
-
 def age_band(row: Row) -> str | None:
-    age = age_at_referral(row)
-    if age is None:
-        return None
-    return next((f"{lo}-{hi}" for lo, hi in AGE_BANDS if lo <= age <= hi), "under 18" if age < 18 else "over 35")
+    return band_of(casefiles.day(row.doc.get("date_of_birth")), row.case.referral_date if row.case else None)
 
 
 def status_at_end(row: Row) -> str | None:
@@ -266,41 +258,10 @@ DICTIONARY_COLUMNS = (Column("Sheet", "text"), Column("Column", "text"), Column(
 TYPES = {"date": "date", "int": "whole number", "number": "number", "bool": "Yes / No", "text": "code",
          "pseudonym": "pseudonym"}
 DATE_TYPES = {"month": "month (YYYY-MM)", "quarter": "quarter (YYYY-Qn)", "year": "year (YYYY)"}
-OTHER = "other"
 LEFT_OUT = "Left out: no recorded consent or ISA version"
 
 
-def generalise(value: Any, precision: str) -> str | None:
-    """A date as its month ("2026-03"), quarter ("2026-Q1", calendar quarters) or year ("2026")."""
-    day = casefiles.day(value)
-    if day is None:
-        return None
-    if precision == "year":
-        return f"{day.year}"
-    if precision == "quarter":
-        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-    return f"{day.year}-{day.month:02d}"
 
-
-def consented(doc: Mapping[str, Any]) -> bool:
-    """Recorded consent and a signed Information Sharing Agreement version: without both nothing leaves."""
-    consent = doc.get("consent") or {}
-    return consent.get("recorded") is True and bool(str(consent.get("isa_version") or "").strip())
-
-
-def small_groups(people: dict[Any, set], min_group: int) -> set:
-    """The values to show as "other": each held by fewer than `min_group` people, and then the smallest of the
-    rest until "other" itself holds at least `min_group` people (or nothing else is left)."""
-    ordered = sorted(people, key=lambda value: (len(people[value]), str(value)))
-    merged = {value for value in ordered if len(people[value]) < min_group}
-    together = set().union(*(people[value] for value in merged)) if merged else set()
-    for value in ordered:
-        if not merged or len(together) >= min_group:
-            break
-        if value not in merged:
-            merged.add(value)
-            together |= people[value]
-    return merged
 
 
 def disclosure_rules(ctx: ExportContext, left_out: int | None = None) -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ AUDIT_ACTIONS = (
     ("subject_access", "Subject access produced"),
     ("retention", "Retention sweep"),
     ("break_glass", "Opened outside caseload (break-glass)"),
+    ("api", "Evaluator API call"),
 )
 
 

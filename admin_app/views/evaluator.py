@@ -1,0 +1,159 @@
+"""The evaluator's screens: the pseudonymised dashboard and starting the evaluator extract for a period."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from admin_app import audit
+from admin_app.db import database
+from admin_app.evaluator.figures import BREAKDOWNS, FIGURES, JOURNEY_STEPS, evaluator_report
+from admin_app.metrics.periods import fy_label, fy_start_year, london_today
+from admin_app.security import has_permission
+from admin_app.views.dashboards import REFERRALS_COLOUR, JOB_STARTS_COLOUR, pick_period, svg_chart
+
+DASHBOARD = "evaluator.dashboard"
+EXTRACT = "evaluator.extract"
+STEP_COLOURS = {"assessment": "#17a2b8", "employer_contact": "#6f42c1", "paid_outcome": "#28a745"}
+
+
+def shown(value: Any, kind: str, min_group: int) -> str:
+    """A figure as the evaluator reads it: withheld ones say so."""
+    if value is None:
+        return f"fewer than {min_group}" if kind != "rate" else "withheld"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "hours":
+        return f"{value:,.1f}"
+    return f"{value:,}"
+
+
+def over_time_chart(rows: list[Mapping[str, Any]], min_group: int) -> Markup | None:
+    """Referrals and job starts per month (or quarter, or year); a withheld count is marked, not drawn."""
+    if not rows:
+        return None
+    left, group, bar_w, base, top = 34, 60, 22, 190, 34
+    width, height = left + group * len(rows) + 16, base + 30
+    top_value = max([r[k] or 0 for r in rows for k in ("referrals", "job_starts")] + [1])
+    y = lambda v: base - (base - top) * v / top_value  # noqa: E731
+    body = [
+        f'<rect x="{left}" y="4" width="12" height="10" fill="{REFERRALS_COLOUR}"/>'
+        f'<text x="{left + 16}" y="13" font-size="11">Referrals</text>'
+        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="{JOB_STARTS_COLOUR}"/>'
+        f'<text x="{left + 106}" y="13" font-size="11">Job starts (“&lt;{min_group}”: fewer than {min_group}, withheld)</text>',
+        f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#6c757d"/>',
+    ]
+    for i, row in enumerate(rows):
+        x0 = left + group * i + (group - 2 * bar_w - 2) / 2
+        for j, (key, colour) in enumerate((("referrals", REFERRALS_COLOUR), ("job_starts", JOB_STARTS_COLOUR))):
+            value, x = row[key], x0 + j * (bar_w + 2)
+            if value is None:
+                body.append(f'<text x="{x + bar_w / 2:.1f}" y="{base - 4}" font-size="9" text-anchor="middle">'
+                            f'&lt;{min_group}</text>')
+                continue
+            body.append(f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w}" height="{base - y(value):.1f}" '
+                        f'fill="{colour}" data-period="{escape(row["period"])}" data-{key.replace("_", "-")}="{value}">'
+                        f'<title>{escape(row["period"])}: {value} {key.replace("_", " ")}</title></rect>')
+            body.append(f'<text x="{x + bar_w / 2:.1f}" y="{y(value) - 3:.1f}" font-size="10" '
+                        f'text-anchor="middle">{value}</text>')
+        body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 14}" font-size="10" '
+                    f'text-anchor="middle">{escape(row["period"])}</text>')
+    return svg_chart(width, height, "Referrals and job starts over time", body)
+
+
+def journey_chart(rows: list[Mapping[str, Any]]) -> Markup | None:
+    """Median days from referral to each step, one group of bars per cohort; withheld groups are named so."""
+    if not rows:
+        return None
+    label_w, bar_w, bar_h, top = 110, 380, 12, 24
+    row_h = bar_h * len(JOURNEY_STEPS) + 14
+    longest = max([s["median_days"] or 0 for r in rows for s in r["steps"].values()] + [1]) * 1.15
+    x = lambda v: label_w + bar_w * v / longest  # noqa: E731
+    body = []
+    for j, (step, text) in enumerate(JOURNEY_STEPS.items()):
+        body.append(f'<rect x="{label_w + j * 150}" y="4" width="12" height="10" fill="{STEP_COLOURS[step]}"/>'
+                    f'<text x="{label_w + j * 150 + 16}" y="13" font-size="10">{escape(text.split(" to ")[1])}</text>')
+    for i, row in enumerate(rows):
+        y0 = top + i * row_h
+        body.append(f'<text x="{label_w - 6}" y="{y0 + row_h / 2:.1f}" font-size="12" text-anchor="end">'
+                    f'{escape(row["group"])}</text>')
+        for j, step in enumerate(JOURNEY_STEPS):
+            median = row["steps"][step]["median_days"]
+            y = y0 + j * bar_h
+            if median is None:
+                body.append(f'<text x="{label_w + 4}" y="{y + bar_h - 2}" font-size="9">withheld or not reached</text>')
+                continue
+            body.append(f'<rect x="{label_w}" y="{y}" width="{x(median) - label_w:.1f}" height="{bar_h - 2}" '
+                        f'fill="{STEP_COLOURS[step]}" data-group="{escape(row["group"])}" data-step="{step}" '
+                        f'data-median="{median}"><title>{escape(row["group"])}: {escape(JOURNEY_STEPS[step])}, '
+                        f'median {median} days</title></rect>')
+            body.append(f'<text x="{x(median) + 4:.1f}" y="{y + bar_h - 2}" font-size="9">{median:g} d</text>')
+    return svg_chart(label_w + bar_w + 60, top + row_h * len(rows) + 6, "Cohort journeys: median days from referral",
+                     body)
+
+
+class EvaluatorView(BaseView):
+    """/admin/evaluator/: the evaluator's dashboard, and the form that starts their own extract."""
+
+    def __init__(self, name="Evaluator dashboard", endpoint="evaluator", **kwargs):
+        super().__init__(name=name, endpoint=endpoint, **kwargs)
+
+    def is_accessible(self):
+        return current_user.is_authenticated and has_permission(DASHBOARD)
+
+    def _handle_view(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("security.login", next=request.full_path))
+        needed = EXTRACT if name == "extract" else DASHBOARD
+        if not has_permission(needed):
+            abort(403)
+        return None
+
+    @expose("/")
+    def index(self):
+        settings = current_app.config["SETTINGS"]
+        today = london_today()
+        period, form, messages = pick_period(request.args, today)
+        report = evaluator_report(database(), period, today, settings.evaluator_min_group,
+                                  settings.evaluator_date_precision)
+        audit.record("view", collection="evaluator", summary=f"opened the evaluator dashboard for {period.label}")
+        k = report["min_group"]
+        first_fy = min(fy_start_year(today) - 5, period.start.year - 1)
+        return self.render(
+            "admin/evaluator/dashboard.html", period=period, form=form, messages=messages, report=report,
+            figures=FIGURES, breakdown_names=BREAKDOWNS, steps=JOURNEY_STEPS, k=k,
+            shown=lambda value, kind: shown(value, kind, k),
+            over_time_svg=over_time_chart(report["over_time"], k), journey_svg=journey_chart(report["journeys"]),
+            fy_choices=[(str(y), fy_label(y)) for y in range(fy_start_year(today) + 1, first_fy - 1, -1)],
+            may_extract=has_permission(EXTRACT),
+        )
+
+    @expose("/extract/", methods=("GET", "POST"))
+    def extract(self):
+        """Start the evaluator extract for a period: every consented case file, the run the evaluator's own."""
+        from admin_app import export_runs
+        from admin_app.views.exports import _enqueue_build, _started_message
+
+        today = london_today()
+        values = request.form if request.method == "POST" else request.args
+        period, form, messages = pick_period(values, today)
+        if request.method == "POST":
+            if messages:
+                for message in messages:
+                    flash(f"Not started: {message}", "error")
+            else:
+                run = export_runs.create_run("evaluator_extract", period, match={}, scope="Every case file",
+                                             started_by=current_user.email, started_by_user=current_user.pk)
+                audit.record("export", collection="export_runs", record_id=run.pk,
+                             summary=f"started the evaluator extract for {period.label}")
+                _enqueue_build(str(run.pk))
+                flash(*_started_message(run.pk, f"The evaluator extract is being built for {period.label}; "
+                                                "it will be listed under your extracts when ready."))
+                return redirect(url_for("exportrun.details_view", id=run.pk))
+        first_fy = min(fy_start_year(today) - 5, period.start.year - 1)
+        return self.render("admin/evaluator/extract.html", period=period, form=form, messages=messages,
+                           fy_choices=[(str(y), fy_label(y)) for y in range(fy_start_year(today) + 1, first_fy - 1, -1)])

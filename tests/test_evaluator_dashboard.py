@@ -1,0 +1,142 @@
+"""The evaluator dashboard and the evaluator's own extracts: who may open them, what they show, what they hold back."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from admin_app.db import database
+from admin_app.evaluator.disclosure import CONSENTED, consented
+from admin_app.evaluator.figures import FIGURES, controlled, evaluator_report
+from admin_app.metrics.periods import financial_year_of, london_today
+from admin_app.metrics.report import as_of_for, load_report
+from admin_app.views.evaluator import shown
+from tests.conftest import csrf_token, new_client
+
+URL = "/admin/evaluator/"
+EXTRACT = "/admin/evaluator/extract/"
+OTHER_ROLES = ("admin", "manager", "worker", "admin_staff", "grant_panel", "commissioner")
+
+
+@pytest.fixture
+def demo(app, users):
+    from admin_app.cli import seed_demo_data
+
+    with app.app_context():
+        seed_demo_data()
+
+
+def figure_cells(page: str, panel: str) -> dict[str, str]:
+    table = re.search(rf'data-panel="{panel}".*?</table>', page, re.S).group(0)
+    return {key: value.strip() for key, value in re.findall(r'data-figure="([^"]+)"[^>]*>([^<]*)<', table)}
+
+
+@pytest.mark.parametrize("role", OTHER_ROLES)
+def test_every_role_but_the_evaluator_is_refused_the_dashboard_and_the_extract_by_url(login, role):
+    client = login(role)
+    assert client.get(URL).status_code == 403
+    assert client.get(EXTRACT).status_code == 403
+    assert client.post(EXTRACT, data={"kind": "fy", "csrf_token": csrf_token(client)}).status_code == 403
+
+
+def test_signed_out_is_sent_to_sign_in(app):
+    assert "/login" in app.test_client().get(URL).headers["Location"]
+
+
+def test_the_dashboards_figures_equal_the_report_functions_over_consented_clients(app, login, demo):
+    page = login("evaluator").get(URL).get_data(as_text=True)
+    with app.app_context():
+        settings = app.config["SETTINGS"]
+        period = financial_year_of(london_today())
+        report = load_report(database(), CONSENTED, period, as_of=as_of_for(period, london_today()))
+        expected = controlled(report["service"], settings.evaluator_min_group)
+    cells = figure_cells(page, "figures")
+    assert cells == {f.key: shown(expected[f.key], f.kind, settings.evaluator_min_group) for f in FIGURES}
+    assert int(cells["referrals"]) > 0
+
+
+def test_a_client_without_consent_is_absent(app, login, demo):
+    client = login("evaluator")
+    before = figure_cells(client.get(URL).get_data(as_text=True), "figures")["referrals"]
+    with app.app_context():
+        referral_day = london_today() - timedelta(days=1)
+        for n in range(3):
+            case = new_client(f"E4E-NC{n}")
+            case.referral.date = referral_day
+            case.consent.recorded = n == 0        # consent but no ISA version, or neither
+            case.consent.isa_version = "   " if n == 1 else None
+            case.save()
+    assert figure_cells(client.get(URL).get_data(as_text=True), "figures")["referrals"] == before
+
+
+def test_small_groups_are_withheld_and_the_breakdowns_add_up(app, demo):
+    with app.app_context():
+        today = london_today()
+        period = financial_year_of(today)
+        report = evaluator_report(database(), period, today, 5, "month")
+        whole = report["service"]["referrals"]
+        for breakdown, rows in report["breakdowns"].items():
+            people = [f.key for f in FIGURES if f.kind == "people"]
+            for row in rows:
+                assert all(row[key] is None or row[key] == 0 or row[key] >= 5 for key in people), (breakdown, row)
+            if all(row["referrals"] is not None for row in rows):
+                assert sum(row["referrals"] for row in rows) == whole
+        high = evaluator_report(database(), period, today, 1000, "month")
+        assert all(high["service"][f.key] is None for f in FIGURES if f.kind == "people" and report["service"][f.key])
+        assert all(row["withheld"] for row in high["journeys"])
+
+
+def test_the_page_holds_no_name_or_date_of_birth(app, login, demo):
+    page = login("evaluator").get(URL).get_data(as_text=True)
+    from admin_app.models.case_file import Client
+
+    with app.app_context():
+        for case in Client.objects.only("first_name", "last_name", "date_of_birth", "reference"):
+            assert f">{case.last_name}<" not in page and case.reference not in page
+            assert case.date_of_birth.isoformat() not in page
+    assert "<svg" in page and 'data-panel="journeys"' in page
+
+
+def test_the_evaluator_starts_an_extract_and_sees_only_their_own_runs(app, login, users, demo):
+    from admin_app.models.exports import ExportRun
+    from admin_app.security import datastore
+    from tests.conftest import PASSWORD, sign_in
+    from flask_security import hash_password
+
+    client = login("evaluator")
+    response = client.post(EXTRACT, data={"kind": "fy", "fy": str(financial_year_of(london_today()).start.year),
+                                          "csrf_token": csrf_token(client, EXTRACT)})
+    assert response.status_code == 302
+    with app.app_context():
+        run = ExportRun.objects(started_by_user=users["evaluator"].pk).get()
+        assert run.report == "evaluator_extract" and run.status in ("built", "sent")
+        datastore.create_user(email="evaluator2@test.e4e", name="Other", password=hash_password(PASSWORD),
+                              roles=["evaluator"])
+    listing = client.get("/admin/exportrun/").get_data(as_text=True)
+    assert run.filename in listing
+    assert client.get(f"/admin/exportrun/download/{run.pk}").status_code == 200
+    other = app.test_client()
+    assert sign_in(other, "evaluator2@test.e4e").status_code == 302
+    assert run.filename not in other.get("/admin/exportrun/").get_data(as_text=True)
+    assert other.get(f"/admin/exportrun/details/?id={run.pk}").status_code in (302, 404)
+    assert other.get(f"/admin/exportrun/download/{run.pk}").status_code == 404
+
+
+def test_a_bad_period_is_a_message_and_starts_nothing(app, login, users):
+    from admin_app.models.exports import ExportRun
+
+    client = login("evaluator")
+    page = client.post(EXTRACT, data={"kind": "custom", "start": "2026-05-01", "end": "2026-04-01",
+                                      "csrf_token": csrf_token(client, EXTRACT)}, follow_redirects=True)
+    assert "before the" in page.get_data(as_text=True)
+    with app.app_context():
+        assert ExportRun.objects.count() == 0
+
+
+def test_consent_rule_and_match_agree_over_the_demo_data(app, demo):
+    with app.app_context():
+        db = database()
+        matched = {d["_id"] for d in db.clients.find(CONSENTED, {"_id": 1})}
+        by_rule = {d["_id"] for d in db.clients.find({}, {"consent": 1}) if consented(d)}
+        assert matched == by_rule and 0 < len(matched) < db.clients.count_documents({})
