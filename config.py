@@ -69,6 +69,8 @@ class Settings:
     # are generalised to this precision (month, quarter or year).
     evaluator_min_group: int = 5
     evaluator_date_precision: str = "month"
+    # Calls to the evaluator API allowed per token (flask-limiter notation).
+    evaluator_api_limits: str = "60 per minute;2000 per hour"
     # Retention (admin_app/privacy/retention.py): a closed case file is anonymised this many years after closing;
     # audit entries are deleted this many years after they were written.
     case_file_retention_years: int = 6
@@ -185,6 +187,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         seed_demo=embedded and (get("SEED_DEMO", "true") or "true").lower() in {"1", "true", "yes"},
         evaluator_min_group=_whole(get("EVALUATOR_MIN_GROUP", "5"), "EVALUATOR_MIN_GROUP", low=2),
         evaluator_date_precision=(get("EVALUATOR_DATE_PRECISION", "month") or "month").strip().lower(),
+        evaluator_api_limits=get("EVALUATOR_API_RATE_LIMITS", "60 per minute;2000 per hour") or "60 per minute",
         case_file_retention_years=_whole(get("CASE_FILE_RETENTION_YEARS", "6"), "CASE_FILE_RETENTION_YEARS", low=1),
         audit_retention_years=_whole(get("AUDIT_RETENTION_YEARS", "7"), "AUDIT_RETENTION_YEARS", low=1),
     )

@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     _register_admin(app)
     _register_routes(app)
     _register_errors(app)
+    from admin_app.evaluator.api import register as register_evaluator_api
+
+    register_evaluator_api(app)
 
     from admin_app.cli import register_cli
 
@@ -112,6 +115,10 @@ def _register_admin(app: Flask) -> None:
     from admin_app.views.evaluator import EvaluatorView
 
     admin.add_view(EvaluatorView())
+    from admin_app.models.api_tokens import ApiToken
+    from admin_app.views.evaluator import ApiTokenView
+
+    admin.add_view(ApiTokenView(ApiToken, name="Evaluator API tokens", endpoint="apitoken", category="Staff"))
     from admin_app.models.exports import ExportRun, ExportSchedule
     from admin_app.views.exports import ExportRunView, ExportScheduleView
 

@@ -12,6 +12,7 @@ built from those declarations, with a line for each rule.
 from __future__ import annotations
 
 import pickle
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,6 +59,13 @@ class Item:
     values: str                    # the values it can take, for the data dictionary
     read: Callable[[Row], Any]
     reads: tuple[str, ...] = ()    # stored fields it needs (the projection)
+    codes: tuple[str, ...] = ()    # a code's possible values (besides "other"), for the API's schema
+
+    @property
+    def key(self) -> str:
+        """Its name in the evaluator API (docs/evaluator-api.md): the heading in snake case."""
+        words = re.sub(r"[^a-z0-9]+", "_", self.heading.lower()).strip("_")
+        return f"sustained_{words}" if words[:1].isdigit() else words
 
 
 # --- columns from field declarations --------------------------------------------------------------
@@ -95,6 +103,10 @@ def choices_text(field: mf.BaseField) -> str:
     return "; ".join(f"{c[0]} = {c[1]}" if isinstance(c, (tuple, list)) else str(c) for c in field.choices)
 
 
+def codes_of(field: mf.BaseField) -> tuple[str, ...]:
+    return tuple(str(c[0] if isinstance(c, (tuple, list)) else c) for c in getattr(field, "choices", None) or ())
+
+
 def _describe(field: mf.BaseField) -> str:
     return getattr(field, "help_text", None) or ""
 
@@ -116,7 +128,7 @@ def stored(path: str, heading: str | None = None) -> Item:
         return plain(value)
 
     return Item(heading or field.verbose_name or path, kind, f"clients.{path}", _describe(field),
-                choices_text(field), read, (path,))
+                choices_text(field), read, (path,), codes_of(field))
 
 
 def pseudonymised(path: str, kind: str) -> Item:
@@ -133,8 +145,8 @@ def pseudonymised(path: str, kind: str) -> Item:
 
 
 def derived(heading: str, kind: str, source: str, description: str, read: Callable[[Row], Any],
-            reads: Iterable[str] = (), values: str = "") -> Item:
-    return Item(heading, kind, source, description, values, read, tuple(reads))
+            reads: Iterable[str] = (), values: str = "", codes: Iterable[str] = ()) -> Item:
+    return Item(heading, kind, source, description, values, read, tuple(reads), tuple(codes))
 
 
 def plain(value: Any) -> Any:
@@ -173,6 +185,7 @@ CLIENT = derived("Client pseudonym", "pseudonym", "clients.reference",
                  "Keyed pseudonym of the case reference: the same person has the same pseudonym in every extract",
                  lambda row: row.names.client(row.doc["reference"]), ("reference",))
 SUSTAINMENT_VALUES = "sustained; ended_before; too_early (blank for unpaid outcomes)"
+SUSTAINMENT_CODES = ("sustained", "ended_before", "too_early")
 
 
 @dataclass(frozen=True)
@@ -200,12 +213,13 @@ CASE_SHEETS: tuple[Sheet, ...] = (
         stored("referral.rejection_reason"),
         derived("Age band", "text", "clients.date_of_birth, clients.referral.date",
                 "The age at referral in bands (neither the date of birth nor the age itself is exported)",
-                age_band, ("date_of_birth",), "; ".join(f"{lo}-{hi}" for lo, hi in AGE_BANDS)),
+                age_band, ("date_of_birth",), "; ".join(f"{lo}-{hi}" for lo, hi in AGE_BANDS),
+                (*(f"{lo}-{hi}" for lo, hi in AGE_BANDS), "under 18", "over 35")),
         stored("consent.recorded"), stored("consent.date"), stored("consent.preferred_language"),
         stored("consent.interpreter_needed"),
         derived("Status at period end", "text", "clients.status_history",
                 "The case status on the period's last day, from the status history", status_at_end,
-                values=choices_text(field_of(Client, "status"))),
+                values=choices_text(field_of(Client, "status")), codes=codes_of(field_of(Client, "status"))),
     )),
     Sheet("Assessments", "The initial assessment, with previous support, and the Vocational Action Plan's goals", (
         CLIENT, stored("assessment.date"), stored("assessment.readiness"), stored("assessment.goal"),
@@ -234,9 +248,10 @@ CASE_SHEETS: tuple[Sheet, ...] = (
                 lambda row: row.names.job_type(row.element.get("job_type")), ("outcomes.job_type",)),
         stored("outcomes.hours_per_week"), stored("outcomes.competitive"),
         derived("13 weeks", "text", "clients.outcomes", "Paid outcomes judged on the period's last day, "
-                "as the sustained-outcome KPI does", sustained(SUSTAINED_13_WEEKS_DAYS), values=SUSTAINMENT_VALUES),
+                "as the sustained-outcome KPI does", sustained(SUSTAINED_13_WEEKS_DAYS), values=SUSTAINMENT_VALUES,
+                codes=SUSTAINMENT_CODES),
         derived("26 weeks", "text", "clients.outcomes", "As above, at 26 weeks", sustained(SUSTAINED_26_WEEKS_DAYS),
-                values=SUSTAINMENT_VALUES),
+                values=SUSTAINMENT_VALUES, codes=SUSTAINMENT_CODES),
     ), within="outcomes", keep=_running_in_period),
     Sheet("Status history", "Status changes in the period", (
         CLIENT, stored("status_history.date"), stored("status_history.status"),

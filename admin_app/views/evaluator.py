@@ -1,19 +1,22 @@
 """The evaluator's screens: the pseudonymised dashboard and starting the evaluator extract for a period."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Mapping
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from admin_app import audit
 from admin_app.db import database
+from admin_app.evaluator import tokens
 from admin_app.evaluator.figures import BREAKDOWNS, FIGURES, JOURNEY_STEPS, evaluator_report
 from admin_app.metrics.periods import fy_label, fy_start_year, london_today
+from admin_app.models.api_tokens import API_SCOPES
 from admin_app.security import has_permission
+from admin_app.views.base import SecuredModelView
 from admin_app.views.dashboards import REFERRALS_COLOUR, JOB_STARTS_COLOUR, pick_period, svg_chart
 
 DASHBOARD = "evaluator.dashboard"
@@ -157,3 +160,92 @@ class EvaluatorView(BaseView):
         first_fy = min(fy_start_year(today) - 5, period.start.year - 1)
         return self.render("admin/evaluator/extract.html", period=period, form=form, messages=messages,
                            fy_choices=[(str(y), fy_label(y)) for y in range(fy_start_year(today) + 1, first_fy - 1, -1)])
+
+
+# --- API tokens (administrators) ------------------------------------------------------------------
+
+def _token_state(view, context, model, name):
+    if model.revoked_at:
+        return Markup('<span class="badge badge-secondary">Revoked</span> {:%d/%m/%Y %H:%M} by {}').format(
+            model.revoked_at, model.revoked_by or "")
+    if model.expires_on and model.expires_on < london_today():
+        return Markup('<span class="badge badge-warning">Expired</span>')
+    return Markup('<span class="badge badge-success">Works</span>')
+
+
+class ApiTokenView(SecuredModelView):
+    """Evaluator API tokens: an administrator issues one for a user and scopes, sees it once, and revokes it."""
+
+    screen_actions = ("list", "details", "create", "revoke")
+    extra_endpoints = {"revoke_view": "revoke"}
+    column_list = ("name", "user", "scopes", "expires_on", "hint", "created_by", "created_at", "last_used_at",
+                   "revoked_at")
+    column_details_list = column_list + ("revoked_by",)
+    column_formatters = {"scopes": lambda v, c, m, n: ", ".join(m.scopes or []), "revoked_at": _token_state,
+                         "user": lambda v, c, m, n: getattr(m.user, "email", "")}
+    column_formatters_detail = column_formatters
+    column_labels = {"revoked_at": "State"}
+    form_columns = ("user", "name", "scopes", "expires_on")
+    details_template = "admin/evaluator/token_details.html"
+
+    def scaffold_form(self):
+        from admin_app.views.people import CheckboxListField
+
+        form = super().scaffold_form()
+        form.scopes = CheckboxListField("May read", choices=list(API_SCOPES),
+                                        description="Give only what the evaluator's analysis needs")
+        return form
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        from admin_app.models.people import User
+
+        form.user.queryset = User.objects(active=True).order_by("email")
+        if request.method == "GET" and not form.expires_on.data:
+            form.expires_on.data = london_today() + timedelta(days=365)
+        return form
+
+    def model_errors(self, model, is_created):
+        errors = []
+        if not model.scopes:
+            errors.append((("scopes",), "Choose at least one thing the token may read."))
+        today = london_today()
+        if model.expires_on and not today <= model.expires_on <= today + timedelta(days=366):
+            errors.append((("expires_on",), "The expiry must be between today and a year from today."))
+        if model.user is not None and not has_permission(tokens.PERMISSION, model.user):
+            errors.append((("user",), "This user's role does not hold the evaluator API permission "
+                                      f"({tokens.PERMISSION}); a token would not work for them."))
+        return errors
+
+    def on_model_change(self, form, model, is_created):
+        if is_created:
+            model.created_by = current_user.email
+        super().on_model_change(form, model, is_created)
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        if is_created:
+            g.issued_token = tokens.issue(model, current_app.config["SECRET_KEY"])
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        response = super().create_view()
+        issued = g.pop("issued_token", None)
+        if issued is None:
+            return response
+        # Shown once, in this response only: never stored, flashed or put in a URL.
+        return self.render("admin/evaluator/token_issued.html", token=issued,
+                           list_url=url_for(".index_view")), 200, {"Cache-Control": "no-store"}
+
+    @expose("/revoke/", methods=("POST",))
+    def revoke_view(self):
+        token = self.get_one(request.form.get("id", ""))
+        if token is None:
+            abort(404)
+        if tokens.revoke(token, current_user.email):
+            audit.record("update", collection="api_tokens", record_id=token.pk,
+                         summary=f"revoked evaluator API token {token} of {getattr(token.user, 'email', '')}")
+            flash(f"The token “{token.name}” is revoked: it no longer opens the API.", "success")
+        else:
+            flash("This token was already revoked.", "warning")
+        return redirect(url_for(".details_view", id=token.pk))

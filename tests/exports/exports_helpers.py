@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Any, Mapping
 
 import mongoengine
+from mongoengine import fields as mf
 import openpyxl
 
 from tests.database import connect
@@ -61,3 +62,24 @@ def by_heading(headings: list[str], row: tuple) -> dict[str, Any]:
 
 def day(value: Any) -> Any:
     return value.date() if isinstance(value, datetime) else value
+
+
+def free_text(document) -> list[str]:
+    """Every value of a free-text field (a string field without a choice list) in a document, nested ones too."""
+    found: list[str] = []
+    for name, field in document._fields.items():
+        value = getattr(document, name, None)
+        if name == "start_time":
+            continue  # a contact's time of day ("09:00"), not text anyone wrote
+        if isinstance(field, mf.ListField):
+            inner = field.field
+            for item in value or ():
+                if isinstance(inner, mf.EmbeddedDocumentField):
+                    found += free_text(item)
+                elif isinstance(inner, mf.StringField) and not inner.choices and item:
+                    found.append(item)
+        elif isinstance(field, mf.EmbeddedDocumentField) and value is not None:
+            found += free_text(value)
+        elif isinstance(field, mf.StringField) and not field.choices and value:
+            found.append(value)
+    return found

@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime
 
 import pytest
-from exports_helpers import QUARTER, TODAY, YEAR, build, by_heading, context, day, table
+from exports_helpers import QUARTER, TODAY, YEAR, build, by_heading, context, day, free_text, table
 from mongoengine import fields as mf
 
 from admin_app.metrics.kpis import NEVER_ENGAGED_DECISIONS
@@ -29,27 +29,6 @@ def months(period: Period) -> set[str]:
         out.add(f"{day_.year}-{day_.month:02d}")
         day_ = date(day_.year + (day_.month == 12), day_.month % 12 + 1, 1)
     return out
-
-
-def free_text(document) -> list[str]:
-    """Every value of a free-text field (a string field without a choice list) in a document, nested ones too."""
-    found: list[str] = []
-    for name, field in document._fields.items():
-        value = getattr(document, name, None)
-        if name == "start_time":
-            continue  # a contact's time of day ("09:00"), not text anyone wrote
-        if isinstance(field, mf.ListField):
-            inner = field.field
-            for item in value or ():
-                if isinstance(inner, mf.EmbeddedDocumentField):
-                    found += free_text(item)
-                elif isinstance(inner, mf.StringField) and not inner.choices and item:
-                    found.append(item)
-        elif isinstance(field, mf.EmbeddedDocumentField) and value is not None:
-            found += free_text(value)
-        elif isinstance(field, mf.StringField) and not field.choices and value:
-            found.append(value)
-    return found
 
 
 def cells(workbook):
