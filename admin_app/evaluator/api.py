@@ -41,9 +41,19 @@ class BadRequest(ValueError):
 
 # --- parameters -----------------------------------------------------------------------------------
 
-def _date_param(name: str) -> date | None:
-    raw = (request.args.get(name) or "").strip()
+def _arg(name: str) -> str | None:
+    """A query parameter as given: None when left out; one given empty is a mistake worth saying."""
+    if name not in request.args:
+        return None
+    raw = request.args.get(name, "").strip()
     if not raw:
+        raise BadRequest(f"{name} is empty: leave it out or give a value.")
+    return raw
+
+
+def _date_param(name: str) -> date | None:
+    raw = _arg(name)
+    if raw is None:
         return None
     try:
         day = date.fromisoformat(raw[:40])
@@ -69,8 +79,8 @@ def period_param(today: date) -> Period:
 
 
 def updated_since_param() -> datetime | None:
-    raw = (request.args.get("updated_since") or "").strip()
-    if not raw:
+    raw = _arg("updated_since")
+    if raw is None:
         return None
     try:
         moment = datetime.fromisoformat(raw[:40].replace("Z", "+00:00"))
@@ -84,7 +94,7 @@ def updated_since_param() -> datetime | None:
 
 
 def limit_param() -> int:
-    raw = (request.args.get("limit") or str(DEFAULT_LIMIT)).strip()
+    raw = _arg("limit") or str(DEFAULT_LIMIT)
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
     return int(raw)
@@ -92,8 +102,8 @@ def limit_param() -> int:
 
 def cursor_param() -> str | None:
     """The last case file of the previous page, sealed (Fernet) so the cursor reveals nothing."""
-    raw = (request.args.get("cursor") or "").strip()
-    if not raw:
+    raw = _arg("cursor")
+    if raw is None:
         return None
     try:
         return crypto.decrypt(raw[:1000])
@@ -257,7 +267,8 @@ def figures():
 def openapi():
     from admin_app.evaluator.openapi import document
 
-    return jsonify(document())
+    settings = current_app.config["SETTINGS"]
+    return jsonify(document(settings.evaluator_date_precision, settings.evaluator_min_group))
 
 
 def register(app: Flask) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from admin_app.evaluator.api import ASSESSMENT_SHEET, CASE_SHEET, DEFAULT_LIMIT, EVENT_TYPES, MAX_LIMIT, PREFIX
 from admin_app.evaluator.disclosure import OTHER
 from admin_app.evaluator.figures import FIGURES
@@ -43,11 +41,10 @@ def sheet_schema(sheet: Any, precision: str, skip: tuple[str, ...] = (), **extra
             "required": sorted(properties), "additionalProperties": False}
 
 
-def document() -> dict[str, Any]:
+def document(precision: str, min_group: int) -> dict[str, Any]:
+    """The document for the deployment's disclosure settings (EVALUATOR_DATE_PRECISION, EVALUATOR_MIN_GROUP)."""
     from exports.evaluator_extract import CASE_SHEETS
 
-    settings = current_app.config["SETTINGS"]
-    precision = settings.evaluator_date_precision
     sheets = {sheet.name: sheet for sheet in CASE_SHEETS}
     assessment = sheet_schema(sheets[ASSESSMENT_SHEET], precision, skip=("client_pseudonym",))
     assessment["nullable"] = True
@@ -91,7 +88,7 @@ def document() -> dict[str, Any]:
                  "description": "Read-only, pseudonymised case progress for the university evaluation: the same "
                                 "clients, pseudonyms, columns and disclosure control as the evaluator extract. "
                                 f"Dates are generalised to the {precision}; coded values held by fewer than "
-                                f"{settings.evaluator_min_group} people read “{OTHER}”. Clients without recorded "
+                                f"{min_group} people read “{OTHER}”. Clients without recorded "
                                 "consent are absent. Pages hold the records of up to `limit` case files."},
         "servers": [{"url": PREFIX}],
         "security": [{"bearerToken": []}],
@@ -112,6 +109,8 @@ def document() -> dict[str, Any]:
 
 
 def _param(name: str, schema: dict, description: str) -> dict[str, Any]:
+    if schema.get("type") == "string":
+        schema = {**schema, "minLength": 1}
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
