@@ -195,6 +195,8 @@ class Sheet:
     items: tuple[Item, ...]
     within: str | None = None                      # a list in the case file: one row per element
     keep: Callable[[Row], bool] = lambda row: True
+    #: Where its rows are in the evaluator API (docs/evaluator-api.md): "cases", "cases.assessment" or an event type.
+    api: str | None = None
 
 
 def _dated_in_period(field: str = "date") -> Callable[[Row], bool]:
@@ -220,7 +222,7 @@ CASE_SHEETS: tuple[Sheet, ...] = (
         derived("Status at period end", "text", "clients.status_history",
                 "The case status on the period's last day, from the status history", status_at_end,
                 values=choices_text(field_of(Client, "status")), codes=codes_of(field_of(Client, "status"))),
-    )),
+    ), api="cases"),
     Sheet("Assessments", "The initial assessment, with previous support, and the Vocational Action Plan's goals", (
         CLIENT, stored("assessment.date"), stored("assessment.readiness"), stored("assessment.goal"),
         stored("assessment.employment_status"), stored("assessment.agreed_to_take_part"),
@@ -229,16 +231,17 @@ CASE_SHEETS: tuple[Sheet, ...] = (
                 ("plan_goals.status",)),
         *(derived(f"Plan goals {s}", "int", "clients.plan_goals.status", f"Goals now {s}", goals(s),
                   ("plan_goals.status",)) for s in ("open", "achieved", "dropped")),
-    ), keep=lambda row: casefiles.day((row.doc.get("assessment") or {}).get("date")) is not None),
+    ), keep=lambda row: casefiles.day((row.doc.get("assessment") or {}).get("date")) is not None,
+        api="cases.assessment"),
     Sheet("Contacts", "Every contact in the period: date, minutes, mode, place, out of hours, who", (
         CLIENT, stored("contacts.date"), stored("contacts.minutes"), stored("contacts.mode"), stored("contacts.place"),
         stored("contacts.out_of_hours"),
-    ), within="contacts", keep=_dated_in_period()),
+    ), within="contacts", keep=_dated_in_period(), api="contact"),
     Sheet("Employer contacts", "Employer contacts for a client in the period", (
         CLIENT, stored("employer_contacts.date"), pseudonymised("employer_contacts.employer", "employer"),
         stored("employer_contacts.face_to_face"), stored("employer_contacts.purpose"),
         stored("employer_contacts.with_client"),
-    ), within="employer_contacts", keep=_dated_in_period()),
+    ), within="employer_contacts", keep=_dated_in_period(), api="employer_contact"),
     Sheet("Outcomes", "Outcomes running at some time in the period (paid work, business, education, training, "
                       "volunteering)", (
         CLIENT, stored("outcomes.kind"), stored("outcomes.start_date"), stored("outcomes.end_date"),
@@ -252,10 +255,10 @@ CASE_SHEETS: tuple[Sheet, ...] = (
                 codes=SUSTAINMENT_CODES),
         derived("26 weeks", "text", "clients.outcomes", "As above, at 26 weeks", sustained(SUSTAINED_26_WEEKS_DAYS),
                 values=SUSTAINMENT_VALUES, codes=SUSTAINMENT_CODES),
-    ), within="outcomes", keep=_running_in_period),
+    ), within="outcomes", keep=_running_in_period, api="outcome"),
     Sheet("Status history", "Status changes in the period", (
         CLIENT, stored("status_history.date"), stored("status_history.status"),
-    ), within="status_history", keep=_dated_in_period()),
+    ), within="status_history", keep=_dated_in_period(), api="status_change"),
 )
 
 GENERAL = Sheet("General employer contacts", "Job development for the whole caseload in the period (on employers' "
@@ -268,7 +271,7 @@ GENERAL = Sheet("General employer contacts", "Job development for the whole case
             lambda row: row.element.face_to_face),
 ))
 
-DICTIONARY_COLUMNS = (Column("Sheet", "text"), Column("Column", "text"), Column("Type", "text", 14),
+DICTIONARY_COLUMNS = (Column("Sheet", "text"), Column("Column", "text"), Column("API field", "text"), Column("Type", "text", 14),
                       Column("Values", "wrap", 50), Column("Source", "text"), Column("Description", "wrap", 60))
 TYPES = {"date": "date", "int": "whole number", "number": "number", "bool": "Yes / No", "text": "code",
          "pseudonym": "pseudonym"}
@@ -379,9 +382,10 @@ def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
         kind = DATE_TYPES[ctx.date_precision] if item.kind == "date" else TYPES[item.kind]
         values = item.values + (f"; {OTHER} (values held by fewer than {ctx.min_group} people)"
                                 if item.kind == "text" else "")
-        dictionary.add([sheet_name, item.heading, kind, values.lstrip("; "), item.source, item.description])
+        dictionary.add([sheet_name, item.heading, api_field(sheet_name, item), kind, values.lstrip("; "), item.source,
+                        item.description])
     for name, text in disclosure_rules(ctx, left_out):
-        dictionary.add(["All sheets", name, "rule", "", "disclosure control", text])
+        dictionary.add(["All sheets", name, "", "rule", "", "disclosure control", text])
     dictionary.close()
     counts = book.close()
     counts[LEFT_OUT] = left_out
@@ -398,6 +402,14 @@ def _table(book: Book, sheet: Sheet) -> Table:
     columns = [Column(item.heading, "text" if item.kind in ("pseudonym", "date") else item.kind)
                for item in sheet.items]
     return book.table(sheet.name, columns, sheet.description)
+
+
+def api_field(sheet_name: str, item: Item) -> str:
+    """Where a column is in the evaluator API: "cases: cohort", "cases.assessment: goal", "events (contact): mode"."""
+    where = next((s.api for s in CASE_SHEETS if s.name == sheet_name), None)
+    if where is None:
+        return "not in the API"
+    return f"{where}: {item.key}" if where.startswith("cases") else f"events ({where}): {item.key}"
 
 
 def dictionary_rows() -> Iterable[tuple[str, Item]]:

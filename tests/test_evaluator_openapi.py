@@ -68,3 +68,22 @@ def test_the_document_is_built_from_the_extracts_declarations(seeded):
     names = {name for schema in document["components"]["schemas"].values() for name in schema.get("properties", {})}
     assert not names & {"first_name", "last_name", "date_of_birth", "reference", "address", "postcode", "phone",
                         "email", "note", "notes", "worker"}
+
+
+def test_every_column_of_the_data_dictionary_is_where_it_says_in_the_api_document(seeded):
+    from exports.evaluator_extract import api_field, dictionary_rows
+
+    schemas = seeded.test_client().get(OPENAPI).json["components"]["schemas"]
+    in_api = 0
+    for sheet_name, item in dictionary_rows():
+        where = api_field(sheet_name, item)
+        if where == "not in the API":
+            assert sheet_name == "General employer contacts"
+            continue
+        part, key = where.split(": ")
+        schema = {"cases": "CaseRecord", "cases.assessment": "Assessment"}.get(part) or next(
+            name for name, s in schemas.items() if part[len("events ("):-1] in s.get("properties", {}).get(
+                "type", {}).get("enum", []))
+        assert key in schemas[schema]["properties"] or (schema == "Assessment" and key == "client_pseudonym")
+        in_api += 1
+    assert in_api > 40

@@ -22,13 +22,15 @@ from admin_app.evaluator.disclosure import OTHER, consented_match, generalise, s
 from admin_app.evaluator.figures import evaluator_report
 from admin_app.metrics.periods import Period, financial_year_of, london_today
 from admin_app.metrics.records import both
+from exports.evaluator_extract import CASE_SHEETS
 
 PREFIX = "/api/evaluator/v1"
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
-#: The case record's parts and the event types, by the extract's sheet names.
-CASE_SHEET, ASSESSMENT_SHEET = "Referrals", "Assessments"
-EVENT_TYPES = {"Contacts": "contact", "Employer contacts": "employer_contact", "Outcomes": "outcome",
-               "Status history": "status_change"}
+#: The case record's parts and the event types, by the extract's sheet names (as its sheets declare them).
+API_OF = {sheet.name: sheet.api for sheet in CASE_SHEETS if sheet.api}
+CASE_SHEET = next(name for name, api in API_OF.items() if api == "cases")
+ASSESSMENT_SHEET = next(name for name, api in API_OF.items() if api == "cases.assessment")
+EVENT_TYPES = {name: api for name, api in API_OF.items() if not api.startswith("cases")}
 SCOPES = {"cases": "cases:read", "events": "events:read", "figures": "figures:read"}
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
