@@ -21,6 +21,8 @@ from admin_app.views.dashboards import REFERRALS_COLOUR, JOB_STARTS_COLOUR, pick
 
 DASHBOARD = "evaluator.dashboard"
 EXTRACT = "evaluator.extract"
+STEP_LEGEND = {"assessment": "Initial assessment", "employer_contact": "First employer contact",
+               "paid_outcome": "First paid outcome"}
 STEP_COLOURS = {"assessment": "#17a2b8", "employer_contact": "#6f42c1", "paid_outcome": "#28a745"}
 
 
@@ -77,9 +79,9 @@ def journey_chart(rows: list[Mapping[str, Any]]) -> Markup | None:
     longest = max([s["median_days"] or 0 for r in rows for s in r["steps"].values()] + [1]) * 1.15
     x = lambda v: label_w + bar_w * v / longest  # noqa: E731
     body = []
-    for j, (step, text) in enumerate(JOURNEY_STEPS.items()):
-        body.append(f'<rect x="{label_w + j * 150}" y="4" width="12" height="10" fill="{STEP_COLOURS[step]}"/>'
-                    f'<text x="{label_w + j * 150 + 16}" y="13" font-size="10">{escape(text.split(" to ")[1])}</text>')
+    for j, (step, text) in enumerate(STEP_LEGEND.items()):
+        body.append(f'<rect x="{label_w + j * 140}" y="4" width="12" height="10" fill="{STEP_COLOURS[step]}"/>'
+                    f'<text x="{label_w + j * 140 + 16}" y="13" font-size="10">{escape(text)}</text>')
     for i, row in enumerate(rows):
         y0 = top + i * row_h
         body.append(f'<text x="{label_w - 6}" y="{y0 + row_h / 2:.1f}" font-size="12" text-anchor="end">'
