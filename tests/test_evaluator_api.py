@@ -82,7 +82,12 @@ def test_a_token_is_refused_for_a_user_whose_role_lacks_the_permission_on_the_fo
         "csrf_token": csrf_token(admin, "/admin/apitoken/new/"), "user": str(users["manager"].pk),
         "name": "x", "scopes": ["cases:read"], "expires_on": (london_today() + timedelta(days=9)).isoformat()},
         follow_redirects=True).get_data(as_text=True)
-    assert "does not hold the evaluator API permission" in page
+    assert "Choose one of the options" in page and 'data-token' not in page
+    assert f'value="{users["manager"].pk}"' not in page and f'value="{users["evaluator"].pk}"' in page
+    from admin_app.models.api_tokens import ApiToken
+
+    with app.app_context():
+        assert ApiToken.objects.count() == 0
 
 
 def test_a_revoked_token_is_refused_at_once(app, users, login):

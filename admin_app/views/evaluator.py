@@ -200,9 +200,11 @@ class ApiTokenView(SecuredModelView):
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        from admin_app.models.people import User
+        from admin_app.models.people import Role, User
 
-        form.user.queryset = User.objects(active=True).order_by("email")
+        # Only active users whose role holds the evaluator API permission: a token for anyone else would not work.
+        roles = Role.objects(permissions=tokens.PERMISSION)
+        form.user.queryset = User.objects(active=True, roles__in=roles).order_by("email")
         if request.method == "GET" and not form.expires_on.data:
             form.expires_on.data = london_today() + timedelta(days=365)
         return form
