@@ -31,7 +31,7 @@ class ApiToken(Document):
     revoked_at = DateTimeField(verbose_name="Revoked (UTC)")
     revoked_by = StringField(max_length=255, verbose_name="Revoked by")
     last_used_at = DateTimeField(verbose_name="Last used (UTC)")
-    meta = {"collection": "api_tokens", "ordering": ["-created_at"], "indexes": ["user", "-created_at"]}
+    meta = {"collection": "api_tokens", "ordering": ["-created_at"], "indexes": ["user", ("-created_at", "-_id")]}
 
     def __str__(self) -> str:
         return f"{self.name} (…{self.hint})" if self.hint else self.name
