@@ -19,7 +19,7 @@ from admin_app import audit, crypto
 from admin_app.db import database
 from admin_app.evaluator import tokens
 from admin_app.evaluator.disclosure import OTHER, consented_match, generalise, small_groups
-from admin_app.evaluator.figures import evaluator_report
+from admin_app.evaluator.figures import kept_report
 from admin_app.metrics.periods import Period, financial_year_of, london_today
 from admin_app.metrics.records import both
 from exports.evaluator_extract import CASE_SHEETS
@@ -260,9 +260,9 @@ def figures():
     except BadRequest as exc:
         return _error(400, str(exc))
     settings = current_app.config["SETTINGS"]
-    report = evaluator_report(database(), period, london_today(), settings.evaluator_min_group,
-                              settings.evaluator_date_precision)
-    return jsonify(report)
+    report, computed_at = kept_report(database(), period, london_today(), settings.evaluator_min_group,
+                                      settings.evaluator_date_precision)
+    return jsonify({**report, "computed_at": computed_at.isoformat() + "Z"})
 
 
 @bp.get("/openapi.json")

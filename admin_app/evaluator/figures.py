@@ -195,6 +195,17 @@ def group_size(service: Mapping[str, Any]) -> int:
     return max(value_at(service, f.key) or 0 for f in FIGURES if f.kind == "people")
 
 
+def kept_report(db: Any, period: Period, today: date, min_group: int, precision: str) -> tuple[dict[str, Any], Any]:
+    """evaluator_report as a snapshot (admin_app/snapshots.py: never more than a minute old), and when it was
+    computed: the dashboard and the API's /figures share it."""
+    from admin_app import snapshots
+
+    as_of = as_of_for(period, today)
+    key = f"evaluator-{min_group}-{precision}:{period.start.isoformat()}:{period.end.isoformat()}:{as_of.isoformat()}"
+    found = snapshots.figures(key, lambda: evaluator_report(db, period, today, min_group, precision))
+    return found.report, found.computed_at
+
+
 def _ordered(breakdown: str, members: Mapping[str, Any]) -> list[str]:
     if breakdown == "age_band":
         known = [b for b in AGE_BAND_NAMES if b in members]

@@ -131,8 +131,11 @@ def _figures_schema() -> dict[str, Any]:
     figures = {"type": "object", "properties": {f.key: {**number, "description": f.label} for f in FIGURES}}
     return {"type": "object", "description": "As on the evaluator dashboard: a withheld figure is null and its key "
                                              "is listed in `withheld`",
-            "required": ["period", "as_of", "min_group", "date_precision", "service", "breakdowns", "journeys"],
+            "required": ["period", "as_of", "computed_at", "min_group", "date_precision", "service", "breakdowns",
+                         "journeys"],
             "properties": {"period": {"type": "object"}, "as_of": {"type": "string", "format": "date"},
+                           "computed_at": {"type": "string", "format": "date-time",
+                                           "description": "When the figures were computed (never over a minute ago)"},
                            "min_group": {"type": "integer"}, "date_precision": {"type": "string"},
                            "service": figures, "fidelity": {"type": "array", "items": {"type": "object"}},
                            "over_time": {"type": "array", "items": {"type": "object"}},

@@ -12,12 +12,12 @@ from markupsafe import Markup, escape
 from admin_app import audit
 from admin_app.db import database
 from admin_app.evaluator import tokens
-from admin_app.evaluator.figures import BREAKDOWNS, FIGURES, JOURNEY_STEPS, evaluator_report
+from admin_app.evaluator.figures import BREAKDOWNS, FIGURES, JOURNEY_STEPS, kept_report
 from admin_app.metrics.periods import fy_label, fy_start_year, london_today
 from admin_app.models.api_tokens import API_SCOPES
 from admin_app.security import has_permission
 from admin_app.views.base import SecuredModelView
-from admin_app.views.dashboards import REFERRALS_COLOUR, JOB_STARTS_COLOUR, pick_period, svg_chart
+from admin_app.views.dashboards import JOB_STARTS_COLOUR, REFERRALS_COLOUR, pick_period, svg_chart, uk_time
 
 DASHBOARD = "evaluator.dashboard"
 EXTRACT = "evaluator.extract"
@@ -123,8 +123,8 @@ class EvaluatorView(BaseView):
         settings = current_app.config["SETTINGS"]
         today = london_today()
         period, form, messages = pick_period(request.args, today)
-        report = evaluator_report(database(), period, today, settings.evaluator_min_group,
-                                  settings.evaluator_date_precision)
+        report, computed_at = kept_report(database(), period, today, settings.evaluator_min_group,
+                                          settings.evaluator_date_precision)
         audit.record("view", collection="evaluator", summary=f"opened the evaluator dashboard for {period.label}")
         k = report["min_group"]
         first_fy = min(fy_start_year(today) - 5, period.start.year - 1)
@@ -134,7 +134,7 @@ class EvaluatorView(BaseView):
             shown=lambda value, kind: shown(value, kind, k),
             over_time_svg=over_time_chart(report["over_time"], k), journey_svg=journey_chart(report["journeys"]),
             fy_choices=[(str(y), fy_label(y)) for y in range(fy_start_year(today) + 1, first_fy - 1, -1)],
-            may_extract=has_permission(EXTRACT),
+            may_extract=has_permission(EXTRACT), computed_at=uk_time(computed_at),
         )
 
     @expose("/extract/", methods=("GET", "POST"))
