@@ -230,3 +230,23 @@ def test_shared_opportunity_shows_with_a_safe_link(app, login, files, me):
     worker.post(url, data={**base, "link": "https://example.org/jobs/1"})
     page = me.get("/my/opportunities").get_data(as_text=True)
     assert "Warehouse operative" in page and 'href="https://example.org/jobs/1"' in page
+
+
+def test_anonymising_the_case_file_ends_the_client_account_and_clears_messages(app, me, files):
+    from datetime import date
+
+    from admin_app.models.case_file import Client
+    from admin_app.models.client_space import ClientAccount
+    from admin_app.models.people import User
+    from admin_app.privacy.anonymise import anonymise
+
+    token = csrf_token(me, "/my/messages")
+    me.post("/my/messages", data={"text": "My name is Jay Smith", "csrf_token": token})
+    with app.app_context():
+        Client.objects(pk=files["mine"].pk).update_one(set__status="closed")
+        anonymise("E4E-C0001", "erasure request", "manager@test.e4e", date.today())
+        stored = Client.objects(pk=files["mine"].pk).first()
+        assert all(not m.text or m.text == "[anonymised]" for m in stored.messages)
+        assert ClientAccount.objects(client=files["mine"].pk).first() is None
+        assert User.objects(email="jay@example.org").first() is None
+    assert me.get("/my/").status_code == 302
