@@ -175,7 +175,7 @@ def _security_headers(response):
 
 
 def _audit_failed_login(response):
-    signing_in = request.endpoint in ("security.login", "security.two_factor_token_validation")
+    signing_in = request.endpoint in (*SIGN_IN_ENDPOINTS, "security.two_factor_token_validation")
     if signing_in and request.method == "POST" and _attempt_failed(response):
         attempted = _account_tried()
         if response.status_code == 429:
@@ -231,12 +231,14 @@ def _settings():
 
 #: The endpoints that check a secret: the password, the second-factor code, a re-entered password.
 SECRET_CHECKING_ENDPOINTS = ("security.login", "security.two_factor_token_validation", "security.verify",
-                             "security.change_password")
+                             "security.change_password", "client_space.sign_in_post")
+#: The sign-in forms, where the account tried is the email typed (the client space has its own, in its language).
+SIGN_IN_ENDPOINTS = ("security.login", "client_space.sign_in_post")
 
 
 def _account_tried() -> str:
     """The account a secret is tried against: the email typed at sign-in, else the (half-)signed-in user's."""
-    if request.endpoint == "security.login":
+    if request.endpoint in SIGN_IN_ENDPOINTS:
         return (request.form.get("email") or "").strip()[:255] or "(no email)"
     if current_user.is_authenticated:
         return current_user.email

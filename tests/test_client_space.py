@@ -185,12 +185,46 @@ def test_invitation_expires(app, login, files, monkeypatch):
     assert answer.status_code == 410 and "run out of time" in answer.get_data(as_text=True)
 
 
-def test_client_signs_in_through_the_throttled_sign_in(app, me, users):
-    browser = app.test_client()
+def sign_in_here(browser, email, password):
     token = csrf_token(browser, "/my/sign-in")
-    signed = browser.post("/login?next=/my/", data={"email": "jay@example.org", "password": CLIENT_PASSWORD, "csrf_token": token})
+    return browser.post("/my/sign-in", data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_client_signs_in_on_their_own_page_in_their_language(app, me, users):
+    from admin_app.models.audit import AuditEvent
+
+    browser = app.test_client()
+    wrong = sign_in_here(browser, "jay@example.org", "not the password")
+    assert wrong.status_code == 400 and "The email address or the password is not right" in wrong.get_data(as_text=True)
+    signed = sign_in_here(browser, "jay@example.org", CLIENT_PASSWORD)
     assert signed.status_code == 302 and signed.headers["Location"].endswith("/my/")
     assert browser.get("/my/").status_code == 200
+    with app.app_context():
+        assert AuditEvent.objects(action="login_failed", summary="failed sign-in for jay@example.org").count() == 1
+        assert AuditEvent.objects(action="login", actor="jay@example.org").count() >= 1
+
+
+def test_staff_cannot_sign_in_on_the_client_page(app, users):
+    """Staff sign in at /login, where their second factor is asked for; here they fail like a wrong password."""
+    browser = app.test_client()
+    answer = sign_in_here(browser, users["worker"].email, PASSWORD)
+    assert answer.status_code == 400
+    assert browser.get("/admin/").status_code == 302 and "/login" in browser.get("/admin/").headers["Location"]
+
+
+def test_client_sign_in_is_throttled(make_app, tmp_path):
+    from admin_app.models.case_file import Client
+    from admin_app.client_space import service
+
+    app = make_app(login_limits="3 per minute")
+    with app.app_context():
+        client = new_client("E4E-C0009", first_name="Lee")
+        account, _token = service.invite(Client.objects.get(pk=client.pk), "lee@example.org", by="worker@test.e4e")
+        service.accept(account, CLIENT_PASSWORD)
+    browser = app.test_client()
+    for _ in range(3):
+        assert sign_in_here(browser, "lee@example.org", "wrong password").status_code == 400
+    assert sign_in_here(browser, "lee@example.org", CLIENT_PASSWORD).status_code == 429
 
 
 def test_every_client_page_is_audited(app, me, files):

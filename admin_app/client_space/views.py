@@ -91,10 +91,23 @@ def _language_context():
 
 @bp.get("/sign-in")
 def sign_in():
-    """The client's sign-in page: Flask-Security's own sign-in does the checking (throttled and audited)."""
     if is_client():
         return redirect(url_for(".home"))
-    return render_template("client/sign_in.html")
+    return render_template("client/sign_in.html", failed=False)
+
+
+@bp.post("/sign-in")
+def sign_in_post():
+    """Flask-Security's own login form checks the email and password; throttled and audited like the staff
+    sign-in (admin_app/security.py). Only a client may sign in here: staff sign in at /login, with their second
+    factor; a staff account here fails like a wrong password, saying nothing about it."""
+    from flask_security.forms import LoginForm
+
+    form = LoginForm(request.form)
+    if form.validate() and is_client(form.user):
+        login_user(form.user, remember=False, authn_via=["password"])
+        return redirect(url_for(".home"))
+    return render_template("client/sign_in.html", failed=True, email=request.form.get("email") or ""), 400
 
 
 @bp.route("/welcome/<token>", methods=("GET", "POST"))
