@@ -284,3 +284,27 @@ def test_anonymising_the_case_file_ends_the_client_account_and_clears_messages(a
         assert ClientAccount.objects(client=files["mine"].pk).first() is None
         assert User.objects(email="jay@example.org").first() is None
     assert me.get("/my/").status_code == 302
+
+
+def test_client_pages_never_show_risk_safeguarding_disclosures_or_staff_notes(app, me, files, users):
+    from datetime import date
+
+    from admin_app.models.case_file import Client, Contact, Disclosure, RiskNote, SafeguardingConcern
+
+    secrets = ("RISKTEXT-1", "SAFEGUARD-2", "DISCLOSED-3", "STAFFNOTE-4")
+    with app.app_context():
+        Client.objects(pk=files["mine"].pk).update_one(
+            push__risk_notes=RiskNote(date=date.today(), level="high", text=secrets[0]),
+            push__safeguarding_concerns=SafeguardingConcern(date=date.today(), concern=secrets[1]),
+            push__disclosures=Disclosure(date=date.today(), what_shared=secrets[2]),
+            push__contacts=Contact(date=date.today(), minutes=30, mode="face_to_face", note=secrets[3]))
+    for page in ("/my/", "/my/plan", "/my/appointments", "/my/opportunities", "/my/messages", "/my/talk-now"):
+        html = me.get(page).get_data(as_text=True)
+        assert not [s for s in secrets if s in html], page
+        assert "<script" not in html  # the client space works without JavaScript
+
+
+def test_client_cannot_open_their_own_case_file_in_the_staff_app(me, files):
+    for url in (f"/admin/casefile/{files['mine'].pk}/", f"/admin/client-space/{files['mine'].pk}/",
+                f"/admin/client/details/?id={files['mine'].pk}", "/admin/riskalert/", "/admin/visit/"):
+        assert me.get(url).status_code == 403, url
