@@ -54,7 +54,7 @@ def _events(client, readable: Callable[[object], bool]):
         counted = by_contact.get(m.contact_id)
         yield Event(counted.date if counted else m.sent_at.date(), "message",
                     ("Message from the client" if m.sender == "client" else f"Message to the client from {m.staff or 'the worker'}")
-                    + (f", in {_language(m.language)}" if m.language and m.language != "en" else "")
+                    + (f", in {_language(m.language)}" if m.sender == "client" and m.language and m.language != "en" else "")
                     + (f" ({duration(counted.minutes)}, at {counted.start_time})" if counted else ""),
                     text(m, "text"))
     for c in client.contacts:

@@ -172,7 +172,8 @@ class Message(CaseItem):
     sender = StringField(required=True, choices=MESSAGE_SENDERS, verbose_name="From")
     staff = ReferenceField("User", verbose_name="Worker")
     text = EncryptedStringField(required=True, max_length=2000, verbose_name="Message")
-    language = StringField(max_length=8, verbose_name="Language the client wrote or read it in")
+    #: The client space's language when the client wrote it; for a reply, the language the client reads in.
+    language = StringField(max_length=8, verbose_name="Language")
     #: The contact this message counts as (contacts list), for its time.
     contact_id = ObjectIdField(verbose_name="Contact")
 

@@ -41,3 +41,21 @@ def test_every_client_page_in_every_language_is_accessible(app, login, files, li
     browser.get(live_server.url + "/my/")
     assert "/my/sign-in" in browser.current_url
     assert_accessible(browser, "sign-in page")
+
+
+def test_the_worker_reads_and_replies_from_the_case_file(app, login, users, files, live_server, browser):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    from admin_app.client_space import service
+    from tests.browser.conftest import Screen
+
+    with app.app_context():
+        service.send_message(files["mine"].pk, sender="client", text="Can we meet on Friday?", language="pl")
+    screen = Screen(browser, live_server.url).sign_in(users["worker"].email)
+    screen.open(f"/admin/casefile/{files['mine'].pk}/")
+    browser.find_element(By.CSS_SELECTOR, "a.client-messages").click()
+    assert "written in Polish" in browser.find_element(By.CSS_SELECTOR, ".message-thread").text
+    browser.find_element(By.ID, "text").send_keys("Yes, Friday at 2pm")
+    browser.find_element(By.CSS_SELECTOR, "#reply-heading ~ form button[type=submit]").click()
+    assert "Yes, Friday at 2pm" in browser.find_element(By.CSS_SELECTOR, ".message-thread").text
+    browser.save_screenshot("/tmp/client-space-staff.png")
