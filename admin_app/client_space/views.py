@@ -87,6 +87,37 @@ def _language_context():
     return {"lang": lang, "languages": LOCALES.values(), "dir": "rtl" if lang.rtl else "ltr"}
 
 
+# --- errors, in the client's language ------------------------------------------------------------------
+
+def _error(code: int, title: str, message: str):
+    return render_template("client/error.html", title=title, message=message), code
+
+
+@bp.errorhandler(400)
+def _bad_request(exc):
+    from flask_wtf.csrf import CSRFError
+
+    if isinstance(exc, CSRFError):
+        return _error(400, _("The page was open too long"),
+                      _("Nothing was saved. Go back, reload the page and try again."))
+    return _error(400, _("Something was not right"), _("Nothing was saved. Go back and try again."))
+
+
+@bp.errorhandler(403)
+def _forbidden(exc):
+    return _error(403, _("Not part of your space"), _("This page is not part of your space."))
+
+
+@bp.errorhandler(404)
+def _not_found(exc):
+    return _error(404, _("Not found"), _("There is no such page in your space."))
+
+
+@bp.errorhandler(429)
+def _too_many(exc):
+    return _error(429, _("Too many tries"), _("Too many tries in a short time. Wait a few minutes and try again."))
+
+
 # --- signing in ---------------------------------------------------------------------------------------
 
 @bp.get("/sign-in")
