@@ -102,6 +102,10 @@ def _events(client, readable: Callable[[object], bool]):
         if o.end_date:
             yield Event(o.end_date, "outcome_end", f"{label(OUTCOME_KINDS, o.kind)} ended", o.reason_for_leaving or "",
                         **_item("outcomes", o))
+    for o in getattr(client, "shared_opportunities", None) or ():
+        yield Event(o.date, "shared_opportunity", f"Shared with the client: {o.title}"
+                    + (f" ({o.organisation})" if o.organisation else ""), o.note or "",
+                    **_item("shared_opportunities", o))
     for g in client.grant_bids:
         if g.submitted_date:
             yield Event(g.submitted_date, "grant", f"Grant bid submitted: £{g.amount_asked}", g.purpose or "")

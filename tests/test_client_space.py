@@ -266,6 +266,7 @@ def test_shared_opportunity_shows_with_a_safe_link(app, login, files, me):
     worker.post(url, data={**base, "link": "https://example.org/jobs/1"})
     page = me.get("/my/opportunities").get_data(as_text=True)
     assert "Warehouse operative" in page and 'href="https://example.org/jobs/1"' in page
+    assert "Shared with the client: Warehouse operative (Acme)" in worker.get(f"/admin/casefile/{files['mine'].pk}/").get_data(as_text=True)
 
 
 def test_anonymising_the_case_file_ends_the_client_account_and_clears_messages(app, me, files):
