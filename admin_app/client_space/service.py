@@ -148,7 +148,7 @@ def talk_now(client) -> bool:
     from admin_app.models.risk import RiskAlert
     from admin_app.risk.alerts import raise_alert
 
-    if RiskAlert.objects(client=client.pk, kind=TALK_NOW_KIND, open=True).first() is not None:
+    if RiskAlert.objects(client=client.pk, kind=TALK_NOW_KIND, open=True).only("id").first() is not None:
         return False
     earlier = RiskAlert.objects(client=client.pk, kind=TALK_NOW_KIND).count()
     # Two presses at the same moment count the same earlier alerts, so they make the same key: one is stored.
