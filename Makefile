@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser clean bench
+.PHONY: run test install browser clean bench translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ browser:
 		{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null; } || \
 		echo "Could not install chromium: the browser tests will be skipped"; \
 	else echo "chromium and chromedriver are missing (install them as root): the browser tests will be skipped"; fi
+
+# The client space's catalogues: extract the messages, merge them into each language, compile the .mo files
+# (committed, so a fresh clone runs without this step). Translate new messages in each messages.po, then run it again.
+CATALOGUES := admin_app/client_space
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F $(CATALOGUES)/babel.cfg -k _ -k gettext --no-location --omit-header -o $(CATALOGUES)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES)/translations --no-location --omit-header
+	$(BIN)/pybabel compile -d $(CATALOGUES)/translations
 
 bench: $(STAMP)
 	for f in bench/*.py; do $(BIN)/python $$f; done

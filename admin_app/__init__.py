@@ -55,7 +55,13 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from admin_app.models.staff_time import StaffTime
 
     audit.watch(StaffTime)
+    from admin_app.models.client_space import ClientAccount
+
+    audit.watch(ClientAccount)
     csrf.init_app(app)
+    from admin_app import client_space
+
+    client_space.init_app(app)
     init_security(app)
     _register_admin(app)
     _register_routes(app)
@@ -157,6 +163,9 @@ def _register_admin(app: Flask) -> None:
     admin.add_view(VenueView(Venue, name="Venues", endpoint="venue", category="Risk and safety"))
     admin.add_view(GroupView(Group, name="Groups", endpoint="group", category="Risk and safety"))
     admin.add_view(AffiliationView(Affiliation, name="Affiliations", endpoint="affiliation", category="Risk and safety"))
+    from admin_app.views.client_space import ClientSpaceView
+
+    admin.add_view(ClientSpaceView())
     app.extensions["e4e_admin"] = admin
     with app.app_context():
         sync_roles()

@@ -56,6 +56,9 @@ def seed_demo_data(clients: int = 100) -> dict:
         from admin_app.privacy.demo import seed_demo as seed_privacy_demo
 
         counts |= seed_privacy_demo(london_today(), DEMO_DOMAIN)
+        from admin_app.client_space.demo import seed_client_space_demo
+
+        counts |= seed_client_space_demo(london_today(), london_now(), DEMO_DOMAIN, password)
         return counts
 
 

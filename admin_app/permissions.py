@@ -81,6 +81,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     "evaluator": ("evaluator.*", "exportrun.list", "exportrun.details", "exportrun.download"),
     "commissioner": ("dashboard.service", "exportrun.list", "exportrun.details", "exportrun.download"),
+    # A client signs in to the client space (/my/) only: no permission of the staff app, ever.
+    "client": (),
 }
 
 ROLE_DESCRIPTIONS = {
@@ -91,6 +93,7 @@ ROLE_DESCRIPTIONS = {
     "grant_panel": "Grant panel member: reviews business start-up grant bids",
     "evaluator": "University evaluator: pseudonymised data only",
     "commissioner": "OPCC: aggregate figures and scheduled returns",
+    "client": "A client of the service: their own client space only (/my/), never the staff app",
 }
 
 

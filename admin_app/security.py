@@ -20,6 +20,10 @@ from admin_app.permissions import (
     ADMIN_ROLE, DEFAULT_CHANGES, DEFAULT_ROLE_PERMISSIONS, ROLE_DESCRIPTIONS, STANDING_PERMISSIONS, expand,
 )
 
+#: The client space's role (admin_app/client_space/) and its idle timeout.
+CLIENT_ROLE = "client"
+CLIENT_IDLE_MINUTES = 15
+
 # Every permission the app knows, filled by the secured views as they register.
 PERMISSIONS: dict[str, str] = dict(STANDING_PERMISSIONS)
 
@@ -120,11 +124,16 @@ def _idle_timeout():
     now = datetime.now(timezone.utc).timestamp()
     last = session.get("last_seen")
     session.permanent = True
+    client = CLIENT_ROLE in current_user.role_names
+    # A client's session is shorter: their phone may be shared or lost.
+    minutes = min(settings.session_idle_minutes, CLIENT_IDLE_MINUTES) if client else settings.session_idle_minutes
     # No last_seen means the session was restored from a remember-me cookie: that needs a sign-in too.
-    if last is None or now - last > settings.session_idle_minutes * 60:
+    if last is None or now - last > minutes * 60:
         audit.record("logout", collection="users", record_id=current_user.pk, summary="signed out after idle timeout")
         logout_user()
         session.pop("last_seen", None)
+        if client:
+            return redirect(url_for("client_space.sign_in"))
         flash("You were signed out after a period of inactivity. Please sign in again.", "info")
         return redirect(url_for("security.login", next=request.full_path if request.method == "GET" else None))
     session["last_seen"] = now
@@ -166,7 +175,7 @@ def _security_headers(response):
 
 
 def _audit_failed_login(response):
-    signing_in = request.endpoint in ("security.login", "security.two_factor_token_validation")
+    signing_in = request.endpoint in (*SIGN_IN_ENDPOINTS, "security.two_factor_token_validation")
     if signing_in and request.method == "POST" and _attempt_failed(response):
         attempted = _account_tried()
         if response.status_code == 429:
@@ -222,12 +231,14 @@ def _settings():
 
 #: The endpoints that check a secret: the password, the second-factor code, a re-entered password.
 SECRET_CHECKING_ENDPOINTS = ("security.login", "security.two_factor_token_validation", "security.verify",
-                             "security.change_password")
+                             "security.change_password", "client_space.sign_in_post")
+#: The sign-in forms, where the account tried is the email typed (the client space has its own, in its language).
+SIGN_IN_ENDPOINTS = ("security.login", "client_space.sign_in_post")
 
 
 def _account_tried() -> str:
     """The account a secret is tried against: the email typed at sign-in, else the (half-)signed-in user's."""
-    if request.endpoint == "security.login":
+    if request.endpoint in SIGN_IN_ENDPOINTS:
         return (request.form.get("email") or "").strip()[:255] or "(no email)"
     if current_user.is_authenticated:
         return current_user.email

@@ -47,7 +47,19 @@ def _events(client, readable: Callable[[object], bool]):
         yield Event(a.date, "assessment", "Initial assessment",
                     f"Readiness {a.readiness or '—'}, goal {a.goal or '—'}"
                     + (f"; previous support from {a.previous_support_from}" if a.previous_support else ""))
+    messaged = {m.contact_id for m in getattr(client, "messages", None) or () if m.contact_id}
+    by_contact = {c.id: c for c in client.contacts}
+    for m in getattr(client, "messages", None) or ():
+        # A message is shown once, with the minutes of the contact it counts as.
+        counted = by_contact.get(m.contact_id)
+        yield Event(counted.date if counted else m.sent_at.date(), "message",
+                    ("Message from the client" if m.sender == "client" else f"Message to the client from {m.staff or 'the worker'}")
+                    + (f", in {_language(m.language)}" if m.sender == "client" and m.language and m.language != "en" else "")
+                    + (f" ({duration(counted.minutes)}, at {counted.start_time})" if counted else ""),
+                    text(m, "text"))
     for c in client.contacts:
+        if c.id in messaged:
+            continue
         yield Event(c.date, "contact", f"{label(CONTACT_MODES, c.mode)} contact, {duration(c.minutes)}"
                     + (f" from {c.start_time}" if getattr(c, "start_time", None) else "")
                     + (f" ({label(CONTACT_PLACES, c.place)})" if c.place else "")
@@ -90,10 +102,18 @@ def _events(client, readable: Callable[[object], bool]):
         if o.end_date:
             yield Event(o.end_date, "outcome_end", f"{label(OUTCOME_KINDS, o.kind)} ended", o.reason_for_leaving or "",
                         **_item("outcomes", o))
+    for o in getattr(client, "shared_opportunities", None) or ():
+        yield Event(o.date, "shared_opportunity", f"Shared with the client: {o.title}"
+                    + (f" ({o.organisation})" if o.organisation else ""), o.note or "",
+                    **_item("shared_opportunities", o))
     for g in client.grant_bids:
         if g.submitted_date:
             yield Event(g.submitted_date, "grant", f"Grant bid submitted: £{g.amount_asked}", g.purpose or "")
     for g in client.plan_goals:
+        for u in getattr(g, "client_updates", None) or ():
+            said = ("marked done" if u.done else "marked not done yet") if u.done is not None else "added a note"
+            yield Event(u.at.date(), "client_update", f"The client {said}: {u.step or g.goal}", text(u, "note"),
+                        **_item("plan_goals", g))
         if g.due_date:
             yield Event(g.due_date, "plan_goal", f"Plan goal due ({label(PLAN_GOAL_STATUSES, g.status).lower()}): {g.goal}",
                         g.steps or "", **_item("plan_goals", g))
@@ -106,6 +126,12 @@ def _events(client, readable: Callable[[object], bool]):
     for s in client.status_history:
         yield Event(s.date, "status", f"Status: {label(CASE_STATUSES, s.status)}" + (" (correction)" if s.correction else ""),
                     " ".join(filter(None, [s.reason, f"({s.by})" if s.by else None])))
+
+
+def _language(code: str) -> str:
+    from admin_app.client_space.languages import LOCALES
+
+    return LOCALES[code].english if code in LOCALES else code
 
 
 def _item(part: str, item, follow_up: str | None = None) -> dict:

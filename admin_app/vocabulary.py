@@ -81,6 +81,9 @@ CONTACT_MODES = (
     ("admin", "Admin"),
 )
 
+MESSAGE_SENDERS = (("client", "Client"), ("worker", "Worker"))
+OPPORTUNITY_KINDS = (("job", "Job"), ("training", "Training or course"), ("volunteering", "Volunteering"))
+
 CONTACT_PLACES = (
     ("community", "Community"),
     ("office", "Office"),

@@ -173,3 +173,20 @@ def email_managers(subject: str, text: str) -> int:
 
     ensure_database()
     return email_managers_now(settings(), subject, text)
+
+
+@celery.task(name="clientspace.send_invitation")
+def send_client_invitation(to: str, link: str, language: str | None = None) -> bool:
+    """The client's one-time invitation to the client space; the page it opens speaks their language."""
+    from admin_app.client_space.service import INVITATION_HOURS
+    from admin_app.mail import MailNotSent, send_mail
+
+    body = ("Your worker at Enterprise for Employment has invited you to your own space, where you can see your "
+            "plan and appointments and send them a message.\n\n"
+            f"Open this link on your phone to choose a password (it works once, for {INVITATION_HOURS} hours):\n"
+            f"{link}\n\nIf you did not expect this, you can ignore it.\n")
+    try:
+        send_mail(settings(), [to], "Your invitation from Enterprise for Employment", body)
+    except MailNotSent:
+        return False
+    return True

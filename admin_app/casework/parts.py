@@ -81,6 +81,8 @@ PARTS: tuple[Part, ...] = (
          applies_when={"reason_for_leaving": _ended}),
     Part("plan_goals", "plan goal", "Add a plan goal", ("goal", "steps", "due_date", "status"),
          date_field=None, long_text=("steps",)),
+    Part("shared_opportunities", "shared opportunity", "Share a job or training opportunity with the client",
+         ("date", "kind", "title", "organisation", "link", "closing_date", "note"), long_text=("note",)),
     Part("risk_assessments", "risk assessment", "Add a risk assessment",
          ("date", "kind", "level", "mitigations", "review_date", "assessor"),
          staff_field="assessor", long_text=("mitigations",)),

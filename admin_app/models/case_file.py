@@ -41,6 +41,8 @@ from admin_app.vocabulary import (
     GOALS,
     GRANT_BID_STATUSES,
     LANGUAGES,
+    MESSAGE_SENDERS,
+    OPPORTUNITY_KINDS,
     OUTCOME_KINDS,
     PLAN_GOAL_STATUSES,
     READINESS,
@@ -111,11 +113,28 @@ class VocationalProfile(EmbeddedDocument):
     barriers = EncryptedStringField(verbose_name="Barriers", data_class=SPECIAL_CATEGORY)
 
 
+class StepUpdate(CaseItem):
+    """What the client said about one step of a plan goal, in the client space: done (or not after all), or a note.
+
+    A step is one line of the goal's steps, named by its text: a line the worker rewrites is a new step."""
+
+    at = DateTimeField(required=True, verbose_name="When (UTC)")
+    step = StringField(max_length=300, verbose_name="Step")
+    done = BooleanField(verbose_name="Done")
+    note = EncryptedStringField(max_length=1000, verbose_name="Client's note")
+
+
 class PlanGoal(CaseItem):
     goal = StringField(required=True, max_length=300, verbose_name="Goal")
-    steps = StringField(verbose_name="Steps")
+    steps = StringField(verbose_name="Steps", help_text="One step a line: the client sees each line as a step")
     due_date = DateField(verbose_name="Due date")
     status = StringField(choices=PLAN_GOAL_STATUSES, default="open", verbose_name="Status")
+    #: Written only by the client space (admin_app/client_space/), never by the task form.
+    client_updates = ListField(EmbeddedDocumentField(StepUpdate), verbose_name="Client's updates")
+
+    @property
+    def step_lines(self) -> list[str]:
+        return [line.strip(" -*\t") for line in (self.steps or "").splitlines() if line.strip(" -*\t")]
 
 
 def _time_of_day(value):
@@ -138,6 +157,38 @@ class Contact(CaseItem):
                                           "tick it only for a contact recorded without a start time")
     staff = ReferenceField("User", verbose_name="Who")
     note = EncryptedStringField(verbose_name="Note")
+
+
+def _web_address(value):
+    """Only a plain web address: the client's page makes it a link, so nothing like javascript: gets through."""
+    if value and not (value.startswith(("https://", "http://")) and " " not in value.strip()):
+        raise ValidationError("Give a web address that starts with https://, such as https://example.org/jobs/123.")
+
+
+class Message(CaseItem):
+    """One message between the client (in the client space) and their worker; each is also a "message" contact."""
+
+    sent_at = DateTimeField(required=True, verbose_name="Sent (UTC)")
+    sender = StringField(required=True, choices=MESSAGE_SENDERS, verbose_name="From")
+    staff = ReferenceField("User", verbose_name="Worker")
+    text = EncryptedStringField(required=True, max_length=2000, verbose_name="Message")
+    #: The client space's language when the client wrote it; for a reply, the language the client reads in.
+    language = StringField(max_length=8, verbose_name="Language")
+    #: The contact this message counts as (contacts list), for its time.
+    contact_id = ObjectIdField(verbose_name="Contact")
+
+
+class SharedOpportunity(CaseItem):
+    """A job or training opportunity the worker shared with the client; the client sees it in the client space."""
+
+    date = DateField(required=True, verbose_name="Shared on")
+    kind = StringField(required=True, choices=OPPORTUNITY_KINDS, verbose_name="Kind")
+    title = StringField(required=True, max_length=200, verbose_name="Title", help_text="What the client sees first")
+    organisation = StringField(max_length=200, verbose_name="Employer or provider")
+    link = StringField(max_length=500, validation=_web_address, verbose_name="Link", help_text="A web address starting https://")
+    closing_date = DateField(verbose_name="Closing date")
+    note = StringField(max_length=1000, verbose_name="Note for the client",
+                       help_text="The client reads this: plain words, nothing from the rest of the case file")
 
 
 class EmployerContact(CaseItem):
@@ -311,6 +362,9 @@ class Client(Document):
     grant_bids = ListField(EmbeddedDocumentField(GrantBid), verbose_name="Grant bids")
     status_history = ListField(EmbeddedDocumentField(StatusChange), verbose_name="Status history")
     progress_updates = ListField(EmbeddedDocumentField(ProgressUpdate), verbose_name="Quarterly updates")
+    # The client space (admin_app/client_space/, docs/client-space.md).
+    messages = ListField(EmbeddedDocumentField(Message), verbose_name="Messages with the client")
+    shared_opportunities = ListField(EmbeddedDocumentField(SharedOpportunity), verbose_name="Opportunities shared")
     # Data protection (admin_app/privacy/): a legal hold stops retention; an anonymised file keeps coded data only.
     legal_hold = StringField(max_length=300, verbose_name="Legal hold",
                              help_text="Why no retention rule may anonymise this case file while the hold stands")

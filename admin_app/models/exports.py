@@ -114,6 +114,8 @@ class Notice(Document):
     """A message to everyone holding a role, shown on their home page until dismissed."""
 
     role = StringField(required=True, max_length=40)
+    #: Only this user (holding the role) sees it, e.g. a worker told of their client's message; empty: everyone.
+    user = ObjectIdField()
     text = StringField(required=True, max_length=500)
     link = StringField(max_length=300)
     created_at = DateTimeField(default=datetime.utcnow)

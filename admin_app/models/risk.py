@@ -181,7 +181,9 @@ class RiskAlert(Document):
     open = BooleanField(default=True, verbose_name="Open")
     meta = {"collection": "risk_alerts", "ordering": ["-created_at"],
             "indexes": [("-created_at", "-_id"), ("open", "-created_at"), ("worker", "open", "-created_at"),
-                        ("email_sent_at", "created_at")]}
+                        ("email_sent_at", "created_at"),
+                        # "I need to talk to someone now": is one already open for this client (client_space/service.py)
+                        ("client", "kind", "open")]}
 
     def __str__(self) -> str:
         return f"{self.reference or 'visit'}: {self.summary or self.kind}"

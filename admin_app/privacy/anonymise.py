@@ -175,6 +175,21 @@ def scrub_elsewhere(client_id, identifiers: list[str]) -> int:
     return changed
 
 
+def _end_client_account(client_id) -> int:
+    """The client's own sign-in (client space) names them by email: the account and its user go."""
+    from admin_app.models.client_space import ClientAccount
+    from admin_app.models.people import User
+
+    account = ClientAccount.objects(client=client_id).first()
+    if account is None:
+        return 0
+    user_id = account.user.pk if account.user else None
+    account.delete()
+    if user_id is not None:
+        User.objects(pk=user_id).delete()
+    return 1
+
+
 def anonymise(reference: str, reason: str, actor: str, today: date) -> Result:
     """Anonymise one closed case file, audited with the reason; CannotAnonymise says why it cannot."""
     reason = (reason or "").strip()
@@ -208,7 +223,7 @@ def anonymise(reference: str, reason: str, actor: str, today: date) -> Result:
     for file_id in scrubber.attachments:
         if ObjectId.is_valid(file_id):
             files.delete(ObjectId(file_id))  # deleting a file already gone is not an error
-    scrubbed = scrub_elsewhere(client.pk, identifiers)
+    scrubbed = scrub_elsewhere(client.pk, identifiers) + _end_client_account(client.pk)
     audit.record("anonymise", collection="clients", record_id=client.pk, actor=actor,
                  summary=f"{reference}: anonymised ({reason[:300]})",
                  changes=[{"field": "fields removed", "old": None, "new": scrubber.removed},

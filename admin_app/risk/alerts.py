@@ -128,6 +128,8 @@ def recipients(alert: RiskAlert) -> list[str]:
 def email_subject(alert: RiskAlert) -> str:
     if alert.kind == "overdue_checkout":
         return "A visit has not been checked out"
+    if alert.kind == "talk_now":
+        return f"Client on case {alert.reference} needs to talk to someone now"
     return f"New high-risk information on case {alert.reference}"
 
 
@@ -136,6 +138,11 @@ def email_body(alert: RiskAlert, base_url: str) -> str:
     if alert.kind == "overdue_checkout":
         return ("A visit has not been checked out by its end and the grace period. Contact the member of staff now.\n\n"
                 f"Sign in to see the visit: {base}/admin/visit/details/?id={alert.visit.pk if alert.visit else ''}\n")
+    if alert.kind == "talk_now":
+        return (f"The client on case {alert.reference} pressed \"I need to talk to someone now\" in the client space "
+                f"at {alert.created_at:%H:%M} UTC on {alert.created_at:%d/%m/%Y}. Contact them as soon as you can.\n\n"
+                f"Sign in to see the case file: {base}/admin/casefile/{alert.client.pk if alert.client else ''}/\n"
+                "Acknowledge the alert on your home page once someone has spoken to them.\n")
     return (f"There is new high-risk information on case {alert.reference}.\n\n"
             f"Sign in to see it: {base}/admin/casefile/{alert.client.pk if alert.client else ''}/\n"
             "Acknowledge it on your home page once you have read it.\n")

@@ -23,6 +23,7 @@ ALERT_KINDS = (
     ("disclosure", "Disclosure to police"),
     ("conflict_marker", "Conflict marker (affiliation or rivalry)"),
     ("overdue_checkout", "Visit not checked out"),
+    ("talk_now", "Client asked to talk to someone now"),
 )
 #: Case-file part -> the alert kind its new high-risk items raise.
 PART_ALERTS = {

@@ -2,6 +2,7 @@
 from flask import flash, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_login import current_user
+from mongoengine import Q
 
 from admin_app.metrics.periods import london_today
 from admin_app.models.exports import Notice
@@ -12,8 +13,13 @@ from admin_app.views.saved_filters import builtin_rows
 
 def notices_for(user) -> list[Notice]:
     """Notices to any of the user's roles that they have not dismissed, newest first."""
+    return list(Notice.objects(_addressed_to(user), dismissed_by__ne=user.email).order_by("-created_at").limit(20))
+
+
+def _addressed_to(user):
+    """Notices to one of the user's roles, for everyone holding it or for this user alone."""
     roles = [role.name for role in user.roles]
-    return list(Notice.objects(role__in=roles, dismissed_by__ne=user.email).order_by("-created_at").limit(20))
+    return Q(role__in=roles) & (Q(user=None) | Q(user=user.pk))
 
 
 def risk_alerts_for(user) -> list:
@@ -41,9 +47,8 @@ class HomeView(AdminIndexView):
 
     @expose("/notices/dismiss/", methods=("POST",))
     def dismiss_notice(self):
-        roles = [role.name for role in current_user.roles]
-        # Only a notice addressed to one of the user's roles can be dismissed, and only for them.
-        done = Notice.objects(pk=request.form.get("id"), role__in=roles).update_one(add_to_set__dismissed_by=current_user.email) \
+        # Only a notice addressed to the user (by role, or to them alone) can be dismissed, and only for them.
+        done = Notice.objects(_addressed_to(current_user), pk=request.form.get("id")).update_one(add_to_set__dismissed_by=current_user.email) \
             if _object_id(request.form.get("id")) else 0
         if not done:
             flash("That notice is not yours to dismiss.", "error")
