@@ -147,3 +147,9 @@ def test_consent_rule_and_match_agree_over_the_demo_data(app, demo):
         matched = {d["_id"] for d in db.clients.find(CONSENTED, {"_id": 1})}
         by_rule = {d["_id"] for d in db.clients.find({}, {"consent": 1}) if consented(d)}
         assert matched == by_rule and 0 < len(matched) < db.clients.count_documents({})
+
+
+def test_the_evaluators_home_page_leads_to_their_dashboard_and_extracts(login):
+    home = login("evaluator").get("/admin/").get_data(as_text=True)
+    assert 'data-panel="evaluator-home"' in home and URL in home and EXTRACT in home
+    assert 'data-panel="evaluator-home"' not in login("manager").get("/admin/").get_data(as_text=True)
