@@ -147,3 +147,24 @@ def test_consent_rule_and_match_agree_over_the_demo_data(app, demo):
         matched = {d["_id"] for d in db.clients.find(CONSENTED, {"_id": 1})}
         by_rule = {d["_id"] for d in db.clients.find({}, {"consent": 1}) if consented(d)}
         assert matched == by_rule and 0 < len(matched) < db.clients.count_documents({})
+
+
+def test_the_evaluators_home_page_leads_to_their_dashboard_and_extracts(login):
+    home = login("evaluator").get("/admin/").get_data(as_text=True)
+    assert 'data-panel="evaluator-home"' in home and URL in home and EXTRACT in home
+    assert 'data-panel="evaluator-home"' not in login("manager").get("/admin/").get_data(as_text=True)
+
+
+def test_no_other_role_without_every_run_opens_the_evaluators_extract_by_url(app, login, users):
+    from admin_app.models.exports import ExportRun
+
+    client = login("evaluator")
+    client.post(EXTRACT, data={"kind": "fy", "csrf_token": csrf_token(client, EXTRACT)})
+    with app.app_context():
+        run = ExportRun.objects(started_by_user=users["evaluator"].pk).get()
+    assert run.file_id and client.get(f"/admin/exportrun/download/{run.pk}").status_code == 200
+    for role in ("worker", "admin_staff", "grant_panel", "commissioner"):
+        other = login(role)
+        assert other.get(f"/admin/exportrun/download/{run.pk}").status_code in (403, 404), role
+        assert other.get(f"/admin/exportrun/details/?id={run.pk}").status_code in (302, 403, 404), role
+        assert run.filename not in other.get("/admin/exportrun/").get_data(as_text=True), role

@@ -1,7 +1,7 @@
 """The evaluator's screens: the pseudonymised dashboard and starting the evaluator extract for a period."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, Mapping
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
