@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from admin_app.models.case_file import (
     BenefitsSession, Contact, Disclosure, EmployerContact, OnwardReferral, Outcome, PlanGoal, ProgressUpdate,
-    RiskAssessment, RiskNote, SafeguardingConcern,
+    RiskAssessment, RiskNote, SafeguardingConcern, SharedOpportunity,
 )
 
 
@@ -29,6 +29,8 @@ def sample_item(part: str, worker, today: date):
                                           authorised_by="Head of service", what_shared="Named threat"),
         "onward_referrals": lambda: OnwardReferral(date=earlier, purpose="Start-up business advice"),
         "benefits_sessions": lambda: BenefitsSession(date=earlier, minutes=40, topic="Better-off calculation"),
+        "shared_opportunities": lambda: SharedOpportunity(date=earlier, kind="job", title="Warehouse operative",
+                                                          organisation="Acme", link="https://example.org/jobs/1"),
         "progress_updates": lambda: ProgressUpdate(date=earlier, progress="Two interviews this quarter",
                                                    needs="Work boots", author=worker),
     }[part]()

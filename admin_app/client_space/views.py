@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user
@@ -68,7 +68,7 @@ def _set_language(code: str) -> None:
 
 def locale() -> str:
     """The Flask-Babel locale: the client's language on the client space's pages, English everywhere else."""
-    if request.blueprint != "client_space":
+    if not has_request_context() or request.blueprint != "client_space":
         return DEFAULT
     if "client_locale" in g:
         return g.client_locale
