@@ -21,7 +21,7 @@ from admin_app.models.saved_filters import SavedFilter
 from tests.conftest import csrf_token
 
 TODAY = date.today()
-FIRST, LAST, PHONE, POSTCODE = "Zephaniah", "Quillfeather", "07700 900456", "B19 3XY"
+FIRST, LAST, PHONE, POSTCODE = "Zephaniah", "Quillfeather", "0113 496 0456", "B19 3XY"
 IDENTIFIERS = (FIRST, LAST, PHONE, POSTCODE)
 
 
