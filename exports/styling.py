@@ -247,8 +247,8 @@ class Table:
             self._finish("Subtotal", {})  # this sheet's part only; the given totals go under the last part
             self._start_sheet()
         values = values[:len(self.columns)]
-        tall = max((lines(str(values[col]), width) for col, width in self._wrap_widths
-                    if col < len(values) and values[col]), default=1) if self._wrap_widths else 1
+        tall = max([lines(str(values[col]), width) for col, width in self._wrap_widths
+                    if col < len(values) and values[col]], default=1)
         if tall > 1:
             # Wrapped text gets the height it needs, or it prints over the rows below.
             self.sheet.set_row(self.row, LINE_HEIGHT * tall)
