@@ -12,7 +12,10 @@ nothing done with the results: that part is mongomock's (it gathers and copies e
 the first read), not the exports'. The baseline writes the same sheets with the same number of cells (each
 sheet's used range) through xlsxwriter in constant_memory mode, with no data and no logic; the ratio is
 build time over baseline time, reading included, and then without the reading (build time less reading
-alone, over baseline time). After the sizes it prints how each report's time grew from one size to the
+alone, over baseline time). A second reference, "same values", has xlsxwriter write the workbook's own values
+(read back from the built file, untimed) with no formats and no logic: the baseline's cells are short, while a
+report's text (the worker's account, recommendations) costs xlsxwriter more to escape and write, whoever
+writes it. After the sizes it prints how each report's time grew from one size to the
 next against the growth in case files (1.00 is linear). Each run happens in a forked child (Linux); "peak"
 is how far the child's resident memory rose above where it started, so the database already loaded is not
 counted (mongomock's copies of the documents it hands out are).
@@ -203,6 +206,34 @@ def baseline(path: str, shapes: list[tuple[int, int]]) -> None:
     workbook.close()
 
 
+def sheet_values(path: str) -> list[list[tuple]]:
+    """Every sheet's rows of values, as a reader sees them."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets]
+    finally:
+        workbook.close()
+
+
+def same_values(path: str, sheets: list[list[tuple]]) -> None:
+    """The workbook's own values written by xlsxwriter by type, with no formats, heights, widths or logic."""
+    workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                          "strings_to_urls": False, "strings_to_numbers": False})
+    for index, rows in enumerate(sheets):
+        sheet = workbook.add_worksheet(f"S{index}")
+        for row, values in enumerate(rows):
+            for col, value in enumerate(values):
+                if isinstance(value, str):
+                    sheet.write_string(row, col, value)
+                elif isinstance(value, (int, float)):
+                    sheet.write_number(row, col, value)
+                elif isinstance(value, datetime):
+                    sheet.write_datetime(row, col, value)
+    workbook.close()
+
+
 def measure(count: int, results: dict[str, list[tuple[int, float, float]]]) -> Iterator[str]:
     """Lines of figures for one size; (case files, build seconds, ratio) of each report go to `results`."""
     import mongoengine
@@ -230,11 +261,16 @@ def measure(count: int, results: dict[str, list[tuple[int, float, float]]]) -> I
             shapes = used_ranges(path)
             cells = sum(r * c for r, c in shapes)
             base, base_peak, _ = in_child(lambda: baseline(plain, shapes))
+            values = sheet_values(path)
+            same, _, _ = in_child(lambda: same_values(plain, values))
+            del values
             results.setdefault(key, []).append((count, seconds, seconds / base))
             yield (f"{'':>8}  {key:<18} rows {sum(rows.values()):>9,}  cells {cells:>10,}  "
                    f"build {seconds:6.2f}s peak {peak:5.1f} MiB  (reading alone {read:6.2f}s {read_peak:5.1f} MiB)  "
                    f"| xlsxwriter alone {base:5.2f}s {base_peak:4.1f} MiB  "
-                   f"| ratio {seconds / base:4.1f}x, without the reading {(seconds - read) / base:4.1f}x")
+                   f"| ratio {seconds / base:4.1f}x, without the reading {(seconds - read) / base:4.1f}x  "
+                   f"| same values {same:5.2f}s: ratio {seconds / same:4.1f}x, without the reading "
+                   f"{(seconds - read) / same:4.1f}x")
     gc.unfreeze()
     db.client.drop_database("bench_exports")
     mongoengine.disconnect_all()

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, NamedTuple
 
+from bson import Decimal128
 from mongoengine import fields as mf
 from mongoengine.base import BaseDocument
 
@@ -151,7 +152,7 @@ def derived(heading: str, kind: str, source: str, description: str, read: Callab
 
 def plain(value: Any) -> Any:
     """A stored value as a cell: dates as dates, Decimal128 as a number."""
-    if hasattr(value, "to_decimal"):
+    if isinstance(value, Decimal128):
         return float(value.to_decimal())
     return casefiles.day(value) or value
 

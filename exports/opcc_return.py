@@ -9,6 +9,8 @@ from admin_app.metrics.kpis import (
     ADMIN_MODE,
     CONTACT_MODES,
     NEVER_ENGAGED_DECISIONS,
+    Interval,
+    active_intervals,
     engagement_date,
     is_accessing_in,
     is_active_on,
@@ -163,9 +165,10 @@ class Groups:
         self.counts: dict[tuple[str, str], list[int]] = {}
         self.not_taken_up: list[list[Any]] = []
 
-    def add(self, doc: Mapping[str, Any], case: CaseRecord, period: Period, end_day: date) -> None:
+    def add(self, doc: Mapping[str, Any], case: CaseRecord, period: Period, end_day: date,
+            active: list[Interval] | None = None) -> None:
         figures = [int(is_referral_in(case, period)), int(is_accessing_in(case, period)),
-                   int(bool(paid_starts_in(case, period))), int(is_active_on(case, end_day))]
+                   int(bool(paid_starts_in(case, period))), int(is_active_on(case, end_day, active))]
         for breakdown, group in (("Cohort", label(COHORTS, case.cohort) or "Not recorded"),
                                  ("Referral source", label(REFERRAL_SOURCES, case.source) or "Not recorded"),
                                  ("Age at referral", age_band(doc, case)),
@@ -271,8 +274,9 @@ class CasesSheet:
         fields = casefiles.projection(*CASE_PROJECTION_EXTRA)
         for doc, case in casefiles.read(db, match, period, fields, sort="reference"):
             if casefiles.touches(case, period) and (worker is None or str(doc.get("worker")) == str(worker)):
-                self.table.add(case_row(doc, case, period, self.names))
-                self.groups.add(doc, case, period, end_day)
+                active = active_intervals(case)  # worked out once for the row and the breakdowns
+                self.table.add(case_row(doc, case, period, self.names, active))
+                self.groups.add(doc, case, period, end_day, active)
             yield case
 
 
@@ -286,7 +290,8 @@ def worker_account(doc: Mapping[str, Any], period: Period) -> tuple[str, str]:
     return latest.get("progress") or "", needs
 
 
-def case_row(doc: Mapping[str, Any], case: CaseRecord, period: Period, names: Mapping[str, str]) -> list[Any]:
+def case_row(doc: Mapping[str, Any], case: CaseRecord, period: Period, names: Mapping[str, str],
+             active: list[Interval] | None = None) -> list[Any]:
     goals = list(casefiles.items(doc, "plan_goals"))
     achieved = [g.get("goal") or "" for g in goals if g.get("status") == "achieved"]
     minutes = dict.fromkeys(CONTACT_MODES, 0)
@@ -300,7 +305,7 @@ def case_row(doc: Mapping[str, Any], case: CaseRecord, period: Period, names: Ma
         label(COHORTS, case.cohort), label(REFERRAL_SOURCES, case.source), case.referral_date,
         label(REFERRAL_DECISIONS, case.referral_decision), engagement_date(case),
         label(CASE_STATUSES, start) if start else "Not referred", label(CASE_STATUSES, end),
-        "Yes" if is_active_on(case, period.end) else "No",
+        "Yes" if is_active_on(case, period.end, active) else "No",
         *worker_account(doc, period), progress(case, period), casefiles.paid_starts(case, period), outcomes_text(case, period),
         len(achieved), sum(g.get("status", "open") == "open" for g in goals), "; ".join(a for a in achieved if a),
         *(minutes[mode] / 60 for mode in CONTACT_MODES), sum(minutes.values()) / 60,

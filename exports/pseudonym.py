@@ -22,13 +22,16 @@ class Pseudonyms:
             raise PseudonymKeyMissing("No pseudonym key is set (PSEUDONYM_KEY); the evaluator extract needs one.")
         self._key = key.encode()
         self.of = lru_cache(maxsize=100_000)(self._of)
+        # A case file's rows come one after another: a small cache makes its pseudonym once for all of them
+        # without keeping every client's.
+        self._client = lru_cache(maxsize=64)(self._of)
 
     def _of(self, kind: str, value: str) -> str:
         digest = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
         return f"{PREFIXES[kind]}-{digest[:DIGITS]}"
 
     def client(self, reference: object) -> str:
-        return self._of("client", str(reference))
+        return self._client("client", str(reference))
 
     def employer(self, employer_id: object) -> str | None:
         return self.of("employer", str(employer_id)) if employer_id is not None else None

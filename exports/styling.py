@@ -117,9 +117,16 @@ class Book:
 
     def write(self, sheet, row: int, col: int, value: Any, kind: str = "auto", total: bool = False) -> int:
         """Write one value by its type; returns its display length (for column widths)."""
+        return self.write_with(sheet, row, col, value, kind, self.fmt(kind, total), total)
+
+    def write_with(self, sheet, row: int, col: int, value: Any, kind: str, fmt: Any, total: bool = False) -> int:
+        """`write` with the kind's format already looked up (a table looks up each column's once)."""
         if value is None or value == "":
             return 0
-        fmt = self.fmt(kind, total)
+        if isinstance(value, str):  # most cells: tested first
+            text = neutralise(value)
+            sheet.write_string(row, col, text, fmt)
+            return len(text)
         if isinstance(value, bool):
             # Read by people: Yes and No, not TRUE/FALSE or 1/0.
             sheet.write_string(row, col, "Yes" if value else "No", fmt)
@@ -212,6 +219,10 @@ class Table:
         self.book, self.name, self.columns, self.description = book, name, tuple(columns), description
         self.max_rows = max_rows
         self.totals = any(c.total for c in self.columns) if totals is None else totals  # a last row of totals
+        # Looked up once, not for every cell: each column's format, the wrapped columns' widths, the summed columns.
+        self._formats = [book.fmt(c.kind) for c in self.columns]
+        self._wrap_widths = [(col, c.width or MAX_WIDTH) for col, c in enumerate(self.columns) if c.kind == "wrap"]
+        self._summed = {col for col, c in enumerate(self.columns) if c.total}
         self.part = 0
         self._start_sheet()
 
@@ -235,17 +246,21 @@ class Table:
         if self.row >= self.max_rows - (1 if self.totals else 0):
             self._finish("Subtotal", {})  # this sheet's part only; the given totals go under the last part
             self._start_sheet()
-        tall = max((lines(str(value), column.width or MAX_WIDTH) for column, value in zip(self.columns, values)
-                    if column.kind == "wrap" and value), default=1)
+        values = values[:len(self.columns)]
+        tall = max([lines(str(values[col]), width) for col, width in self._wrap_widths
+                    if col < len(values) and values[col]], default=1)
         if tall > 1:
             # Wrapped text gets the height it needs, or it prints over the rows below.
             self.sheet.set_row(self.row, LINE_HEIGHT * tall)
-        for col, (column, value) in enumerate(zip(self.columns, values)):
-            kind = kinds.get(col, column.kind) if kinds else column.kind
-            width = self.book.write(self.sheet, self.row, col, value, kind)
-            if width > self.widths[col]:
-                self.widths[col] = width
-            if column.total and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        write, sheet, row, widths = self.book.write_with, self.sheet, self.row, self.widths
+        for col, value in enumerate(values):
+            if kinds and col in kinds:
+                width = write(sheet, row, col, value, kinds[col], self.book.fmt(kinds[col]))
+            else:
+                width = write(sheet, row, col, value, self.columns[col].kind, self._formats[col])
+            if width > widths[col]:
+                widths[col] = width
+            if col in self._summed and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
                 self.sums[col] += float(value)
         self.row += 1
         self.book.rows[self.sheet_name] += 1

@@ -140,8 +140,9 @@ def active_intervals_in(case: CaseRecord, period: Period) -> list[Interval]:
     return _intersect(active_intervals(case), [(period.start, period.end)])
 
 
-def is_active_on(case: CaseRecord, day: date) -> bool:
-    return any(lo <= day <= hi for lo, hi in active_intervals(case))
+def is_active_on(case: CaseRecord, day: date, active: list[Interval] | None = None) -> bool:
+    """On the active caseload on a day; `active` are the case's active intervals, if already known."""
+    return any(lo <= day <= hi for lo, hi in (active_intervals(case) if active is None else active))
 
 
 def _merge(intervals: list[Interval]) -> list[Interval]:
@@ -393,12 +394,13 @@ class KpiTally:
         self.people_into_work += bool(every_start) and within(every_start[0].start, held)
         self.job_starts += len(starts)
         self.business_starts += sum(o.kind == "self_employment" for o in starts)
-        if within(served_day(case, self.period, intervals), held):
-            self.add_employment(case, intervals)
+        served = served_day(case, self.period, intervals)
+        if served is not None and within(served, held):
+            self._add_served(case, bool(every_start))
         self.add_sustainment(case, starts)
         first = first_paid_start_since_assessment(case)
         if within(first, held):
-            self.add_time_to_first(case)
+            self.add_time_to_first(case, first)
         self.add_monthly(case, starts, referred)
         return active_at_end
 
@@ -411,13 +413,16 @@ class KpiTally:
             self.monthly_job_starts[key] = self.monthly_job_starts.get(key, 0) + 1
 
     def add_employment(self, case: CaseRecord, active: list[Interval] | None = None) -> None:
-        if not is_served_in(case, self.period, active):
-            return
+        if is_served_in(case, self.period, active):
+            self._add_served(case, bool(paid_starts_in(case, self.period)))
+
+    def _add_served(self, case: CaseRecord, into_work: bool) -> None:
+        """A case served in the period (is_served_in), by its employment status at referral."""
         self.served += 1
         status = case.employment_status
         if status in UNEMPLOYED_OR_INACTIVE:
             self.unemployed_or_inactive += 1
-            self.into_work_from_unemployed_or_inactive += bool(paid_starts_in(case, self.period))
+            self.into_work_from_unemployed_or_inactive += into_work
         elif status == EMPLOYED_AT_REFERRAL:
             self.employed_at_referral += 1
         else:
@@ -428,8 +433,9 @@ class KpiTally:
             self.sustain_13[sustainment(outcome, self.as_of)] += 1
             self.sustain_26[sustainment(outcome, self.as_of, SUSTAINED_26_WEEKS_DAYS)] += 1
 
-    def add_time_to_first(self, case: CaseRecord) -> None:
-        first = first_paid_start_since_assessment(case)
+    def add_time_to_first(self, case: CaseRecord, first: date | None = None) -> None:
+        """`first`: the case's first paid start since the assessment, if already known."""
+        first = first_paid_start_since_assessment(case) if first is None else first
         if first is not None and first in self.period:
             self.time_bands[time_band(case.assessment_date, first)] += 1
 

@@ -1,9 +1,10 @@
 """Plain records for the figures, and the one place that streams them out of MongoDB (projections only)."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from admin_app.metrics.working_hours import contact_out_of_hours
 from admin_app.vocabulary import PAID_OUTCOME_KINDS

@@ -36,6 +36,18 @@ class _Tally:
         self.kpi.merge(other.kpi)
         self.fidelity.merge(other.fidelity)
 
+    def add_case(self, case: CaseRecord, held: list[tuple[date, date]] | None, intervals: list) -> None:
+        """The case, its client contacts and its employer contacts on the days in `held` (None: every day)."""
+        self.fidelity.add_case(case, self.kpi.add_case(case, held, intervals), held)
+        period = self.kpi.period
+        for contact in case.contacts:
+            if contact.date in period and within(contact.date, held):  # only the period's contacts count
+                self.kpi.add_contact(contact)
+                self.fidelity.add_client_contact(contact)
+        for contact in case.employer_contacts:
+            if within(contact.date, held):
+                self.fidelity.add_employer_contact(contact.date, contact.face_to_face)
+
 
 def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
                general_employer_contacts: Iterable[GeneralEmployerContactRecord], period: Period,
@@ -71,27 +83,13 @@ def kpi_report(cases: Iterable[CaseRecord], staff: Iterable[StaffRecord],
         intervals = active_intervals(case)
         for other in others.values():
             if only_worker is None:
-                other.fidelity.add_case(case, other.kpi.add_case(case, None, intervals))
-                for contact in case.contacts:
-                    other.kpi.add_contact(contact)
-                    other.fidelity.add_client_contact(contact)
-                for contact in case.employer_contacts:
-                    other.fidelity.add_employer_contact(contact.date, contact.face_to_face)
+                other.add_case(case, None, intervals)
         for worker_id, days in held_by:
             if only_worker is not None and worker_id != only_worker:
                 continue
             if len(held_by) > 1 and not overlaps(days, earliest, period.end):
                 continue
-            held = days if len(held_by) > 1 else None
-            part = tally(worker_id)
-            part.fidelity.add_case(case, part.kpi.add_case(case, held, intervals), held)
-            for contact in case.contacts:
-                if within(contact.date, held):
-                    part.kpi.add_contact(contact)
-                    part.fidelity.add_client_contact(contact)
-            for contact in case.employer_contacts:
-                if within(contact.date, held):
-                    part.fidelity.add_employer_contact(contact.date, contact.face_to_face)
+            tally(worker_id).add_case(case, days if len(held_by) > 1 else None, intervals)
     for contact in general_employer_contacts:
         if only_worker is None or contact.staff_id == only_worker:
             tally(contact.staff_id).fidelity.add_employer_contact(contact.date, contact.face_to_face)
