@@ -24,6 +24,7 @@ ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 SECONDS = re.compile(r"\b\d{1,2}:\d{2}:\d{2}\b")
 OBJECT_ID = re.compile(r"\b[0-9a-f]{24}\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w.-]+")
+FILE_NAME = re.compile(r"[\w.-]+\.(?:xlsx|csv|zip)\b")
 ROLES = ("admin@demo.e4e", "manager@demo.e4e", "worker1@demo.e4e", "admin_staff@demo.e4e", "grant_panel@demo.e4e",
          "evaluator@demo.e4e", "commissioner@demo.e4e")
 
@@ -59,7 +60,7 @@ def visible_text(page: str) -> str:
 
 
 def machine_values(text: str, codes: set[str]) -> list[str]:
-    words = EMAIL.sub(" ", text)  # an address is what it is
+    words = FILE_NAME.sub(" ", EMAIL.sub(" ", text))  # an address or a file's name is what it is
     found = ISO_DATE.findall(words) + SECONDS.findall(words) + OBJECT_ID.findall(words)
     found += [code for code in codes if re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", words)]
     return found

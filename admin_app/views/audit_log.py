@@ -230,6 +230,13 @@ def readable_text(text: str) -> str:
     return re.sub(r"\s{2,}", " ", HEX_ID.sub("", text)).replace(" :", ":").strip(" ,")
 
 
+def who(actor: str | None, names: dict[str, str]) -> str:
+    """A member of staff by name; a job or command (an actor without an address) by what it is."""
+    if actor and "@" not in actor:
+        return "System: " + actor.replace("cli:", "command ").replace("-", " ").replace("_", " ")
+    return names.get(actor, actor or "")
+
+
 def describe(admin, events) -> dict:
     """Each event of a page, readable, by its id."""
     events = list(events)
@@ -240,7 +247,7 @@ def describe(admin, events) -> dict:
     for event in events:
         cls = document_class(event.collection)
         pks = _ids(event.record_id)
-        entry = Entry(at=formats.uk_datetime(event.at), who=names.get(event.actor, event.actor or ""),
+        entry = Entry(at=formats.uk_datetime(event.at), who=who(event.actor, names),
                       what=actions.get(event.action, event.action),
                       record_type=record_type(cls, event.collection) if event.collection else "")
         summary = event.summary or ""

@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from mongoengine import Q
 
-from admin_app import audit, export_runs
+from admin_app import audit, export_runs, formats
 from admin_app.metrics.periods import london_today
 from admin_app.export_scopes import ScopeProblem, resolve_scope, scope_choices
 from admin_app.models.exports import DELIVERIES, PERIOD_RULES, ExportRun, ExportSchedule
@@ -173,7 +173,7 @@ def _status(view, context, model, name):
 
 def _file(view, context, model, name):
     if model.file_removed_at:
-        return f"{model.filename} (deleted {model.file_removed_at:%d/%m/%Y}, past its retention)"
+        return f"{model.filename} (deleted {formats.uk_date(model.file_removed_at)}, past its retention)"
     if not model.file_id:
         return ""
     if not view.allows("download"):
@@ -194,7 +194,6 @@ class ExportRunView(SecuredModelView):
                            "checksum", "file_removed_at", "delivery", "recipients", "mail_attempts", "next_attempt_at",
                            "error")
     column_formatters = {"report": _report_title, "status": _status, "filename": _file,
-                         "queued_at": lambda v, c, m, n: f"{m.queued_at:%d/%m/%Y %H:%M}" if m.queued_at else "",
                          "row_counts": lambda v, c, m, n: ", ".join(f"{k}: {x}" for k, x in (m.row_counts or {}).items())}
     column_formatters_detail = column_formatters
     column_filters = ("report", "status", "schedule_name", "queued_at")
