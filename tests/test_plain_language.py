@@ -14,6 +14,7 @@ import pytest
 from mongoengine.base.common import _document_registry
 
 from admin_app import formats
+from admin_app.vocabulary import ROLES as ROLE_NAMES
 from tests.conftest import build_app, sign_in
 
 LINK = re.compile(r'href="(/admin/[^"#]*)"')
@@ -49,7 +50,7 @@ def stored_codes() -> set[str]:
 
     for name in list(_document_registry):
         walk(get_document(name)._fields)
-    return codes
+    return codes | {role for role, _ in ROLE_NAMES if "_" in role}
 
 
 def visible_text(page: str) -> str:
@@ -237,3 +238,18 @@ def test_audit_details_page_lists_every_change_readably(app, login, users, organ
     text = visible_text(login("admin").get(f"/admin/auditevent/details/?id={event.pk}").get_data(as_text=True))
     assert "Active: Yes → No" in text
     assert OBJECT_ID.findall(text) == [] and ISO_DATE.findall(text) == []
+
+
+def test_emails_the_demo_sends_speak_plainly(demo_app):
+    """The export emails, the failed-run email to managers and the alerts: UK dates, words, no ids."""
+    import email
+
+    texts = []
+    for path in demo_app.config["SETTINGS"].mail_folder.rglob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes())
+        body = " ".join(part.get_payload(decode=True).decode("utf-8", "replace") for part in message.walk()
+                        if part.get_content_type() == "text/plain")
+        texts.append(re.sub(r"https?://\S+", " ", f"{message['Subject']} {body}"))  # links carry ids by design
+    assert any("Export run failed" in text for text in texts) and len(texts) >= 5
+    codes = stored_codes()
+    assert {text[:60]: machine_values(text, codes) for text in texts if machine_values(text, codes)} == {}
