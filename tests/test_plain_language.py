@@ -189,6 +189,12 @@ def test_audit_log_reads_as_who_changed_what_on_which_record(app, login, users, 
     assert machine_values(text, stored_codes()) == []
     assert "{" not in text and "'field'" not in text  # no raw dictionary of changes
 
+    exported = admin.get("/admin/auditevent/export/csv/?flt0_record_type_equals=organisations").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported)))
+    changed = [row for row in rows if "Aston Youth Club" in row and "Changed" in row]
+    assert changed and ("Partner kind: Referral partner → Referral and signposting partner; "
+                        "Organisation type: Community group → (blank)") in changed[0]
+
 
 def test_audit_log_names_referenced_records_and_case_files_by_reference(app, login, users):
     from admin_app import audit

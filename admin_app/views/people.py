@@ -139,6 +139,8 @@ class AuditEventView(SecuredModelView):
                          for name in ("at", "actor", "action", "collection", "record_id", "changes")}
     column_formatters_detail = {name: (lambda name: lambda v, c, m, p: v.entry_value(m, name))(name)
                                 for name in ("at", "actor", "action", "collection", "record_id", "summary", "changes")}
+    column_formatters_export = {name: (lambda name: lambda v, c, m, p: v.entry_value(m, name, text=True))(name)
+                                for name in ("at", "actor", "action", "collection", "record_id", "changes")}
     column_filters = (
         FilterEqual("actor", "Who"),
         FilterEqual("action", "What", options=AUDIT_ACTIONS),
@@ -162,12 +164,15 @@ class AuditEventView(SecuredModelView):
     def after_list_read(self, rows):
         g.audit_entries = audit_log.describe(self.admin, rows)
 
-    def entry_value(self, event, name: str, limit: int | None = None):
+    def entry_value(self, event, name: str, limit: int | None = None, text: bool = False):
         """A cell of the readable log (admin_app/views/audit_log.py); a details page describes its one entry."""
         entries = g.get("audit_entries") or {}
         entry = entries.get(event.pk)
         if entry is None:
             entry = audit_log.describe(self.admin, [event])[event.pk]
+        if text:  # a spreadsheet cell: the changes one after another
+            return {"at": entry.at, "actor": entry.who, "action": entry.what, "collection": entry.record_type,
+                    "record_id": entry.record, "changes": "; ".join(entry.changes) or entry.summary}[name]
         return {"at": entry.at, "actor": entry.who, "action": entry.what, "collection": entry.record_type,
                 "record_id": entry.record_html(), "summary": entry.summary,
                 "changes": entry.changes_html(limit) if name == "changes" else ""}[name]
