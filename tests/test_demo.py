@@ -391,3 +391,13 @@ def test_manager_is_told_of_the_failed_run_and_has_decisions_and_a_review(demo_s
     from admin_app.views.fidelity import band_label
 
     assert band_label(review.band) in reviews
+
+
+def test_home_shows_each_role_only_its_own_work(demo_service):
+    app, _ = demo_service
+    _, evaluator = _home(app, "evaluator@demo.e4e")
+    assert "Evaluator monthly extract" in evaluator
+    assert "OPCC quarterly return" not in evaluator and "Grant ledger" not in evaluator  # sent to others
+    assert "wait for the panel" not in evaluator
+    _, worker = _home(app, "worker1@demo.e4e")
+    assert "Reports sent to you" not in worker and "wait for the panel" not in worker
