@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 
 import mongoengine
@@ -59,8 +60,9 @@ class Entry:
         return Markup('<ul class="list-unstyled mb-0 audit-changes">{}{}</ul>').format(items, tail)
 
 
+@lru_cache(maxsize=None)
 def document_class(collection: str | None):
-    """The document class stored in a collection, or None."""
+    """The document class stored in a collection, or None (asked at request time, once every model is imported)."""
     if not collection:
         return None
     for name in list(_document_registry):
