@@ -62,6 +62,7 @@ def person(user) -> str:
 
 def field_value(field, value) -> str:
     """A stored value of a mongoengine field as a person reads it."""
+    from bson import DBRef, ObjectId
     from mongoengine import DateField, DateTimeField, Document, ListField
 
     if value is None or value == "":
@@ -80,4 +81,6 @@ def field_value(field, value) -> str:
         return uk_date(value)
     if isinstance(value, Document):
         return person(value) if "email" in value._fields else str(value)
+    if isinstance(value, (DBRef, ObjectId)):
+        return "(a record since removed)"  # a reference whose record has gone: never its id
     return str(value)

@@ -259,3 +259,10 @@ def test_emails_the_demo_sends_speak_plainly(demo_app):
     assert any("Export run failed" in text for text in texts) and len(texts) >= 5
     codes = stored_codes()
     assert {text[:60]: machine_values(text, codes) for text in texts if machine_values(text, codes)} == {}
+
+
+def test_a_reference_to_a_removed_record_never_shows_its_id():
+    from bson import DBRef, ObjectId
+    from mongoengine import ReferenceField
+
+    assert formats.field_value(ReferenceField("User"), DBRef("users", ObjectId())) == "(a record since removed)"
