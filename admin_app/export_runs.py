@@ -389,7 +389,9 @@ def _fail(run_id: Any, condition: Mapping[str, Any], error: str, settings=None) 
     run = ExportRun.objects(pk=run_id).first()
     if not changed or run is None:
         return None
-    text = f"Export run failed: {_subject(run)}. {error}"[:500]
+    what = run.schedule_name or _subject(run).rsplit(", ", 1)[0]
+    text = (f"Export run failed: {what}, {formats.uk_date(run.period_start)} to {formats.uk_date(run.period_end)}. "
+            f"{error}")[:500]
     Notice(role="manager", text=text, link=f"/admin/exportrun/details/?id={run.pk}").save()
     if settings is not None:
         _tell_managers(settings, text, run)
