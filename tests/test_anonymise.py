@@ -21,7 +21,7 @@ from admin_app.models.saved_filters import SavedFilter
 from tests.conftest import csrf_token
 
 TODAY = date.today()
-FIRST, LAST, PHONE, POSTCODE = "Zephaniah", "Quillfeather", "07700 900456", "B19 3XY"
+FIRST, LAST, PHONE, POSTCODE = "Zephaniah", "Quillfeather", "0121 496 0999", "B19 3XY"  # outside the demo's mobile numbers (07700 900xxx)
 IDENTIFIERS = (FIRST, LAST, PHONE, POSTCODE)
 
 
