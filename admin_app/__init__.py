@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from admin_app.evaluator.api import register as register_evaluator_api
 
     register_evaluator_api(app)
+    _register_formats(app)
 
     from admin_app.cli import register_cli
 
@@ -169,6 +170,16 @@ def _register_admin(app: Flask) -> None:
     app.extensions["e4e_admin"] = admin
     with app.app_context():
         sync_roles()
+
+
+def _register_formats(app: Flask) -> None:
+    """Templates show values as screens do (admin_app/formats.py): `{{ when|uk_datetime }}`, `{{ user|person }}`."""
+    from admin_app import formats
+    from admin_app.models.people import staff_name
+
+    app.jinja_env.filters.update(uk_date=formats.uk_date, uk_datetime=formats.uk_datetime, person=formats.person,
+                                 staff=staff_name,
+                                 choice=lambda value, choices: formats.choice(choices, value))
 
 
 def _register_routes(app: Flask) -> None:

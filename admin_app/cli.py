@@ -49,6 +49,12 @@ def seed_demo_data(clients: int = 100) -> dict:
                                     panel_by=f"grant_panel@{DEMO_DOMAIN}", manager_by=f"manager@{DEMO_DOMAIN}",
                                     payments_by=f"admin_staff@{DEMO_DOMAIN}")
         counts["export_schedules"] = seed_demo_schedules()
+        from datetime import datetime
+
+        from admin_app.demo import seed_export_runs
+
+        counts |= seed_export_runs(settings, datetime.utcnow())
+        counts["fidelity_reviews"] = seed_demo_fidelity_review(f"manager@{DEMO_DOMAIN}")
         from admin_app.risk.alerts import london_now
         from admin_app.risk.demo import seed_risk_demo
 
@@ -60,6 +66,28 @@ def seed_demo_data(clients: int = 100) -> dict:
 
         counts |= seed_client_space_demo(london_today(), london_now(), DEMO_DOMAIN, password)
         return counts
+
+
+def seed_demo_fidelity_review(manager: str) -> int:
+    """Last quarter's fidelity review, scored by the manager and from the figures as the screen scores it."""
+    from datetime import datetime
+
+    from admin_app.export_runs import period_for
+    from admin_app.metrics import fidelity
+    from admin_app.models.fidelity import FidelityReview, ItemScore
+    from admin_app.views.fidelity import score_review
+
+    if FidelityReview.objects.count():
+        return 0
+    today = london_today()
+    period = period_for("previous_quarter", today)
+    scores = [ItemScore(item=item, score=(3, 4, 5, 4)[number % 4], note="Seen in supervision and case audits.")
+              for number, item in enumerate(fidelity.MANAGER_ITEMS)]
+    review = FidelityReview(review_date=today, period_start=period.start, period_end=period.end, manager_scores=scores,
+                            created_by=manager, updated_by=manager, created_at=datetime.utcnow())
+    score_review(review, today)
+    review.save()
+    return 1
 
 
 def seed_demo_schedules() -> int:

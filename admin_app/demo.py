@@ -915,9 +915,12 @@ def replay_grant_bids(db, today: date, *, worker_by: str, panel_by: str, manager
             grants.create_pot(db, fy_label(year), period.start, period.end, pot_total_pence, by=manager_by,
                               on=min(period.start, today))
             pots += 1
+    # The panel has work on first sign-in: the newest bid waits for it, the one before is in its review.
+    waiting = {plan["bid"]["bid_id"]: status for plan, status in zip(reversed(planned), ("submitted", "panel_review"))}
     moved = 0
     for plan in planned:
-        bid, target = plan["bid"], plan["bid"]["status"]
+        bid = plan["bid"]
+        target = waiting.get(bid["bid_id"], bid["status"])
         ref = grants.find_bid(db, bid["bid_id"])
         at = f"grant_bids.{ref.index}."
         db[Client._get_collection_name()].update_one(
@@ -935,6 +938,9 @@ def replay_grant_bids(db, today: date, *, worker_by: str, panel_by: str, manager
             moved += 1
             continue
         step("review", 2, by=panel_by)
+        if target == "panel_review":
+            moved += 1
+            continue
         if target == "rejected":
             step("recommend", 5, by=panel_by, recommendation="reject", note="Plan not yet ready for funding.")
             step("reject", 7, by=manager_by, reason="The panel asked for a fuller cash-flow forecast first.")
@@ -955,3 +961,51 @@ def replay_grant_bids(db, today: date, *, worker_by: str, panel_by: str, manager
                          reference=f"BACS {bid['bid_id'][-6:]}/{number + 1}")
         moved += 1
     return {"grant_pots": pots, "grant_bids_moved": moved}
+
+
+def seed_export_runs(settings, now: datetime) -> dict[str, int]:
+    """Export runs as after some months of service, made by the real build and send: each schedule's last
+    period sent to its recipients (the evaluator gets the two latest monthly extracts, the commissioner the
+    last quarterly return), and one return that failed because an address had left its allow-list, with the
+    notice and email managers get. Mail goes where the settings send it (a folder in the demo)."""
+    from admin_app import export_runs
+    from admin_app.export_scopes import resolve_scope
+    from admin_app.models.exports import ExportRun, ExportSchedule
+
+    if ExportRun.objects.count():
+        return {"export_runs": 0}
+    today = export_runs.local_date(now)
+    made = []
+    with audit.acting_as(SEED_ACTOR):
+        for schedule in ExportSchedule.objects(active=True).order_by("name"):
+            latest = export_runs.period_for(schedule.period_rule, today)
+            periods = [latest]
+            if schedule.report == "evaluator_extract":
+                periods.insert(0, export_runs.period_for(schedule.period_rule, latest.start))
+            match, scope = resolve_scope(schedule.scope, None)
+            for period in periods:
+                made.append(export_runs.create_run(schedule.report, period, match=match, scope=scope,
+                                                   started_by=f"schedule “{schedule.name}”", schedule=schedule,
+                                                   now=_run_time(period, now)))
+        opcc = ExportSchedule.objects(report="opcc_return").first()
+        if opcc is not None:
+            earlier = export_runs.period_for(opcc.period_rule, export_runs.period_for(opcc.period_rule, today).start)
+            match, scope = resolve_scope(opcc.scope, None)
+            run = export_runs.create_run(opcc.report, earlier, match=match, scope=scope,
+                                         started_by=f"schedule “{opcc.name}”", schedule=opcc, now=_run_time(earlier, now))
+            # Sent to an analyst who has since left the OPCC and the allow-list: the send is refused.
+            ExportRun.objects(pk=run.pk).update_one(push__recipients="former.analyst@opcc.example.gov.uk")
+            made.append(run)
+        for run in made:
+            export_runs.build(str(run.pk), settings.pseudonym_key, now=run.queued_at, settings=settings)
+            export_runs.deliver(str(run.pk), settings, now=run.queued_at)
+            # Finished minutes after it was queued, as on the day (the send stamps the real clock).
+            ExportRun.objects(pk=run.pk, finished_at__exists=True).update_one(
+                set__finished_at=run.queued_at + timedelta(minutes=2))
+    statuses = [run.status for run in ExportRun.objects(pk__in=[run.pk for run in made]).only("status")]
+    return {"export_runs_sent": statuses.count("sent"), "export_runs_failed": statuses.count("failed")}
+
+
+def _run_time(period, now: datetime) -> datetime:
+    """When the schedule would have run for the period: early on the second day after it, never after `now`."""
+    return min(datetime.combine(period.end + timedelta(days=2), time(6)), now)

@@ -31,6 +31,7 @@ from bson import ObjectId, json_util
 from croniter import CroniterBadDateError, croniter
 from mongoengine import NotUniqueError
 
+from admin_app import formats
 from admin_app.crypto import encrypt
 from admin_app.db import database
 from admin_app.mail import XLSX, Attachment, MailNotSent, send_mail
@@ -348,7 +349,7 @@ def deliver(run_id: str, settings, now: datetime | None = None) -> Delivery:
         retry_at = now + timedelta(seconds=backoff_seconds(attempts, settings.mail_retry_seconds))
         _write(claim, "sending", {"status": "built", "next_attempt_at": retry_at,
                                   "error": f"Email not sent (attempt {attempts} of {settings.mail_retries}, "
-                                           f"next at {_uk_time(retry_at)}): {exc}"[:2000]},
+                                           f"next at {formats.uk_datetime(retry_at)}): {exc}"[:2000]},
                unset=("lease_until",))
         return Delivery(False, str(exc), retry_at=retry_at)
     _write(claim, "sending", {"status": "sent", "finished_at": datetime.utcnow()},
@@ -388,7 +389,9 @@ def _fail(run_id: Any, condition: Mapping[str, Any], error: str, settings=None) 
     run = ExportRun.objects(pk=run_id).first()
     if not changed or run is None:
         return None
-    text = f"Export run failed: {run.schedule_name or run.report}, {run.period_start} to {run.period_end}. {error}"[:500]
+    what = run.schedule_name or _subject(run).rsplit(", ", 1)[0]
+    text = (f"Export run failed: {what}, {formats.uk_date(run.period_start)} to {formats.uk_date(run.period_end)}. "
+            f"{error}")[:500]
     Notice(role="manager", text=text, link=f"/admin/exportrun/details/?id={run.pk}").save()
     if settings is not None:
         _tell_managers(settings, text, run)
@@ -406,10 +409,6 @@ def _tell_managers(settings, text: str, run: ExportRun) -> None:
         send_mail(settings, emails, "Export run failed", f"{text}\n\nDetails: {settings.base_url}/admin/exportrun/details/?id={run.pk}\n")
     except MailNotSent:
         pass  # the in-app notice stands; the mail server is the thing that is down
-
-
-def _uk_time(moment: datetime) -> str:
-    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(LOCAL).strftime("%d/%m/%Y %H:%M")
 
 
 def _subject(run: ExportRun) -> str:

@@ -858,8 +858,8 @@ def notify_pot_drift(db, pause_seconds: float = 5.0) -> list[PotDrift]:
     time.sleep(pause_seconds)
     drift = [d for d in pot_drift(db) if d.pot in first]
     for found in drift:
-        text = (f"Grant pot out of step with its bids: {found.describe()}. Ask an administrator to run "
-                "`flask check-pots --repair`.")
+        text = (f"Grant pot out of step with its bids: {found.describe()}. Ask an administrator to repair the pot's "
+                "figures from its bids.")
         if Notice.objects(role="manager", text=text, dismissed_by__size=0).first() is None:
             Notice(role="manager", text=text, link="/admin/grantpot/").save()
     return drift

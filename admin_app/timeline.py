@@ -7,8 +7,9 @@ from typing import Callable
 from admin_app.privacy.classes import RESTRICTED
 
 from admin_app.metrics.working_hours import contact_out_of_hours
+from admin_app.models.people import staff_name
 from admin_app.vocabulary import (
-    CASE_STATUSES, CONTACT_MODES, CONTACT_PLACES, DISCLOSURE_BASES, EMPLOYER_CONTACT_PURPOSES,
+    CASE_STATUSES, COHORTS, CONTACT_MODES, GOALS, READINESS, CONTACT_PLACES, DISCLOSURE_BASES, EMPLOYER_CONTACT_PURPOSES,
     OUTCOME_KINDS, PLAN_GOAL_STATUSES, REFERRAL_DECISIONS, REFERRAL_SOURCES, RISK_ASSESSMENT_KINDS, RISK_LEVELS, label,
 )
 
@@ -38,14 +39,14 @@ def _events(client, readable: Callable[[object], bool]):
     r = client.referral
     if r and r.date:
         yield Event(r.date, "referral", f"Referred by {label(REFERRAL_SOURCES, r.source)}",
-                    f"Cohort: {r.cohort}. {r.organisation or ''}")
+                    f"Cohort: {label(COHORTS, r.cohort)}. {r.organisation or ''}")
         if r.decision_date and r.decision != "pending":
             yield Event(r.decision_date, "decision", f"Referral {label(REFERRAL_DECISIONS, r.decision).lower()}",
                         text(r, "rationale"))
     a = client.assessment
     if a and a.date:
         yield Event(a.date, "assessment", "Initial assessment",
-                    f"Readiness {a.readiness or '—'}, goal {a.goal or '—'}"
+                    f"Readiness {label(READINESS, a.readiness) or '—'}, goal {label(GOALS, a.goal) or '—'}"
                     + (f"; previous support from {a.previous_support_from}" if a.previous_support else ""))
     messaged = {m.contact_id for m in getattr(client, "messages", None) or () if m.contact_id}
     by_contact = {c.id: c for c in client.contacts}
@@ -122,10 +123,10 @@ def _events(client, readable: Callable[[object], bool]):
                     u.progress or "", **_item("progress_updates", u))
     for a in getattr(client, "assignments", None) or ():
         yield Event(a.start, "assignment", f"Assigned to {a.worker}" if a.worker else "Unassigned",
-                    " ".join(filter(None, [a.reason, f"({a.by})" if a.by else None])))
+                    " ".join(filter(None, [a.reason, f"({staff_name(a.by)})" if a.by else None])))
     for s in client.status_history:
         yield Event(s.date, "status", f"Status: {label(CASE_STATUSES, s.status)}" + (" (correction)" if s.correction else ""),
-                    " ".join(filter(None, [s.reason, f"({s.by})" if s.by else None])))
+                    " ".join(filter(None, [s.reason, f"({staff_name(s.by)})" if s.by else None])))
 
 
 def _language(code: str) -> str:

@@ -22,6 +22,7 @@ class InProcessBeat:
     def __init__(self, app, entries: dict, wake_seconds: float = 5.0):
         from jobs.celery_app import celery
 
+        celery.loader.import_default_modules()  # registers the tasks the schedule names (jobs.tasks)
         self.app = app
         self.celery = celery
         self.wake_seconds = wake_seconds

@@ -318,3 +318,86 @@ def test_demo_bids_go_through_the_grant_workflow_and_the_pots_add_up(seeded, db)
     paid = [bid for bid, _ in bids if bid.status == "paid"]
     assert all(sum(p.amount_pence for p in bid.payments) == bid.amount_awarded_pence for bid in paid)
     assert any(len(bid.payments) == 2 for bid in paid), "no award paid in instalments"
+
+
+# --- every role has something to do on first sign-in (the embedded demo, as `make run` seeds it) ---------
+
+@pytest.fixture(scope="module")
+def demo_service(tmp_path_factory):
+    from admin_app.cli import seed_demo_data
+    from tests.conftest import build_app
+
+    app = build_app(tmp_path_factory.mktemp("service"))
+    with app.app_context():
+        counts = seed_demo_data(clients=30)
+    yield app, counts
+    mongoengine.disconnect_all()
+
+
+def _home(app, email) -> str:
+    from tests.conftest import sign_in
+
+    client = app.test_client()
+    assert sign_in(client, email, app.config["DEMO_PASSWORD"]).status_code == 302
+    return client, client.get("/admin/").get_data(as_text=True)
+
+
+def test_grant_panel_finds_bids_awaiting_it(demo_service):
+    app, _ = demo_service
+    client, home = _home(app, "grant_panel@demo.e4e")
+    assert "2 grant bids wait for the panel" in home
+    queue = client.get("/admin/grantbid/queue/").get_data(as_text=True)
+    assert "Submitted" in queue and "Panel review" in queue
+
+
+def test_evaluator_and_commissioner_find_reports_sent_to_them(demo_service):
+    from admin_app.models.exports import ExportRun
+
+    app, counts = demo_service
+    assert counts["export_runs_sent"] >= 4 and counts["export_runs_failed"] == 1
+    for email, report, expected in (("evaluator@demo.e4e", "evaluator_extract", 2),
+                                    ("commissioner@demo.e4e", "opcc_return", 1)):
+        with app.app_context():
+            sent = ExportRun.objects(recipients=email, report=report, status="sent")
+            assert sent.count() == expected and all(run.file_id and run.workbook_mail_id for run in sent)
+        client, home = _home(app, email)
+        assert "Reports sent to you" in home
+        with app.app_context():
+            titles = [str(run) for run in sent]
+        listed = client.get("/admin/exportrun/").get_data(as_text=True)
+        assert all(f">{run.filename}<" in listed for run in sent), titles
+    # The real send: each sent run's email is in the demo's mail folder, addressed to its recipients.
+    mails = "\n".join(path.read_text(errors="replace") for path in app.config["SETTINGS"].mail_folder.rglob("*")
+                      if path.is_file())
+    assert "evaluator@demo.e4e" in mails and "commissioner@demo.e4e" in mails
+
+
+def test_manager_is_told_of_the_failed_run_and_has_decisions_and_a_review(demo_service):
+    from admin_app.models.case_file import Client
+    from admin_app.models.exports import ExportRun
+    from admin_app.models.fidelity import FidelityReview
+
+    app, _ = demo_service
+    with app.app_context():
+        failed = ExportRun.objects.get(status="failed")
+        assert "former.analyst@opcc.example.gov.uk" in failed.error
+        assert Client.objects(referral__decision="pending", status__ne="closed").count() >= 1
+        review = FidelityReview.objects.get()
+        assert review.total and review.band and review.data_scores
+    client, home = _home(app, "manager@demo.e4e")
+    assert "Export run failed: OPCC quarterly return" in home
+    assert "Referrals awaiting a decision" in home
+    reviews = client.get("/admin/fidelityreview/").get_data(as_text=True)
+    from admin_app.views.fidelity import band_label
+
+    assert band_label(review.band) in reviews
+
+
+def test_home_shows_each_role_only_its_own_work(demo_service):
+    app, _ = demo_service
+    _, evaluator = _home(app, "evaluator@demo.e4e")
+    assert "Evaluator monthly extract" in evaluator
+    assert "OPCC quarterly return" not in evaluator and "Grant ledger" not in evaluator  # sent to others
+    assert "wait for the panel" not in evaluator
+    _, worker = _home(app, "worker1@demo.e4e")
+    assert "Reports sent to you" not in worker and "wait for the panel" not in worker

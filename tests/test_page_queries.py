@@ -91,7 +91,8 @@ def test_the_audit_list_and_the_service_dashboard_do_not_grow_with_rows(app, use
     with app.app_context():
         case_files(users, 25, start=2)
     audit_many, calls = calls_for(manager, "/admin/auditevent/", monkeypatch)
-    assert audit_many == audit_few, calls
+    # The readable log loads the records and staff a page names: one query per kind, never one per entry.
+    assert audit_many <= audit_few and max(calls.values()) <= 2, calls
 
 
 @pytest.mark.parametrize("part", ["contacts", "employer_contacts", "outcomes", "risk_notes"])

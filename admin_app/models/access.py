@@ -14,6 +14,6 @@ class BreakGlassAccess(Document):
     client = ObjectIdField(required=True)
     reference = StringField(required=True, max_length=20, verbose_name="Case file")
     reason = StringField(required=True, max_length=1000, verbose_name="Reason")
-    opened_at = DateTimeField(default=datetime.utcnow, verbose_name="Opened (UTC)")
-    expires_at = DateTimeField(required=True, verbose_name="Until (UTC)")
+    opened_at = DateTimeField(default=datetime.utcnow, verbose_name="Opened")
+    expires_at = DateTimeField(required=True, verbose_name="Until")
     meta = {"collection": "break_glass", "indexes": [("user", "client", "-expires_at")]}

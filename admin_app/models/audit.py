@@ -36,7 +36,7 @@ class AppendOnlyError(RuntimeError):
 
 class AuditEvent(Document):
     at = DateTimeField(required=True, default=datetime.utcnow, verbose_name="When")
-    actor = StringField(max_length=255, verbose_name="Who")
+    actor = StringField(max_length=255, staff_email=True, verbose_name="Who")
     action = StringField(required=True, choices=AUDIT_ACTIONS, verbose_name="What")
     collection = StringField(max_length=80, verbose_name="Record type")
     record_id = StringField(max_length=80, verbose_name="Record")

@@ -82,7 +82,7 @@ class Referral(EmbeddedDocument):
     rejection_reason = StringField(choices=REJECTION_REASONS, verbose_name="Rejection reason")
     rationale = EncryptedStringField(verbose_name="Rationale", help_text="Required when the referral is rejected",
                                      data_class=CRIMINAL_OFFENCE)
-    decided_by = StringField(max_length=255, verbose_name="Decided by")
+    decided_by = StringField(max_length=255, staff_email=True, verbose_name="Decided by")
 
 
 class Consent(EmbeddedDocument):
@@ -304,7 +304,7 @@ class StatusChange(CaseItem):
     date = DateField(required=True, verbose_name="Date")
     status = StringField(required=True, choices=CASE_STATUSES, verbose_name="Status")
     reason = StringField(max_length=300, verbose_name="Reason")
-    by = StringField(max_length=255, verbose_name="By")
+    by = StringField(max_length=255, staff_email=True, verbose_name="By")
     correction = BooleanField(verbose_name="Correction", help_text="This entry corrects an earlier one")
 
 
@@ -325,7 +325,7 @@ class Assignment(CaseItem):
 
     worker = ReferenceField("User", verbose_name="Worker", help_text="Empty: unassigned from this date")
     start = DateField(required=True, verbose_name="From")
-    by = StringField(max_length=255, verbose_name="Assigned by")
+    by = StringField(max_length=255, staff_email=True, verbose_name="Assigned by")
     reason = StringField(max_length=300, verbose_name="Reason")
 
 

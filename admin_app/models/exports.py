@@ -13,6 +13,7 @@ from mongoengine import (
     NULLIFY,
 )
 
+from admin_app import formats
 from admin_app.fields import DateField, DateTimeField, EmailField, IntField, StringField
 
 from admin_app.crypto import EncryptedStringField
@@ -50,9 +51,9 @@ class ExportSchedule(Document):
     notes = StringField(verbose_name="Challenges and obstacles",
                         help_text="The OPCC return's challenges and obstacles sheet; keep it current before each send")
     active = BooleanField(default=True, verbose_name="Active")
-    next_due_at = DateTimeField(verbose_name="Next due (UTC)")
-    last_dispatched_at = DateTimeField(verbose_name="Last dispatched (UTC)")
-    created_by = StringField(max_length=255, verbose_name="Created by")
+    next_due_at = DateTimeField(verbose_name="Next due")
+    last_dispatched_at = DateTimeField(verbose_name="Last dispatched")
+    created_by = StringField(max_length=255, staff_email=True, verbose_name="Created by")
     meta = {"collection": "export_schedules", "indexes": [("active", "next_due_at")], "ordering": ["name"]}
 
     def __str__(self) -> str:
@@ -71,20 +72,20 @@ class ExportRun(Document):
     notes = StringField(verbose_name="Challenges and obstacles")
     # One run per schedule and period, however often the dispatcher or a worker repeats itself.
     dedupe_key = StringField(unique=True, sparse=True, max_length=200)
-    started_by = StringField(required=True, max_length=255, verbose_name="Started by")
+    started_by = StringField(required=True, max_length=255, staff_email=True, verbose_name="Started by")
     started_by_user = ObjectIdField()
     status = StringField(required=True, choices=RUN_STATUSES, default="queued", verbose_name="Status")
-    queued_at = DateTimeField(default=datetime.utcnow, verbose_name="Queued (UTC)")
-    started_at = DateTimeField(verbose_name="Build started (UTC)")
-    built_at = DateTimeField(verbose_name="Built (UTC)")
-    sending_at = DateTimeField(verbose_name="Sending started (UTC)")
-    finished_at = DateTimeField(verbose_name="Finished (UTC)")
+    queued_at = DateTimeField(default=datetime.utcnow, verbose_name="Queued")
+    started_at = DateTimeField(verbose_name="Build started")
+    built_at = DateTimeField(verbose_name="Built")
+    sending_at = DateTimeField(verbose_name="Sending started")
+    finished_at = DateTimeField(verbose_name="Finished")
     row_counts = DictField(verbose_name="Rows per sheet")
     file_id = ObjectIdField()
     filename = StringField(max_length=200, verbose_name="File")
     size = IntField(verbose_name="Bytes")
     checksum = StringField(max_length=64, verbose_name="SHA-256")
-    file_removed_at = DateTimeField(verbose_name="File removed (UTC)")
+    file_removed_at = DateTimeField(verbose_name="File removed")
     delivery = StringField(choices=DELIVERIES, verbose_name="Delivery")
     recipients = ListField(EmailField(), verbose_name="Recipients")
     attachment_password = EncryptedStringField()
@@ -95,8 +96,8 @@ class ExportRun(Document):
     # The claim of the step now holding the run: every write of that step is conditional on it, so a
     # worker whose lease ran out (and whose run another worker resumed) changes nothing.
     claim = StringField(max_length=40)
-    lease_until = DateTimeField(verbose_name="Held until (UTC)")
-    next_attempt_at = DateTimeField(verbose_name="Next send attempt (UTC)")
+    lease_until = DateTimeField(verbose_name="Held until")
+    next_attempt_at = DateTimeField(verbose_name="Next send attempt")
     error = StringField(verbose_name="Error")
     meta = {"collection": "export_runs",
             "indexes": [("-queued_at", "-_id"), "status", "recipients", "started_by_user",
@@ -107,7 +108,8 @@ class ExportRun(Document):
             "ordering": ["-queued_at"]}
 
     def __str__(self) -> str:
-        return f"{self.report} {self.period_start} to {self.period_end} ({self.status})"
+        return (f"{formats.field_value(type(self).report, self.report)} {formats.uk_date(self.period_start)} to "
+                f"{formats.uk_date(self.period_end)} ({formats.field_value(type(self).status, self.status).lower()})")
 
 
 class Notice(Document):

@@ -11,6 +11,7 @@ from mongoengine import (
     ListField,
 )
 
+from admin_app import formats
 from admin_app.fields import DateField, DateTimeField, FloatField, IntField, StringField
 
 from admin_app.vocabulary import CONTACT_MODES
@@ -44,22 +45,23 @@ class FidelityReview(Document):
     period_start = DateField(required=True, verbose_name="Period from")
     period_end = DateField(required=True, verbose_name="Period to")
     judged_on = DateField(verbose_name="Data judged as of")
-    figures_computed_at = DateTimeField(verbose_name="Figures computed at (UTC)")
+    figures_computed_at = DateTimeField(verbose_name="Figures computed at")
     manager_scores = ListField(EmbeddedDocumentField(ItemScore), verbose_name="Manager's scores")
     data_scores = ListField(EmbeddedDocumentField(DataItemSnapshot), verbose_name="Scores from the data")
     total = IntField(min_value=0, verbose_name="Total")
     maximum = IntField(min_value=0, verbose_name="Out of")
     complete = BooleanField(default=False, verbose_name="Every item scored")
     band = StringField(max_length=20, verbose_name="Band")
-    created_by = StringField(max_length=255, verbose_name="Created by")
-    created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created (UTC)")
-    updated_by = StringField(max_length=255, verbose_name="Last changed by")
-    updated_at = DateTimeField(default=datetime.utcnow, verbose_name="Last changed (UTC)")
+    created_by = StringField(max_length=255, staff_email=True, verbose_name="Created by")
+    created_at = DateTimeField(default=datetime.utcnow, verbose_name="Created")
+    updated_by = StringField(max_length=255, staff_email=True, verbose_name="Last changed by")
+    updated_at = DateTimeField(default=datetime.utcnow, verbose_name="Last changed")
 
     meta = {"collection": "fidelity_reviews", "ordering": ["-review_date"], "indexes": [("-review_date", "-_id")]}
 
     def __str__(self) -> str:
-        return f"Fidelity review of {self.review_date} ({self.period_start} to {self.period_end})"
+        return (f"Fidelity review of {formats.uk_date(self.review_date)} "
+                f"({formats.uk_date(self.period_start)} to {formats.uk_date(self.period_end)})")
 
     def manager_score(self, item: str) -> ItemScore | None:
         return next((s for s in self.manager_scores if s.item == item), None)
@@ -85,13 +87,13 @@ class FidelityAnchor(Document):
                               help_text="Follow-along only: the kinds of contact that count as follow-along")
     months = IntField(min_value=1, max_value=60, verbose_name="Months of follow-along checked",
                       help_text="Follow-along only: how many months after a start are checked")
-    updated_by = StringField(max_length=255, verbose_name="Last changed by")
-    updated_at = DateTimeField(verbose_name="Last changed (UTC)")
+    updated_by = StringField(max_length=255, staff_email=True, verbose_name="Last changed by")
+    updated_at = DateTimeField(verbose_name="Last changed")
 
     meta = {"collection": "fidelity_anchors", "ordering": ["item"]}
 
     def __str__(self) -> str:
-        return f"Fidelity anchor {self.item}"
+        return f"Fidelity anchor: {self.item.replace('_', ' ')}"
 
     @property
     def thresholds(self) -> list[float | None]:

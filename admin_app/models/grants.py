@@ -47,8 +47,8 @@ class PotTotalChange(EmbeddedDocument):
     """One setting of a pot's total: the history of how the pot was managed."""
 
     on = DateField(required=True, verbose_name="Effective date")
-    at = DateTimeField(required=True, default=datetime.utcnow, verbose_name="Recorded (UTC)")
-    by = StringField(required=True, max_length=255, verbose_name="By")
+    at = DateTimeField(required=True, default=datetime.utcnow, verbose_name="Recorded")
+    by = StringField(required=True, max_length=255, staff_email=True, verbose_name="By")
     total_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, verbose_name="New total (pence)")
     reason = StringField(max_length=300, verbose_name="Reason")
 
@@ -69,7 +69,7 @@ class GrantPot(Document):
     paid_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, default=0, verbose_name="Paid (pence)")
     remaining_pence = IntField(required=True, min_value=0, max_value=MAX_GRANT_PENCE, default=0, verbose_name="Remaining (pence)")
     total_history = ListField(EmbeddedDocumentField(PotTotalChange), verbose_name="Changes of total")
-    created_by = StringField(max_length=255, verbose_name="Created by")
+    created_by = StringField(max_length=255, staff_email=True, verbose_name="Created by")
     #: What the pot holds committed for each bid, by bid number: a release gives back at most this.
     held = DictField(verbose_name="Committed by bid (pence)")
     #: Counts every change of the figures, so a repair acts only on the pot exactly as it read it.
@@ -95,15 +95,15 @@ class GrantAttachment(EmbeddedDocument):
     filename = StringField(required=True, max_length=200, verbose_name="File name")
     content_type = StringField(max_length=120, verbose_name="Type")
     size = IntField(min_value=0, verbose_name="Size (bytes)")
-    uploaded_at = DateTimeField(default=datetime.utcnow, verbose_name="Uploaded (UTC)")
-    uploaded_by = StringField(max_length=255, verbose_name="Uploaded by")
+    uploaded_at = DateTimeField(default=datetime.utcnow, verbose_name="Uploaded")
+    uploaded_by = StringField(max_length=255, staff_email=True, verbose_name="Uploaded by")
 
 
 class PanelRecommendation(EmbeddedDocument):
     recommendation = StringField(required=True, choices=GRANT_RECOMMENDATIONS, verbose_name="Recommendation")
     amount_pence = IntField(min_value=0, max_value=MAX_GRANT_PENCE, verbose_name="Recommended amount (pence)")
     note = StringField(verbose_name="Panel's reasons")
-    by = StringField(max_length=255, verbose_name="By")
+    by = StringField(max_length=255, staff_email=True, verbose_name="By")
     on = DateField(verbose_name="Date")
 
     amount = property(lambda self: pounds(self.amount_pence))
@@ -116,8 +116,8 @@ class GrantPayment(EmbeddedDocument):
     amount_pence = IntField(required=True, min_value=1, max_value=MAX_GRANT_PENCE, verbose_name="Amount (pence)")
     reference = StringField(max_length=80, verbose_name="Payment reference")
     note = StringField(max_length=300, verbose_name="Note")
-    recorded_by = StringField(max_length=255, verbose_name="Recorded by")
-    recorded_at = DateTimeField(default=datetime.utcnow, verbose_name="Recorded (UTC)")
+    recorded_by = StringField(max_length=255, staff_email=True, verbose_name="Recorded by")
+    recorded_at = DateTimeField(default=datetime.utcnow, verbose_name="Recorded")
 
     amount = property(lambda self: pounds(self.amount_pence))
 
@@ -129,8 +129,8 @@ class BidTransition(EmbeddedDocument):
     from_status = StringField(choices=GRANT_BID_STATUSES, verbose_name="From")
     to_status = StringField(required=True, choices=GRANT_BID_STATUSES, verbose_name="To")
     on = DateField(required=True, verbose_name="Effective date")
-    at = DateTimeField(required=True, default=datetime.utcnow, verbose_name="Recorded (UTC)")
-    by = StringField(required=True, max_length=255, verbose_name="By")
+    at = DateTimeField(required=True, default=datetime.utcnow, verbose_name="Recorded")
+    by = StringField(required=True, max_length=255, staff_email=True, verbose_name="By")
     reason = StringField(verbose_name="Why")
     amount_pence = IntField(min_value=0, max_value=MAX_GRANT_PENCE, verbose_name="Amount (pence)")
     committed_change_pence = IntField(default=0, verbose_name="Change to the pot's committed (pence)")

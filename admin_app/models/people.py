@@ -18,7 +18,7 @@ from mongoengine import (
 
 from admin_app.fields import DateField, DateTimeField, FloatField, IntField, StringField
 
-from admin_app.vocabulary import LANGUAGES
+from admin_app.vocabulary import LANGUAGES, ROLES, label
 
 FULL_TIME_CASELOAD_CAP = 25
 
@@ -33,7 +33,7 @@ class Role(Document, RoleMixin):
     meta = {"collection": "roles"}
 
     def __str__(self) -> str:
-        return self.name
+        return label(ROLES, self.name)
 
 
 class User(Document, UserMixin):
@@ -119,3 +119,22 @@ class StaffProfile(Document):
 def default_caseload_cap(fte: float | None) -> int:
     """25 active clients per full-time worker, pro rata by FTE, rounded down."""
     return int(FULL_TIME_CASELOAD_CAP * (fte if fte is not None else 1.0) + 1e-9)
+
+
+def staff_names(emails) -> dict[str, str]:
+    """The names of the staff with these addresses, in one query, remembered for the request: records keep
+    who did something as an address (it survives a rename), screens show the person's name."""
+    from flask import g, has_app_context
+
+    known = g.setdefault("staff_names", {}) if has_app_context() else {}
+    wanted = {e for e in emails if isinstance(e, str) and e and e not in known}
+    if wanted:
+        for user in User.objects(email__in=list(wanted)).only("email", "name"):
+            known[user.email] = user.name or user.email
+        known.update({email: email for email in wanted if email not in known})
+    return {e: known.get(e, e) for e in emails if isinstance(e, str)}
+
+
+def staff_name(email) -> str:
+    """A member of staff by name, from the address a record keeps; the address if no one has it."""
+    return staff_names([email]).get(email, "") if email else ""

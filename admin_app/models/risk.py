@@ -17,6 +17,7 @@ from mongoengine import (
 
 from admin_app.crypto import EncryptedStringField
 from admin_app.privacy.classes import CRIMINAL_OFFENCE
+from admin_app import formats
 from admin_app.fields import DateField, DateTimeField, IntField, StringField
 from admin_app.risk.rules import ALERT_KINDS, FINDING_CODES
 from admin_app.vocabulary import RISK_LEVELS
@@ -105,11 +106,11 @@ class Affiliation(Document):
     source_detail = EncryptedStringField(max_length=4000, verbose_name="Source detail", help_text="Encrypted at rest", data_class=CRIMINAL_OFFENCE)
     date = DateField(required=True, verbose_name="Date recorded")
     ended_on = DateField(verbose_name="No longer affiliated from", help_text="Leave blank while current")
-    recorded_by = StringField(max_length=255, verbose_name="Recorded by")
+    recorded_by = StringField(max_length=255, staff_email=True, verbose_name="Recorded by")
     meta = {"collection": "affiliations", "ordering": ["-date"], "indexes": [("client", "-date"), "group", ("-date", "-_id")]}
 
     def __str__(self) -> str:
-        return f"{self.group} ({self.confidence})"
+        return f"{self.group} ({formats.field_value(type(self).confidence, self.confidence).lower()})"
 
 
 class Visit(Document):
@@ -121,8 +122,8 @@ class Visit(Document):
     # Row-level scope: a user without `caseload.all` sees only the visits they are on.
     scope_field = "workers"
 
-    starts_at = DateTimeField(required=True, verbose_name="Starts")
-    ends_at = DateTimeField(required=True, verbose_name="Ends")
+    starts_at = DateTimeField(required=True, london=True, verbose_name="Starts")
+    ends_at = DateTimeField(required=True, london=True, verbose_name="Ends")
     venue = ReferenceField(Venue, reverse_delete_rule=NULLIFY, verbose_name="Venue")
     workers = ListField(ReferenceField("User"), verbose_name="Staff")
     clients = ListField(ReferenceField("Client", reverse_delete_rule=PULL), verbose_name="Clients attending")
@@ -131,16 +132,16 @@ class Visit(Document):
     findings = ListField(StringField(max_length=500), verbose_name="Findings when booked")
     finding_codes = ListField(StringField(choices=tuple(FINDING_CODES.items())), verbose_name="Finding codes")
     override_reason = StringField(max_length=1000, verbose_name="Override reason")
-    override_by = StringField(max_length=255, verbose_name="Overridden by")
-    override_at = DateTimeField(verbose_name="Overridden (UTC)")
-    checked_in_at = DateTimeField(verbose_name="Checked in (UTC)")
-    checked_in_by = StringField(max_length=255, verbose_name="Checked in by")
-    checked_out_at = DateTimeField(verbose_name="Checked out (UTC)")
-    checked_out_by = StringField(max_length=255, verbose_name="Checked out by")
-    overdue_alerted_at = DateTimeField(verbose_name="Missed check-out alerted (UTC)")
-    outcome_recorded_at = DateTimeField(verbose_name="Outcome recorded (UTC)")
-    outcome_recorded_by = StringField(max_length=255, verbose_name="Outcome recorded by")
-    created_by = StringField(max_length=255, verbose_name="Booked by")
+    override_by = StringField(max_length=255, staff_email=True, verbose_name="Overridden by")
+    override_at = DateTimeField(verbose_name="Overridden")
+    checked_in_at = DateTimeField(verbose_name="Checked in")
+    checked_in_by = StringField(max_length=255, staff_email=True, verbose_name="Checked in by")
+    checked_out_at = DateTimeField(verbose_name="Checked out")
+    checked_out_by = StringField(max_length=255, staff_email=True, verbose_name="Checked out by")
+    overdue_alerted_at = DateTimeField(verbose_name="Missed check-out alerted")
+    outcome_recorded_at = DateTimeField(verbose_name="Outcome recorded")
+    outcome_recorded_by = StringField(max_length=255, staff_email=True, verbose_name="Outcome recorded by")
+    created_by = StringField(max_length=255, staff_email=True, verbose_name="Booked by")
     meta = {"collection": "visits", "ordering": ["-starts_at"],
             "indexes": [("workers", "starts_at"), ("-starts_at", "-_id"), ("status", "ends_at"), "clients"]}
 
@@ -168,12 +169,12 @@ class RiskAlert(Document):
     #: One alert per event, however often the write, the sweep or a task repeats itself.
     event_key = StringField(required=True, unique=True, max_length=200)
     summary = StringField(max_length=300, verbose_name="What")
-    raised_by = StringField(max_length=255, verbose_name="Raised by")
-    created_at = DateTimeField(default=datetime.utcnow, verbose_name="Raised (UTC)")
-    acknowledged_by = StringField(max_length=255, verbose_name="Acknowledged by")
-    acknowledged_at = DateTimeField(verbose_name="Acknowledged (UTC)")
+    raised_by = StringField(max_length=255, staff_email=True, verbose_name="Raised by")
+    created_at = DateTimeField(default=datetime.utcnow, verbose_name="Raised")
+    acknowledged_by = StringField(max_length=255, staff_email=True, verbose_name="Acknowledged by")
+    acknowledged_at = DateTimeField(verbose_name="Acknowledged")
     email_claimed_at = DateTimeField()
-    email_sent_at = DateTimeField(verbose_name="Emailed (UTC)")
+    email_sent_at = DateTimeField(verbose_name="Emailed")
     email_message_id = StringField(max_length=255, verbose_name="Email")
     email_attempts = IntField(default=0, min_value=0, verbose_name="Email attempts")
     email_error = StringField(max_length=1000, verbose_name="Email error")
@@ -186,4 +187,4 @@ class RiskAlert(Document):
                         ("client", "kind", "open")]}
 
     def __str__(self) -> str:
-        return f"{self.reference or 'visit'}: {self.summary or self.kind}"
+        return f"{self.reference or 'visit'}: {self.summary or formats.field_value(type(self).kind, self.kind)}"

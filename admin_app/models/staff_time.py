@@ -5,6 +5,7 @@ from datetime import datetime
 
 from mongoengine import Document, ReferenceField
 
+from admin_app import formats
 from admin_app.fields import DateField, DateTimeField, IntField, StringField
 from admin_app.vocabulary import STAFF_TIME_KINDS
 
@@ -29,4 +30,4 @@ class StaffTime(Document):
             "indexes": [("-date", "-_id"), ("staff", "-date"), ("date", "staff")]}
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.date:%d/%m/%Y}" if self.date else "staff time"
+        return f"{formats.field_value(type(self).kind, self.kind)} {formats.uk_date(self.date)}" if self.date else "staff time"

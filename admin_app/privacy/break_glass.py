@@ -35,7 +35,7 @@ def open_for(user, client, reason: str, now: datetime | None = None) -> BreakGla
                               expires_at=now + timedelta(minutes=BREAK_GLASS_MINUTES)).save()
     audit.record("break_glass", collection="clients", record_id=client.pk, actor=user.email,
                  summary=f"{client.reference}: opened outside their caseload (break-glass): {reason[:300]}")
-    text = (f"{user.email} opened case file {client.reference} outside their caseload (break-glass) "
+    text = (f"{user.name or user.email} opened case file {client.reference} outside their caseload (break-glass) "
             f"for {BREAK_GLASS_MINUTES} minutes. Reason: {reason}")[:500]
     Notice(role="manager", text=text, link=f"/admin/casefile/{client.pk}/access").save()
     from jobs.tasks import email_managers

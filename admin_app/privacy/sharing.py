@@ -8,6 +8,7 @@ from typing import Iterable
 from admin_app.models.people import User
 from admin_app.models.sharing import AllowedRecipient
 from admin_app.security import has_permission
+from admin_app.vocabulary import ROLES, label
 
 DOWNLOAD_PERMISSION = "exportrun.download"
 
@@ -42,4 +43,4 @@ def recipient_problems(report_key: str, recipients: Iterable[str], delivery: str
 
 
 def _roles(roles: set[str]) -> str:
-    return ", ".join(sorted(roles)) or "(none)"
+    return ", ".join(sorted(label(ROLES, role) for role in roles)) or "(none)"

@@ -17,6 +17,7 @@ from flask_admin.contrib.mongoengine import ModelView
 from flask_admin.contrib.mongoengine.tools import parse_like_term
 from flask_admin.contrib.mongoengine.view import SORTABLE_FIELDS
 from flask_admin.contrib.mongoengine.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.mongoengine.filters import FilterEmpty, FilterEqual, FilterNotEqual
 from bson.errors import InvalidId
 from flask_admin.contrib.mongoengine.form import CustomModelConverter, ModelSelectField, ModelSelectMultipleField
 from flask_admin.form import Select2Field
@@ -28,9 +29,10 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms.validators import StopValidation
 
-from admin_app import audit, fields
+from admin_app import audit, fields, formats
 from admin_app.alerts import note_probe
 from admin_app.metrics.periods import london_today
+from admin_app.models.people import staff_name, staff_names
 from admin_app.privacy import classes as field_classes, reads as privacy_reads
 from admin_app.saved_filters import builtin_for
 from admin_app.search import prefix_match
@@ -400,11 +402,30 @@ class SecuredModelView(ModelView):
         return field_classes.field_at(self.model, name) if isinstance(name, str) else None
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
-        """A list, details or export cell of a field the user may not read says "restricted"."""
+        """A list, details or export cell as a person reads it (admin_app/formats.py): choice labels, UK dates
+        and times to the minute, people by name, Yes/No. A field the user may not read says "restricted"."""
         field = self._model_field(name)
         if field is not None and not privacy_reads.readable(field):
             return field_classes.RESTRICTED
+        if field is not None and name not in column_formatters:
+            value = self._get_field_value(model, name)
+            if getattr(field, "staff_email", False):
+                return staff_name(value)
+            if isinstance(value, (list, tuple)) or not isinstance(value, (dict, Markup, mongoengine.EmbeddedDocument)):
+                return formats.field_value(field, value)
         return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
+
+    def scaffold_filters(self, name):
+        """A filter on a field with choices offers its labels in a drop-down, never a box for typing a code."""
+        field = self.model._fields.get(name) if isinstance(name, str) else name
+        choices = getattr(field, "choices", None)
+        labels = getattr(field, "value_labels", None)
+        if not (choices or callable(labels)) or isinstance(field, mongoengine.ListField):
+            return super().scaffold_filters(name)
+        options = labels if callable(labels) else [c if isinstance(c, (tuple, list)) else (c, c) for c in choices]
+        label = self.get_column_name(field.name)
+        found = [FilterEqual(field.name, label, options=options), FilterNotEqual(field.name, label, options=options)]
+        return found if field.required else found + [FilterEmpty(field.name, label)]
 
     def _search(self, query, search_term, user=None):
         """Search only the fields the user (the signed-in one by default) may read: a name they may not see
@@ -499,6 +520,10 @@ class SecuredModelView(ModelView):
         with audit.reading_only():
             rows = list(query)
         self.after_list_read(rows)
+        # Who did what is kept as an address; the list shows names, looked up in one query.
+        staff_columns = [name for name, _ in self._list_columns if getattr(self._model_field(name), "staff_email", False)]
+        if staff_columns:
+            staff_names([getattr(row, name, None) for row in rows for name in staff_columns])
         return rows
 
     def after_list_read(self, rows: list) -> None:

@@ -32,7 +32,6 @@ from admin_app.casework.parts import (
     DECIDE_PERMISSION, PARTS, STATUS, STATUS_PERMISSION, Part, drop_inapplicable, part_named, permission_labels,
 )
 from admin_app.metrics.periods import london_today
-from admin_app.models.audit import AUDIT_ACTIONS
 from admin_app.privacy import anonymise as anonymisation, break_glass as glass, reads as privacy_reads, retention, \
     subject_access
 from admin_app.models.case_file import Client
@@ -41,6 +40,7 @@ from admin_app.views.risk import risk_panel
 from admin_app.privacy import classes as field_classes
 from admin_app.security import has_permission, register_permission, scope_match, scoped
 from admin_app.timeline import current_plan, duration, hours_totals, timeline
+from admin_app.views import audit_log
 from admin_app.views.base import CaseFileConverter, ChoiceField, ScopedAjaxLoader, validation_paths
 from admin_app.vocabulary import CASE_STATUSES, REFERRAL_DECISIONS, REJECTION_REASONS, label
 
@@ -655,8 +655,9 @@ class CaseFileView(BaseView):
         page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 0
         shown = list(events.skip(page * ACCESS_EVENTS_PER_PAGE).limit(ACCESS_EVENTS_PER_PAGE + 1))
         total = events.count()
-        return self._render("admin/casefile/access.html", client, events=shown[:ACCESS_EVENTS_PER_PAGE], page=page,
-                            more=len(shown) > ACCESS_EVENTS_PER_PAGE, total=total, actions=dict(AUDIT_ACTIONS),
+        shown, more = shown[:ACCESS_EVENTS_PER_PAGE], len(shown) > ACCESS_EVENTS_PER_PAGE
+        return self._render("admin/casefile/access.html", client, events=shown, page=page, more=more, total=total,
+                            entries=audit_log.describe(self.admin, shown),
                             may_subject_access=has_permission(SUBJECT_ACCESS_PERMISSION))
 
     @expose("/<id>/subject-access", methods=("POST",))

@@ -14,7 +14,7 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from admin_app import snapshots
+from admin_app import formats, snapshots
 from admin_app.db import database
 from admin_app.metrics.fidelity import BAND_LABELS, ITEM_LABELS
 from admin_app.metrics.periods import (
@@ -282,7 +282,7 @@ def kpi_tiles(figures: Mapping[str, Any]) -> list[dict[str, Any]]:
         {"key": "carried_over", "label": "Carried over", "value": figures["carried_over"]},
         {"key": "active_caseload", "label": "Active caseload at end", "value": figures["active_caseload"]["at_end"],
          "note": f"peak {figures['active_caseload']['peak']}"
-                 + (f" on {figures['active_caseload']['peak_date']}" if figures["active_caseload"].get("peak_date") else "")},
+                 + (f" on {formats.uk_date(date.fromisoformat(figures['active_caseload']['peak_date']))}" if figures["active_caseload"].get("peak_date") else "")},
         {"key": "people_into_work", "label": "People into work", "value": figures["people_into_work"],
          "target": targets.get("paid_outcomes")},
         {"key": "job_starts", "label": "Job starts", "value": figures["job_starts"],

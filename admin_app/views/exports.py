@@ -11,10 +11,11 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from mongoengine import Q
 
-from admin_app import audit, export_runs
+from admin_app import audit, export_runs, formats
 from admin_app.metrics.periods import london_today
 from admin_app.export_scopes import ScopeProblem, resolve_scope, scope_choices
-from admin_app.models.exports import DELIVERIES, PERIOD_RULES
+from admin_app.models.exports import DELIVERIES, PERIOD_RULES, ExportRun, ExportSchedule
+from admin_app.models.sharing import AllowedRecipient
 from admin_app.privacy.sharing import recipient_problems
 from admin_app.security import has_permission
 from admin_app.views.base import SecuredModelView
@@ -30,6 +31,10 @@ def report_choices() -> list[tuple[str, str]]:
     return [(key, report.title) for key, report in REPORTS.items()]
 
 
+# Reports are declared in exports/, above the models: their titles are given to the fields here.
+ExportSchedule.report.value_labels = ExportRun.report.value_labels = AllowedRecipient.report.value_labels = report_choices
+
+
 def _report_title(view, context, model, name):
     return dict(report_choices()).get(model.report, model.report)
 
@@ -42,8 +47,7 @@ def _enqueue_build(run_id: str) -> None:
 
 def _timing(view, context, model, name):
     words = export_runs.cron_description(model.cron)
-    code = Markup('<br><code class="small">{}</code>').format(model.cron)
-    return Markup("{} (UK time){}").format(words, code) if words else model.cron
+    return f"{words} (UK time)" if words else model.cron
 
 
 def _scope(view, context, model, name):
@@ -169,7 +173,7 @@ def _status(view, context, model, name):
 
 def _file(view, context, model, name):
     if model.file_removed_at:
-        return f"{model.filename} (deleted {model.file_removed_at:%d/%m/%Y}, past its retention)"
+        return f"{model.filename} (deleted {formats.uk_date(model.file_removed_at)}, past its retention)"
     if not model.file_id:
         return ""
     if not view.allows("download"):
@@ -190,7 +194,6 @@ class ExportRunView(SecuredModelView):
                            "checksum", "file_removed_at", "delivery", "recipients", "mail_attempts", "next_attempt_at",
                            "error")
     column_formatters = {"report": _report_title, "status": _status, "filename": _file,
-                         "queued_at": lambda v, c, m, n: f"{m.queued_at:%d/%m/%Y %H:%M}" if m.queued_at else "",
                          "row_counts": lambda v, c, m, n: ", ".join(f"{k}: {x}" for k, x in (m.row_counts or {}).items())}
     column_formatters_detail = column_formatters
     column_filters = ("report", "status", "schedule_name", "queued_at")

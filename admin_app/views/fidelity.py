@@ -163,7 +163,7 @@ class FidelityReviewView(SecuredModelView):
     form = FidelityReviewForm
     column_list = ("review_date", "period", "total", "band", "updated_by", "updated_at")
     column_labels = {"review_date": "Review date", "period": "Period covered", "total": "Total", "band": "Band",
-                     "updated_by": "Last changed by", "updated_at": "Last changed (UTC)"}
+                     "updated_by": "Last changed by", "updated_at": "Last changed"}
     column_formatters = {"period": _period_column, "total": _total_column, "band": _band_column}
     column_sortable_list = ("review_date", "total", "updated_at")
     column_default_sort = ("review_date", True)
@@ -252,7 +252,7 @@ class FidelityAnchorView(SecuredModelView):
     column_details_list = column_list + ("contact_modes", "months")
     column_labels = {"item": "Item", "better": "Direction", "unit": "Measure", "contact_modes": "Contacts that count",
                      "months": "Months of follow-along checked", "updated_by": "Last changed by",
-                     "updated_at": "Last changed (UTC)",
+                     "updated_at": "Last changed",
                      **{name: f"Score {points}" for points, name in zip((5, 4, 3, 2), ANCHOR_LIMITS)}}
     column_formatters = {"item": _item_column, "better": _direction_column,
                          **dict.fromkeys(ANCHOR_LIMITS, _limit_column)}

@@ -19,7 +19,7 @@ from admin_app import audit, grants
 from admin_app.db import database
 from admin_app.models.case_file import Client, GrantBid
 from admin_app.models.grants import GrantAttachment, to_pence
-from admin_app.models.people import Role, User
+from admin_app.models.people import Role, User, staff_name
 from admin_app.security import has_permission, register_permission, scope_filter, scope_match, sees_everything
 from admin_app.views.base import SecuredModelView
 from admin_app.views.dashboards import svg_chart
@@ -333,7 +333,7 @@ def _pounds_column(view, context, model, name):
 
 def _history_column(view, context, model, name):
     return Markup("<br>".join(
-        f"{escape(h.on.strftime('%d/%m/%Y'))}: {escape(grants.money(h.total_pence))} by {escape(h.by)}"
+        f"{escape(h.on.strftime('%d/%m/%Y'))}: {escape(grants.money(h.total_pence))} by {escape(staff_name(h.by))}"
         + (f" ({escape(h.reason)})" if h.reason else "") for h in model.total_history))
 
 

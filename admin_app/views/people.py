@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import has_request_context, request, url_for
+from flask import g, has_request_context, request, url_for
 from flask_admin.contrib.mongoengine.filters import (
     DateTimeBetweenFilter,
     DateTimeGreaterFilter,
@@ -23,6 +23,7 @@ from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AUDIT_ACTIONS, AuditEvent
 from admin_app.permissions import ADMIN_ROLE
 from admin_app.security import PERMISSIONS, sign_in_address
+from admin_app.views import audit_log
 from admin_app.views.base import SecuredModelView
 
 MIN_PASSWORD_LENGTH = 12
@@ -37,7 +38,7 @@ class RoleView(SecuredModelView):
     """Which role holds which permission; changes apply on the next request."""
 
     column_list = ("name", "description", "permissions")
-    column_formatters = {"permissions": lambda v, c, m, p: f"{len(m.permissions)} permissions"}
+    column_formatters = {"name": lambda v, c, m, p: str(m), "permissions": lambda v, c, m, p: f"{len(m.permissions)} permissions"}
     form_columns = ("name", "description", "permissions")
     form_overrides = {"permissions": CheckboxListField}
     column_searchable_list = ("name",)
@@ -131,11 +132,19 @@ class AuditEventView(SecuredModelView):
     (models/audit.py); the search finds who did it by the start of their address."""
 
     screen_actions = ("list", "details", "export")
-    column_list = ("at", "actor", "action", "collection", "record_id", "summary", "ip")
+    column_list = ("at", "actor", "action", "collection", "record_id", "changes", "ip")
+    column_details_list = ("at", "actor", "action", "collection", "record_id", "summary", "changes", "ip")
+    column_labels = {"changes": "What changed"}
+    column_formatters = {name: (lambda name: lambda v, c, m, p: v.entry_value(m, name, limit=6))(name)
+                         for name in ("at", "actor", "action", "collection", "record_id", "changes")}
+    column_formatters_detail = {name: (lambda name: lambda v, c, m, p: v.entry_value(m, name))(name)
+                                for name in ("at", "actor", "action", "collection", "record_id", "summary", "changes")}
+    column_formatters_export = {name: (lambda name: lambda v, c, m, p: v.entry_value(m, name, text=True))(name)
+                                for name in ("at", "actor", "action", "collection", "record_id", "changes")}
     column_filters = (
         FilterEqual("actor", "Who"),
         FilterEqual("action", "What", options=AUDIT_ACTIONS),
-        FilterEqual("collection", "Record type"),
+        FilterEqual("collection", "Record type", options=audit_log.record_type_options),
         FilterEqual("record_id", "Record"),
         DateTimeGreaterFilter("at", "When"),
         DateTimeSmallerFilter("at", "When"),
@@ -151,6 +160,22 @@ class AuditEventView(SecuredModelView):
 
     def search_placeholder(self):
         return "Who (start of the email address)"
+
+    def after_list_read(self, rows):
+        g.audit_entries = audit_log.describe(self.admin, rows)
+
+    def entry_value(self, event, name: str, limit: int | None = None, text: bool = False):
+        """A cell of the readable log (admin_app/views/audit_log.py); a details page describes its one entry."""
+        entries = g.get("audit_entries") or {}
+        entry = entries.get(event.pk)
+        if entry is None:
+            entry = audit_log.describe(self.admin, [event])[event.pk]
+        if text:  # a spreadsheet cell: the changes one after another
+            return {"at": entry.at, "actor": entry.who, "action": entry.what, "collection": entry.record_type,
+                    "record_id": entry.record, "changes": "; ".join(entry.changes) or entry.summary}[name]
+        return {"at": entry.at, "actor": entry.who, "action": entry.what, "collection": entry.record_type,
+                "record_id": entry.record_html(), "summary": entry.summary,
+                "changes": entry.changes_html(limit) if name == "changes" else ""}[name]
 
     def _search(self, query, search_term):
         term = (search_term or "").strip().lower()
