@@ -15,9 +15,14 @@ BLANK = "—"
 
 
 def uk_date(value) -> str:
-    """dd/mm/yyyy; a date-time is first moved to London time."""
+    """dd/mm/yyyy; a date-time is first moved to London time; an ISO date written as text is read first."""
     if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         value = london_time(value)
     return value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value)

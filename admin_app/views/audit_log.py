@@ -152,7 +152,7 @@ def _leaf_field(collection, path: str):
     cls = document_class(collection)
     if cls is None:
         return None
-    names = [part for part in path.split(".") if not part.isdigit()]
+    names = [part for part in path.split(".") if not _item_key(part)]
     return field_at(cls, ".".join(names)) if names else None
 
 
@@ -170,13 +170,20 @@ def _references(collection, change):
                 continue
 
 
+def _item_key(part: str) -> bool:
+    """A path part that picks an item of a list: its position ("3") or its own id."""
+    return part.isdigit() or bool(HEX_ID.fullmatch(part))
+
+
 def field_label(collection, path: str) -> str:
-    """A stored field path ("contacts.3.minutes") as words: "Contacts 4 › Minutes"."""
+    """A stored field path ("contacts.3.minutes") as words: "Contacts 4 › Minutes"; an item named by its id
+    ("messages.<id>.sender") has no number to show: "Messages with the client › From"."""
     cls = document_class(collection)
     words, walked = [], []
     for part in path.split("."):
-        if part.isdigit() and words:
-            words[-1] = f"{words[-1]} {int(part) + 1}"
+        if _item_key(part) and words:
+            if part.isdigit():
+                words[-1] = f"{words[-1]} {int(part) + 1}"
             continue
         walked.append(part)
         found = field_at(cls, ".".join(walked)) if cls is not None else None
@@ -212,6 +219,8 @@ def _one(leaf, value, records: _Records) -> str:
         if isinstance(leaf, mongoengine.DateTimeField):
             return formats.uk_datetime(moment, wall_clock=bool(getattr(leaf, "london", False)))
         return formats.uk_date(moment.date())
+    if isinstance(leaf, mongoengine.ObjectIdField):
+        return "(linked record)"  # a link between items of one case file: its id means nothing to a reader
     if leaf is not None:
         return formats.field_value(leaf, value) or BLANK
     return readable_text(str(value))
