@@ -167,7 +167,7 @@ def test_every_call_is_audited_refused_or_not(app, users):
     ({"start": "2026-04-01", "end": "2026-03-01"}, "before start"),
     ({"start": "yesterday", "end": "2026-03-01"}, "YYYY-MM-DD"),
     ({"limit": "0"}, "limit"), ({"limit": "x"}, "limit"), ({"cursor": "abc"}, "cursor"),
-    ({"updated_since": "soon"}, "ISO 8601"),
+    ({"updated_since": "soon"}, "ISO 8601"), ({"updated_sinse": "2026-01-01T00:00:00"}, "Unknown parameter"),
 ])
 def test_bad_parameters_are_a_clear_400(app, users, params, message):
     response = get(app, "/cases", issue(app, users["evaluator"]), **params)

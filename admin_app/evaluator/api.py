@@ -53,6 +53,17 @@ def _arg(name: str) -> str | None:
     return raw
 
 
+LISTING_PARAMS = ("start", "end", "updated_since", "cursor", "limit")
+FIGURES_PARAMS = ("start", "end")
+
+
+def only(allowed: tuple[str, ...]) -> None:
+    """A parameter this path does not take is refused, so a misspelt one (updated_sinse) is never silently ignored."""
+    unknown = [name for name in request.args if name not in allowed]
+    if unknown:
+        raise BadRequest(f"Unknown parameter “{unknown[0][:40]}”: this path takes {', '.join(allowed)}.")
+
+
 def _date_param(name: str) -> date | None:
     raw = _arg(name)
     if raw is None:
@@ -232,6 +243,7 @@ def audit_call(response):
 
 def _listing(kind: str):
     try:
+        only(LISTING_PARAMS)
         period = period_param(london_today())
         updated_since, after, limit = updated_since_param(), cursor_param(), limit_param()
     except BadRequest as exc:
@@ -256,6 +268,7 @@ def events():
 @bp.get("/figures")
 def figures():
     try:
+        only(FIGURES_PARAMS)
         period = period_param(london_today())
     except BadRequest as exc:
         return _error(400, str(exc))
