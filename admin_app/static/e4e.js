@@ -51,7 +51,7 @@
 
   /* The server's own messages (the error summary and the one beside each field) instead of the browser's
      bubbles, which vanish, cannot be styled and are not shown together (GOV.UK: novalidate). */
-  document.querySelectorAll("form.admin-form").forEach(function (form) { form.noValidate = true; });
+  document.querySelectorAll("form.admin-form, .security-page form").forEach(function (form) { form.noValidate = true; });
   new MutationObserver(function (changes) {
     changes.forEach(function (change) {
       change.addedNodes.forEach(function (node) { if (node.nodeType === 1) { nameRemoveLinks(node); } });

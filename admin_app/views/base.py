@@ -99,7 +99,8 @@ def form_problems(form) -> list[tuple[str | None, str]]:
             for message in field.errors or ():
                 if isinstance(message, str):
                     # "Date of birth must be in the past" names its field already; "Not a valid choice" does not.
-                    named = not within and label.lower() in message.lower()
+                    named = not within and (message.lower().startswith(label.lower())
+                                            or f"the {label.lower()}" in message.lower())
                     problems.append((target, message if named else f"{within}{label}: {message}"))
 
     walk(form, "")

@@ -125,3 +125,32 @@ def test_a_refused_case_file_says_what_is_wrong_at_the_top_and_beside_each_field
     entry.send_keys(Keys.ENTER)  # the link takes the keyboard to the field
     assert driver.switch_to.active_element.get_attribute("id") == "date_of_birth"
     assert problems_here(driver, "refused case file") == []
+
+
+def test_the_sign_in_two_factor_and_password_pages_are_in_the_service_layout_and_pass_axe(demo, driver):
+    app, server = demo
+    driver.delete_all_cookies()
+    screen = Screen(driver, server.url).open("/login")
+    problems = problems_here(driver, "sign-in page")
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en-GB"
+    assert driver.find_element(By.CSS_SELECTOR, "a.skip-link").get_attribute("href").endswith("#main-content")
+    assert driver.find_elements(By.CSS_SELECTOR, "menu") == []  # no stray menu of account pages
+
+    driver.find_element(By.NAME, "email").send_keys("manager@demo.e4e")
+    driver.find_element(By.NAME, "password").send_keys("not the password")
+    driver.find_element(By.CSS_SELECTOR, "main form [type=submit]").click()
+    summary = screen.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, ".error-summary"), "no error summary")[0]
+    assert "There is a problem" in summary.text and "Email or password is not right" in summary.text
+    problems += problems_here(driver, "refused sign-in")
+
+    screen.sign_in("manager@demo.e4e", app.config["DEMO_PASSWORD"])
+    for path, what in (("/tf-setup", "two-factor set-up"), ("/change", "change of password")):
+        screen.open(path)
+        assert driver.find_element(By.CSS_SELECTOR, "header a[data-back=app]")  # the way back to the screens
+        problems += problems_here(driver, what)
+    driver.find_element(By.CSS_SELECTOR, "main form [type=submit]").click()  # nothing typed
+    summary = screen.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, ".error-summary"), "no error summary")[0]
+    first = summary.find_element(By.CSS_SELECTOR, "a")
+    assert driver.find_element(By.ID, first.get_attribute("href").split("#")[1]).tag_name == "input"
+    problems += problems_here(driver, "refused change of password")
+    assert problems == [], "\n\n".join(problems)
