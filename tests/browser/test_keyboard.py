@@ -82,3 +82,34 @@ def test_a_worker_signs_in_and_records_a_contact_with_the_keyboard_alone(app, us
         contacts = Client.objects.get(pk=pk).contacts
     assert [(c.date, c.mode, c.minutes, c.note, c.staff) for c in contacts] == [
         (day, "phone", 40, "Talked through the CSCS card application", worker)]
+
+
+def test_the_searchable_employer_drop_down_works_from_the_keyboard(app, users, screen):
+    """A look-up drop-down (select2): Tab to it, type the start of the name, Enter on the offered employer."""
+    from admin_app.models import Employer
+    from admin_app.models.case_file import Client
+
+    worker = users["worker"]
+    with app.app_context():
+        pk = new_client("E4E-K0002", worker=worker).pk
+        Employer(name="Brindley Place Hotel").save()
+        Employer(name="Bullring Retail").save()
+    driver = screen.driver
+    screen.sign_in(worker.email)
+    screen.open(f"/admin/casefile/{pk}/add/employer_contacts")
+
+    lookup = tab_to(driver, lambda e: "select2-focusser" in (e.get_attribute("class") or "")
+                    or "select2-input" in (e.get_attribute("class") or ""), "the employer look-up")
+    assert lookup.get_attribute("id") and driver.find_element(By.CSS_SELECTOR, f"label[for='{lookup.get_attribute('id')}']").text == "Employer"
+    press(driver, "Bull")
+    screen.wait_for(lambda d: any(r.text == "Bullring Retail" for r in d.find_elements(By.CSS_SELECTOR, ".select2-result-label")),
+                    "typing did not offer the employer")
+    press(driver, Keys.ENTER)
+    assert "Bullring Retail" in driver.find_element(By.CSS_SELECTOR, ".select2-container .select2-chosen").text
+    tab_to(driver, lambda e: e.get_attribute("type") == "submit", "the save button")
+    press(driver, Keys.ENTER)
+
+    screen.wait_for(lambda d: d.current_url.endswith(f"/admin/casefile/{pk}/"), "saving with Enter did not go back to the case file")
+    with app.app_context():
+        contacts = Client.objects.get(pk=pk).employer_contacts
+    assert [c.employer.name for c in contacts] == ["Bullring Retail"]
