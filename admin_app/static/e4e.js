@@ -42,9 +42,23 @@
 
   /* The searchable drop-downs' "×" on each chosen item has no words; name it after the item. */
   function nameRemoveLinks(root) {
-    (root.querySelectorAll ? root : document).querySelectorAll("a.select2-search-choice-close:not([aria-label])").forEach(function (link) {
+    var scope = root.querySelectorAll ? root : document;
+    scope.querySelectorAll("a.select2-search-choice-close:not([aria-label])").forEach(function (link) {
       var choice = link.closest(".select2-search-choice");
       link.setAttribute("aria-label", "Remove " + (choice ? choice.textContent.trim() : "this choice"));
+    });
+    /* A list's filter rows (Flask-Admin's filters.js): "× Status", a comparison and a value, none labelled. */
+    scope.querySelectorAll("a.remove-filter:not([aria-label])").forEach(function (link) {
+      var name = link.textContent.replace("\u00d7", "").trim();
+      var row = link.closest("tr");
+      link.setAttribute("aria-label", "Remove the filter on " + name);
+      if (!row) { return; }
+      row.querySelectorAll("select.filter-op:not([aria-label])").forEach(function (op) {
+        op.setAttribute("aria-label", name + ": how to compare");
+      });
+      row.querySelectorAll("input.filter-val:not([aria-label]), select.filter-val:not([aria-label]), input[name^=flt]:not([type=hidden]):not([aria-label])").forEach(function (value) {
+        value.setAttribute("aria-label", name + ": value");
+      });
     });
   }
   nameRemoveLinks(document);

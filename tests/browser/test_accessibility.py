@@ -3,7 +3,8 @@ can reach in the demo service, in a real browser.
 
 Each role signs in once and walks the links the app shows it, as tests/test_every_page.py does; a screen (its
 path with record ids taken out) is checked once per role. A form is checked again after adding one of each kind
-of nested item, and after a refused save (submitted as it opened, with the new nested items blank)."""
+of nested item, and after a refused save (submitted as it opened, with the new nested items blank); one list
+per role again with a row of each of its filters."""
 from __future__ import annotations
 
 import html
@@ -71,6 +72,14 @@ def add_one_of_each_nested_item(driver) -> int:
     return len(buttons)
 
 
+def add_each_filter(driver) -> int:
+    """Add one row of each filter a list offers (Flask-Admin's "Add Filter" menu)."""
+    choices = driver.find_elements(By.CSS_SELECTOR, "a.filter")
+    for choice in choices:
+        driver.execute_script("arguments[0].click()", choice)
+    return len(choices)
+
+
 def submit(driver) -> None:
     form = driver.find_element(By.CSS_SELECTOR, "main form[method=post]:not(.form-inline):has(button[type=submit], input[type=submit])")
     button = form.find_element(By.CSS_SELECTOR, "[type=submit]")
@@ -81,7 +90,7 @@ def submit(driver) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_a_role_reaches_passes_axe(signed_in, driver, role):
     screen = signed_in(role)
-    screens, problems, queue, forms_refused = set(), [], ["/admin/"], 0
+    screens, problems, queue, forms_refused, filtered = set(), [], ["/admin/"], 0, False
     while queue:
         url = html.unescape(queue.pop(0))
         key = screen_of(url)
@@ -93,6 +102,9 @@ def test_every_page_a_role_reaches_passes_axe(signed_in, driver, role):
         links = LINK.findall(driver.page_source)
         if add_one_of_each_nested_item(driver):
             problems += problems_here(driver, "after adding nested items on")
+        if not filtered and add_each_filter(driver):
+            filtered = True  # the filter rows are the same markup on every list
+            problems += problems_here(driver, "after adding filters on")
         if NEW_RECORD_FORM.search(key):
             submit(driver)
             if driver.find_elements(By.CSS_SELECTOR, ".error-summary"):
