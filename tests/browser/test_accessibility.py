@@ -64,6 +64,22 @@ def problems_here(driver, what: str) -> list[str]:
     return [f"{what} {driver.current_url}:\n{describe(found)}"] if found else []
 
 
+def structure_problems(driver) -> list[str]:
+    """What axe's WCAG rules leave to best practice but the service promises on every page: its language,
+    a skip link to the content, one h1, and a title of its own before the service's name."""
+    problems = []
+    if driver.find_element(By.TAG_NAME, "html").get_attribute("lang") != "en-GB":
+        problems.append("the page does not declare en-GB")
+    if not driver.find_elements(By.CSS_SELECTOR, "a.skip-link[href='#main-content']") or not driver.find_elements(By.ID, "main-content"):
+        problems.append("no skip link to the main content")
+    headings = driver.find_elements(By.TAG_NAME, "h1")
+    if len(headings) != 1:
+        problems.append(f"{len(headings)} h1 headings")
+    if not re.match(r"\S.* [–—] .*Enterprise for Employment$", driver.title):
+        problems.append(f"the title {driver.title!r} does not name the page")
+    return [f"page {driver.current_url}: {', '.join(problems)}"] if problems else []
+
+
 def add_one_of_each_nested_item(driver) -> int:
     buttons = driver.find_elements(By.CSS_SELECTOR, "form button.inline-add-field")
     for button in buttons:
@@ -90,7 +106,7 @@ def submit(driver) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_a_role_reaches_passes_axe(signed_in, driver, role):
     screen = signed_in(role)
-    screens, problems, queue, forms_refused, filtered = set(), [], ["/admin/"], 0, False
+    screens, problems, queue, forms_refused, filtered, titles = set(), [], ["/admin/"], 0, False, {}
     while queue:
         url = html.unescape(queue.pop(0))
         key = screen_of(url)
@@ -98,7 +114,8 @@ def test_every_page_a_role_reaches_passes_axe(signed_in, driver, role):
             continue
         screens.add(key)
         screen.open(url)
-        problems += problems_here(driver, "page")
+        problems += problems_here(driver, "page") + structure_problems(driver)
+        titles.setdefault(driver.title, set()).add(screen_of(driver.current_url))
         links = LINK.findall(driver.page_source)
         if add_one_of_each_nested_item(driver):
             problems += problems_here(driver, "after adding nested items on")
@@ -113,6 +130,9 @@ def test_every_page_a_role_reaches_passes_axe(signed_in, driver, role):
         queue.extend(links)
     assert problems == [], "\n\n".join(problems)
     assert len(screens) >= 2, screens  # the walk went beyond the home page
+    # A list, a record's details and its edit form each have a title of their own.
+    shared = {title: pages for title, pages in titles.items() if len(pages) > 1}
+    assert shared == {}, shared
     if role in ("admin", "manager", "worker1"):
         assert forms_refused >= 3, "no refused form was checked"
 
