@@ -99,6 +99,10 @@ def _register_admin(app: Flask) -> None:
     from admin_app.views.home import HomeView
     from admin_app.views.partners import EmployerView, OrganisationView
     from admin_app.views.people import AuditEventView, RoleView, StaffProfileView, UserView
+    from admin_app.views.base import form_problems
+
+    # The GOV.UK error summary (admin/_errors.html) on every form, the security pages' included.
+    app.jinja_env.globals["form_problems"] = form_problems
 
     admin = Admin(app, name="Enterprise for Employment", index_view=HomeView(name="Home", url="/admin"),
                   theme=Bootstrap4Theme(base_template="admin/e4e_master.html", swatch="cerulean"))

@@ -121,8 +121,14 @@ def future_date_errors(case, today: date) -> list[Error]:
 def top_level_errors(case, today: date) -> list[Error]:
     """Rules for the parts of the case file the whole-file form edits: identity, referral, consent, assessment."""
     referral = getattr(case, "referral", None)
+    born = _as_date(case.date_of_birth)
+    if born is not None and born >= today:
+        # An age from a date of birth not yet reached would be negative: say what is wrong instead.
+        age = [(("date_of_birth",), "Date of birth must be in the past.")]
+    else:
+        age = eligibility_errors(case.date_of_birth, referral.date if referral else None)
     return (
-        eligibility_errors(case.date_of_birth, referral.date if referral else None)
+        age
         + referral_errors(referral)
         + future_date_errors(case, today)
     )

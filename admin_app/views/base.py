@@ -62,11 +62,55 @@ ACTION_LABELS = {
 
 
 class RulesRefused(Exception):
-    """A save refused by domain rules; the messages are already on the form."""
+    """A save refused by domain rules. `on_form`: the messages are already on the form (beside their fields
+    and in its error summary), so nothing more is said; otherwise they are flashed."""
 
-    def __init__(self, messages: list[str]):
+    def __init__(self, messages: list[str], on_form: bool = False):
         super().__init__("; ".join(messages))
         self.messages = messages
+        self.on_form = on_form
+
+
+def form_problems(form) -> list[tuple[str | None, str]]:
+    """Every error on a form, nested items included, in the form's order, as (the id of the field to go to,
+    the words a person reads): the entries of the GOV.UK error summary at the top of the form."""
+    problems: list[tuple[str | None, str]] = []
+
+    def walk(fields, within):
+        for field in fields:
+            if field.type in ("CSRFTokenField", "HiddenField"):
+                continue
+            label = str(field.label.text) if getattr(field, "label", None) else field.name
+            entries = getattr(field, "entries", None)
+            if entries is not None:  # a list of nested items: "Contacts 3, Date: ..."
+                problems.extend((field.id, f"{within}{label}: {message}") for message in field.errors or ()
+                                if isinstance(message, str))
+                for number, entry in enumerate(entries, 1):
+                    inner = getattr(entry, "form", None)
+                    if inner is not None:
+                        walk(inner, f"{within}{label} {number}, ")
+                    else:
+                        walk([entry], f"{within}{label} {number}, ")
+                continue
+            inner = getattr(field, "form", None)
+            if inner is not None and not isinstance(field.errors, (list, tuple)):
+                walk(inner, f"{within}{label}, ")
+                continue
+            # A duration is two inputs; the summary takes the person to the first.
+            target = f"{field.id}-hours" if field.type == "DurationField" else field.id
+            for message in field.errors or ():
+                if isinstance(message, str):
+                    # "Date of birth must be in the past" names its field already; "Not a valid choice" does not.
+                    named = not within and (message.lower().startswith(label.lower())
+                                            or f"the {label.lower()}" in message.lower())
+                    problems.append((target, message if named else f"{within}{label}: {message}"))
+
+    walk(form, "")
+    problems.extend((None, str(message)) for message in getattr(form, "form_errors", None) or ())
+    csrf = getattr(form, "csrf_token", None)
+    if csrf is not None and getattr(csrf, "errors", None):
+        problems.append((None, "The form expired. Reload the page and try again."))
+    return problems
 
 
 class ScopedAjaxLoader(QueryAjaxModelLoader):
@@ -480,6 +524,11 @@ class SecuredModelView(ModelView):
         label = getattr(self.model._fields.get(field), "verbose_name", None)
         return label or super().get_column_name(field)
 
+    def record_title(self, model) -> str:
+        """How a page's title and heading name its record: the audit's label, so a client is named by
+        reference only (a title ends up in browser history and on shared screens)."""
+        return audit.label(model)
+
     def search_placeholder(self):
         names = [self.get_column_name(column) for column in self.column_searchable_list or () if isinstance(column, str)]
         return ("Search " + ", ".join(names).lower()) if names else "Search"
@@ -614,15 +663,19 @@ class SecuredModelView(ModelView):
             messages = []
             for path, message in errors:
                 field = _form_field(form, path)
-                if field is not None and hasattr(field, "errors"):
-                    field.errors = list(field.errors or []) + [message]
-                label = " › ".join(str(p + 1) if isinstance(p, int) else str(p).replace("_", " ") for p in path)
+                label = " ".join(f"item {p + 1}" if isinstance(p, int) else str(p).replace("_", " ") for p in path).capitalize()
                 messages.append(f"{label}: {message}" if label else message)
-            raise RulesRefused(messages)
+                if field is not None and isinstance(getattr(field, "errors", None), (list, tuple)):
+                    # Beside its field, and linked from the error summary.
+                    field.errors = list(field.errors or []) + [message]
+                else:
+                    form.form_errors = [*(getattr(form, "form_errors", None) or []), messages[-1]]
+            raise RulesRefused(messages, on_form=True)
 
     def handle_view_exception(self, exc):
         if isinstance(exc, RulesRefused):
-            flash("Not saved. Please correct: " + " | ".join(exc.messages), "error")
+            if not exc.on_form:
+                flash("Not saved. Please correct: " + " | ".join(exc.messages), "error")
             return True
         if isinstance(exc, mongoengine.NotUniqueError):
             flash("Not saved: a record with the same unique value already exists.", "error")

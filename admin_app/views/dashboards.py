@@ -4,6 +4,8 @@ Charts are inline SVG built here on the server: no JavaScript library, nothing f
 """
 from __future__ import annotations
 
+import re
+
 from datetime import date, datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
@@ -110,11 +112,16 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def svg_chart(width: int, height: int, title: str, body: list[str]) -> Markup:
+def svg_chart(width: int, height: int, title: str, body: list[str], facts: list[str]) -> Markup:
+    """An inline chart whose text alternative is its title and every figure it draws (`facts`), so that
+    nothing in it is told by colour or position alone (WCAG 1.1.1, 1.4.1)."""
+    key = "chart-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="e4e-chart" width="100%" '
-        f'viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" style="max-width:{width}px">'
-        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+        f'viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" style="max-width:{width}px" '
+        f'aria-labelledby="{key}-title" aria-describedby="{key}-desc">'
+        f'<title id="{key}-title">{escape(title)}</title><desc id="{key}-desc">{escape("; ".join(facts))}.</desc>'
+        f"{''.join(body)}</svg>"
     )
 
 
@@ -137,6 +144,7 @@ def caseload_chart(rows: list[dict[str, Any]]) -> Markup | None:
         f'<line x1="{label_w + 190}" y1="4" x2="{label_w + 190}" y2="15" stroke="#dc3545" stroke-width="3"/>'
         f'<text x="{label_w + 196}" y="13" font-size="11">caseload cap</text>'
     ]
+    facts = []
     for i, row in enumerate(rows):
         y = top + i * row_h
         fte = row["fte"] if row["fte"] is not None else 1.0
@@ -149,7 +157,11 @@ def caseload_chart(rows: list[dict[str, Any]]) -> Markup | None:
         body.append(f'<rect x="{label_w}" y="{y + 7}" width="{x(row["caseload"]) - label_w:.1f}" height="{row_h - 16}" '
                     f'fill="{colour}" data-caseload="{row["caseload"]}"><title>{escape(row["name"])}: '
                     f'{row["caseload"]} active</title></rect>')
-        body.append(f'<text x="{x(row["caseload"]) + 4:.1f}" y="{y + 18}" font-size="11">{row["caseload"]}</text>')
+        body.append(f'<text x="{x(row["caseload"]) + 4:.1f}" y="{y + 18}" font-size="11">{row["caseload"]}'
+                    f'{" over the cap" if over else ""}</text>')
+        facts.append(f'{row["name"]}: {row["caseload"]} active'
+                     + (f', band {_num(low)} to {_num(high)}' if row["fte"] is not None else "")
+                     + (f', cap {row["cap"]}' if row["cap"] is not None else "") + (", over the cap" if over else ""))
         if row["cap"] is not None:
             body.append(f'<line x1="{x(row["cap"]):.1f}" y1="{y}" x2="{x(row["cap"]):.1f}" y2="{y + row_h - 2}" '
                         f'stroke="#dc3545" stroke-width="3" data-cap="{row["cap"]}"><title>cap {row["cap"]}</title></line>')
@@ -158,7 +170,7 @@ def caseload_chart(rows: list[dict[str, Any]]) -> Markup | None:
     step = 5 if scale_max <= 60 else 10
     for tick in range(0, int(scale_max) + 1, step):
         body.append(f'<text x="{x(tick):.1f}" y="{axis_y + 14}" font-size="10" text-anchor="middle">{tick}</text>')
-    return svg_chart(label_w + bar_w + 30, height + 6, "Active caseload per worker", body)
+    return svg_chart(label_w + bar_w + 30, height + 6, "Active caseload per worker", body, facts)
 
 
 def column_chart(title: str, bars: list[tuple[str, float, str]], unit: str = "") -> Markup:
@@ -176,7 +188,7 @@ def column_chart(title: str, bars: list[tuple[str, float, str]], unit: str = "")
         body.append(f'<text x="{cx:.1f}" y="{base - h - 5:.1f}" font-size="12" text-anchor="middle">'
                     f'{_num(value)}{escape(unit)}</text>')
         body.append(f'<text x="{cx:.1f}" y="{base + 16}" font-size="12" text-anchor="middle">{escape(label)}</text>')
-    return svg_chart(width, height, title, body)
+    return svg_chart(width, height, title, body, [f"{label}: {_num(value)}{unit}" for label, value, _ in bars])
 
 
 def hours_chart(hours: Mapping[str, float], staff_time: Mapping[str, float] | None = None) -> Markup:
@@ -201,21 +213,27 @@ def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
     width, height = left + group * len(months) + 16, base + 40
     top_value = max(max(m["referrals"], m["job_starts"]) for m in months) or 1
     y = lambda v: base - (base - top) * v / top_value  # noqa: E731
+    # Job starts are hatched as well as coloured, so the two bars of a month differ without colour.
     body = [
+        f'<defs><pattern id="job-starts-hatch" width="5" height="5" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="5" height="5" fill="{JOB_STARTS_COLOUR}"/>'
+        f'<line x1="0" y1="0" x2="0" y2="5" stroke="#fff" stroke-width="2"/></pattern></defs>'
         f'<rect x="{left}" y="4" width="12" height="10" fill="{REFERRALS_COLOUR}"/>'
         f'<text x="{left + 16}" y="13" font-size="11">Referrals</text>'
-        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="{JOB_STARTS_COLOUR}"/>'
-        f'<text x="{left + 106}" y="13" font-size="11">Job starts</text>',
+        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="url(#job-starts-hatch)" stroke="{JOB_STARTS_COLOUR}"/>'
+        f'<text x="{left + 106}" y="13" font-size="11">Job starts (hatched)</text>',
         f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#6c757d"/>',
         f'<text x="{left - 4}" y="{y(top_value) + 4:.1f}" font-size="10" text-anchor="end">{top_value}</text>'
         f'<text x="{left - 4}" y="{base + 4}" font-size="10" text-anchor="end">0</text>',
     ]
+    facts = []
     for i, month in enumerate(months):
         first, last = date.fromisoformat(month["start"]), date.fromisoformat(month["end"])
         span = "" if Period(first, last) == month_of(first) else f" ({first:%-d} to {last:%-d %B} only)"
+        facts.append(f'{first:%B %Y}{span}: {month["referrals"]} referrals, {month["job_starts"]} job starts')
         x0 = left + group * i + (group - 2 * bar_w - 2) / 2
         for j, (key, text, colour) in enumerate((("referrals", "referrals", REFERRALS_COLOUR),
-                                                 ("job_starts", "job starts", JOB_STARTS_COLOUR))):
+                                                 ("job_starts", "job starts", "url(#job-starts-hatch)"))):
             value, x = month[key], x0 + j * (bar_w + 2)
             body.append(f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w}" height="{base - y(value):.1f}" '
                         f'fill="{colour}" data-month="{month["month"]}" data-{key.replace("_", "-")}="{value}">'
@@ -228,7 +246,7 @@ def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
         if i == 0 or first.month == 1:
             body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 27}" font-size="10" '
                         f'text-anchor="middle" fill="#6c757d">{first:%Y}</text>')
-    return svg_chart(width, height, "Referrals and job starts per month", body)
+    return svg_chart(width, height, "Referrals and job starts per month", body, facts)
 
 
 def outcome_bands_chart(bands: Mapping[str, int]) -> Markup:

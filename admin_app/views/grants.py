@@ -324,7 +324,10 @@ def pot_chart(pots) -> Markup | None:
                         f'data-part="{key}" data-pence="{amounts[key]}"><title>{escape(pot.name)}: {text.lower()} '
                         f'{grants.money(amounts[key])}</title></rect>')
             x += w
-    return svg_chart(width, top + row_h * len(pots) + 6, "Grant pots: paid, committed and remaining", body)
+    facts = [f"{pot.name}: paid {grants.money(pot.paid_pence)}, committed but not yet paid "
+             f"{grants.money(pot.committed_pence - pot.paid_pence)}, remaining {grants.money(pot.remaining_pence)}"
+             for pot in pots]
+    return svg_chart(width, top + row_h * len(pots) + 6, "Grant pots: paid, committed and remaining", body, facts)
 
 
 def _pounds_column(view, context, model, name):
