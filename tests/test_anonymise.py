@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from mongoengine import get_db
 
-from admin_app import crypto
+from admin_app import crypto, rules
 from admin_app.db import database
 from admin_app.metrics.periods import Period
 from admin_app.metrics.report import load_report
@@ -154,6 +154,17 @@ def test_anonymise_refuses_an_unknown_reference_and_a_second_run(app, users):
     assert runner.invoke(args=["anonymise", "E4E-Z0001", "--reason", "x"]).exit_code == 0
     again = runner.invoke(args=["anonymise", "E4E-Z0001", "--reason", "x"])
     assert again.exit_code != 0 and "already anonymised" in again.output
+
+
+def test_an_anonymised_rejected_referral_can_still_be_saved(app, users):
+    case = closed_case(users["worker"], referral=Referral(date=TODAY - timedelta(days=30), source="probation",
+                                                          cohort="convicted", decision="rejected", rejection_reason="ineligible",
+                                                          rationale=f"{FIRST} lives outside the area",
+                                                          decision_date=TODAY - timedelta(days=29)))
+    assert app.test_cli_runner().invoke(args=["anonymise", "E4E-Z0001", "--reason", "x"]).exit_code == 0
+    referral = Client.objects.get(pk=case.pk).referral
+    assert FIRST not in referral.rationale
+    assert rules.referral_errors(referral) == []  # the rule that a rejection has a rationale still holds
 
 
 def test_a_manager_anonymises_from_the_case_file_page_with_a_reason_and_the_reference(app, users, login):

@@ -30,6 +30,9 @@ KEPT_TEXT = frozenset({
     "reference", "consent.isa_version", "outcomes.job_type", "grant_bids.bid_id", "grant_bids.pot",
     "grant_bids.payments.reference",
 })
+#: Text a rule asks for even where the model does not require it: a rejected referral must have a rationale
+#: (rules.referral_errors), so it keeps the placeholder and the case file can still be saved.
+NEEDED_TEXT = frozenset({"referral.rationale"})
 #: Where the bytes of grant-bid attachments live (GridFS), and the embedded attachment's path.
 ATTACHMENTS = "grant_attachments"
 ATTACHMENT_PATH = "grant_bids.attachment"
@@ -117,7 +120,7 @@ class _Scrubber:
         if value in (None, "") or not (text or class_of(field) is not None):
             return value
         self.removed += 1
-        if field.required and isinstance(field, StringField):
+        if (field.required or path in NEEDED_TEXT) and isinstance(field, StringField):
             return field.to_mongo(PLACEHOLDER)
         return _REMOVE
 
