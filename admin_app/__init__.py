@@ -205,7 +205,7 @@ def _register_routes(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    from flask import render_template_string
+    from flask import jsonify, render_template_string, request
     from flask_wtf.csrf import CSRFError
 
     page = ("{% extends 'security/base.html' %}{% block content %}<h3>{{ title }}</h3><p>{{ message }}</p>"
@@ -223,9 +223,23 @@ def _register_errors(app: Flask) -> None:
     def forbidden(exc):
         return render(403, "Not allowed", "Your role does not allow this. Ask a manager or an administrator if you need it.")
 
+    def for_a_program() -> bool:
+        # The API answers in JSON even where no route matched, so its own error handlers were never reached.
+        return request.path.startswith("/api/")
+
     @app.errorhandler(404)
     def not_found(exc):
+        if for_a_program():
+            return jsonify({"error": "No such path: the API's OpenAPI document lists its paths."}), 404
         return render(404, "Not found", "There is no such page or record, or it is outside your caseload.")
+
+    @app.errorhandler(405)
+    def not_allowed(exc):
+        allow = {"Allow": ", ".join(sorted(exc.valid_methods or ()))}
+        if for_a_program():
+            return jsonify({"error": "The API is read-only: use GET."}), 405, allow
+        return (*render(405, "Not allowed", "This page cannot be used that way. Go back and use its links "
+                                             "and buttons; nothing was saved."), allow)
 
     @app.errorhandler(429)
     def too_many(exc):

@@ -174,6 +174,21 @@ def test_bad_parameters_are_a_clear_400(app, users, params, message):
     assert response.status_code == 400 and message in response.json["error"]
 
 
+def test_a_wrong_method_or_path_is_answered_in_json(app, users):
+    token = issue(app, users["evaluator"])
+    client = app.test_client()
+    posted = client.post(API + "/cases", headers={"Authorization": f"Bearer {token}"})
+    assert posted.status_code == 405 and "read-only" in posted.json["error"] and "GET" in posted.headers["Allow"]
+    missing = client.get(API + "/nothing-here", headers={"Authorization": f"Bearer {token}"})
+    assert missing.status_code == 404 and "OpenAPI" in missing.json["error"]
+
+
+def test_a_wrong_method_on_a_screen_is_a_page_not_a_trace(login):
+    response = login("manager").delete("/admin/")
+    assert response.status_code == 405 and "Not allowed" in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
 def test_pseudonyms_equal_the_extracts_and_consent_holds(app, users, demo, tmp_path):
     """The API's case records are the extract's Referrals rows, and its events its event rows, for the period."""
     import openpyxl

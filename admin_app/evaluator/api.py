@@ -303,11 +303,6 @@ def _too_many(exc):
     return _error(429, "Too many calls: wait a minute and try again.")
 
 
-@bp.errorhandler(405)
-def _not_allowed(exc):
-    return _error(405, "The evaluator API is read-only: use GET.")
-
-
 @bp.errorhandler(500)
 def _failed(exc):
     return _error(500, "Something went wrong; it has been logged. Try again later.")
