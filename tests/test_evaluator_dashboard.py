@@ -168,3 +168,12 @@ def test_no_other_role_without_every_run_opens_the_evaluators_extract_by_url(app
         assert other.get(f"/admin/exportrun/download/{run.pk}").status_code in (403, 404), role
         assert other.get(f"/admin/exportrun/details/?id={run.pk}").status_code in (302, 403, 404), role
         assert run.filename not in other.get("/admin/exportrun/").get_data(as_text=True), role
+
+
+def test_the_charts_say_their_figures_in_words(login, demo):
+    page = login("evaluator").get(URL).get_data(as_text=True)
+    descriptions = re.findall(r'<desc id="chart-[^"]+-desc">(.*?)</desc>', page, re.S)
+    assert len(descriptions) == 2
+    over_time, journeys = descriptions
+    assert re.search(r"\d{4}-\d{2}: (\d+|fewer than \d+) referrals, (\d+|fewer than \d+) job starts", over_time)
+    assert "referral to initial assessment: " in journeys

@@ -71,6 +71,12 @@ class RulesRefused(Exception):
         self.on_form = on_form
 
 
+def _is_message(error) -> bool:
+    """One error's words (a str, or a translated text such as the account pages' lazy strings), not the
+    errors of a nested item (a list or a dict)."""
+    return not isinstance(error, (list, tuple, dict))
+
+
 def form_problems(form) -> list[tuple[str | None, str]]:
     """Every error on a form, nested items included, in the form's order, as (the id of the field to go to,
     the words a person reads): the entries of the GOV.UK error summary at the top of the form."""
@@ -84,7 +90,7 @@ def form_problems(form) -> list[tuple[str | None, str]]:
             entries = getattr(field, "entries", None)
             if entries is not None:  # a list of nested items: "Contacts 3, Date: ..."
                 problems.extend((field.id, f"{within}{label}: {message}") for message in field.errors or ()
-                                if isinstance(message, str))
+                                if _is_message(message))
                 for number, entry in enumerate(entries, 1):
                     inner = getattr(entry, "form", None)
                     if inner is not None:
@@ -99,7 +105,8 @@ def form_problems(form) -> list[tuple[str | None, str]]:
             # A duration is two inputs; the summary takes the person to the first.
             target = f"{field.id}-hours" if field.type == "DurationField" else field.id
             for message in field.errors or ():
-                if isinstance(message, str):
+                if _is_message(message):
+                    message = str(message)
                     # "Date of birth must be in the past" names its field already; "Not a valid choice" does not.
                     named = not within and (message.lower().startswith(label.lower())
                                             or f"the {label.lower()}" in message.lower())

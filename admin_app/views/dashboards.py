@@ -112,6 +112,14 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+# Job starts are hatched as well as coloured, so a month's two bars differ without colour (WCAG 1.4.1).
+JOB_STARTS_PATTERN = (
+    f'<defs><pattern id="job-starts-hatch" width="5" height="5" patternUnits="userSpaceOnUse" '
+    f'patternTransform="rotate(45)"><rect width="5" height="5" fill="{JOB_STARTS_COLOUR}"/>'
+    f'<line x1="0" y1="0" x2="0" y2="5" stroke="#fff" stroke-width="2"/></pattern></defs>')
+JOB_STARTS_FILL = "url(#job-starts-hatch)"
+
+
 def svg_chart(width: int, height: int, title: str, body: list[str], facts: list[str]) -> Markup:
     """An inline chart whose text alternative is its title and every figure it draws (`facts`), so that
     nothing in it is told by colour or position alone (WCAG 1.1.1, 1.4.1)."""
@@ -213,14 +221,11 @@ def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
     width, height = left + group * len(months) + 16, base + 40
     top_value = max(max(m["referrals"], m["job_starts"]) for m in months) or 1
     y = lambda v: base - (base - top) * v / top_value  # noqa: E731
-    # Job starts are hatched as well as coloured, so the two bars of a month differ without colour.
     body = [
-        f'<defs><pattern id="job-starts-hatch" width="5" height="5" patternUnits="userSpaceOnUse" '
-        f'patternTransform="rotate(45)"><rect width="5" height="5" fill="{JOB_STARTS_COLOUR}"/>'
-        f'<line x1="0" y1="0" x2="0" y2="5" stroke="#fff" stroke-width="2"/></pattern></defs>'
+        JOB_STARTS_PATTERN +
         f'<rect x="{left}" y="4" width="12" height="10" fill="{REFERRALS_COLOUR}"/>'
         f'<text x="{left + 16}" y="13" font-size="11">Referrals</text>'
-        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="url(#job-starts-hatch)" stroke="{JOB_STARTS_COLOUR}"/>'
+        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="{JOB_STARTS_FILL}" stroke="{JOB_STARTS_COLOUR}"/>'
         f'<text x="{left + 106}" y="13" font-size="11">Job starts (hatched)</text>',
         f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#6c757d"/>',
         f'<text x="{left - 4}" y="{y(top_value) + 4:.1f}" font-size="10" text-anchor="end">{top_value}</text>'
@@ -233,7 +238,7 @@ def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
         facts.append(f'{first:%B %Y}{span}: {month["referrals"]} referrals, {month["job_starts"]} job starts')
         x0 = left + group * i + (group - 2 * bar_w - 2) / 2
         for j, (key, text, colour) in enumerate((("referrals", "referrals", REFERRALS_COLOUR),
-                                                 ("job_starts", "job starts", "url(#job-starts-hatch)"))):
+                                                 ("job_starts", "job starts", JOB_STARTS_FILL))):
             value, x = month[key], x0 + j * (bar_w + 2)
             body.append(f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w}" height="{base - y(value):.1f}" '
                         f'fill="{colour}" data-month="{month["month"]}" data-{key.replace("_", "-")}="{value}">'

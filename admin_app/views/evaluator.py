@@ -17,7 +17,8 @@ from admin_app.metrics.periods import fy_label, fy_start_year, london_today
 from admin_app.models.api_tokens import API_SCOPES
 from admin_app.security import has_permission
 from admin_app.views.base import SecuredModelView
-from admin_app.views.dashboards import JOB_STARTS_COLOUR, REFERRALS_COLOUR, pick_period, svg_chart, uk_time
+from admin_app.views.dashboards import (JOB_STARTS_COLOUR, JOB_STARTS_FILL, JOB_STARTS_PATTERN, REFERRALS_COLOUR,
+                                       pick_period, svg_chart, uk_time)
 
 DASHBOARD = "evaluator.dashboard"
 EXTRACT = "evaluator.extract"
@@ -46,15 +47,22 @@ def over_time_chart(rows: list[Mapping[str, Any]], min_group: int) -> Markup | N
     top_value = max([r[k] or 0 for r in rows for k in ("referrals", "job_starts")] + [1])
     y = lambda v: base - (base - top) * v / top_value  # noqa: E731
     body = [
+        JOB_STARTS_PATTERN +
         f'<rect x="{left}" y="4" width="12" height="10" fill="{REFERRALS_COLOUR}"/>'
         f'<text x="{left + 16}" y="13" font-size="11">Referrals</text>'
-        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="{JOB_STARTS_COLOUR}"/>'
-        f'<text x="{left + 106}" y="13" font-size="11">Job starts (“&lt;{min_group}”: fewer than {min_group}, withheld)</text>',
+        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="{JOB_STARTS_FILL}" stroke="{JOB_STARTS_COLOUR}"/>'
+        f'<text x="{left + 106}" y="13" font-size="11">Job starts, hatched (“&lt;{min_group}”: fewer than {min_group}, '
+        f'withheld)</text>',
         f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#6c757d"/>',
     ]
+    def count(value):
+        return f"fewer than {min_group}" if value is None else value
+
+    facts = [f'{row["period"]}: {count(row["referrals"])} referrals, {count(row["job_starts"])} job starts'
+             for row in rows]
     for i, row in enumerate(rows):
         x0 = left + group * i + (group - 2 * bar_w - 2) / 2
-        for j, (key, colour) in enumerate((("referrals", REFERRALS_COLOUR), ("job_starts", JOB_STARTS_COLOUR))):
+        for j, (key, colour) in enumerate((("referrals", REFERRALS_COLOUR), ("job_starts", JOB_STARTS_FILL))):
             value, x = row[key], x0 + j * (bar_w + 2)
             if value is None:
                 body.append(f'<text x="{x + bar_w / 2:.1f}" y="{base - 4}" font-size="9" text-anchor="middle">'
@@ -67,7 +75,7 @@ def over_time_chart(rows: list[Mapping[str, Any]], min_group: int) -> Markup | N
                         f'text-anchor="middle">{value}</text>')
         body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 14}" font-size="10" '
                     f'text-anchor="middle">{escape(row["period"])}</text>')
-    return svg_chart(width, height, "Referrals and job starts over time", body)
+    return svg_chart(width, height, "Referrals and job starts over time", body, facts)
 
 
 def journey_chart(rows: list[Mapping[str, Any]]) -> Markup | None:
@@ -78,7 +86,7 @@ def journey_chart(rows: list[Mapping[str, Any]]) -> Markup | None:
     row_h = bar_h * len(JOURNEY_STEPS) + 14
     longest = max([s["median_days"] or 0 for r in rows for s in r["steps"].values()] + [1]) * 1.15
     x = lambda v: label_w + bar_w * v / longest  # noqa: E731
-    body = []
+    body, facts = [], []
     for j, (step, text) in enumerate(STEP_LEGEND.items()):
         body.append(f'<rect x="{label_w + j * 140}" y="4" width="12" height="10" fill="{STEP_COLOURS[step]}"/>'
                     f'<text x="{label_w + j * 140 + 16}" y="13" font-size="10">{escape(text)}</text>')
@@ -88,6 +96,8 @@ def journey_chart(rows: list[Mapping[str, Any]]) -> Markup | None:
                     f'{escape(row["group"])}</text>')
         for j, step in enumerate(JOURNEY_STEPS):
             median = row["steps"][step]["median_days"]
+            facts.append(f'{row["group"]}, {JOURNEY_STEPS[step].lower()}: '
+                         + ("withheld or not reached" if median is None else f"median {median:g} days"))
             y = y0 + j * bar_h
             if median is None:
                 body.append(f'<text x="{label_w + 4}" y="{y + bar_h - 2}" font-size="9">withheld or not reached</text>')
@@ -98,7 +108,7 @@ def journey_chart(rows: list[Mapping[str, Any]]) -> Markup | None:
                         f'median {median} days</title></rect>')
             body.append(f'<text x="{x(median) + 4:.1f}" y="{y + bar_h - 2}" font-size="9">{median:g} d</text>')
     return svg_chart(label_w + bar_w + 60, top + row_h * len(rows) + 6, "Cohort journeys: median days from referral",
-                     body)
+                     body, facts)
 
 
 class EvaluatorView(BaseView):
