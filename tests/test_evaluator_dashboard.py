@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from admin_app.db import database
-from admin_app.evaluator.disclosure import CONSENTED, consented
-from admin_app.evaluator.figures import FIGURES, controlled, evaluator_report
+from admin_app.evaluator.disclosure import CONSENTED, consented, no_remainder
+from admin_app.evaluator.figures import ADDITIVE, FIGURES, controlled, evaluator_report
 from admin_app.metrics.periods import financial_year_of, london_today
 from admin_app.metrics.report import as_of_for, load_report
 from admin_app.views.evaluator import shown
@@ -92,6 +92,36 @@ def test_small_groups_are_withheld_and_the_breakdowns_add_up(app, demo):
         high = evaluator_report(database(), period, today, 1000, "month")
         assert all(high["service"][f.key] is None for f in FIGURES if f.kind == "people" and report["service"][f.key])
         assert all(row["withheld"] for row in high["journeys"])
+
+
+@pytest.mark.parametrize("counts, expected", [
+    ([12, None, 7, 0], [12, None, None, 0]),     # one withheld: the smallest shown goes too, a zero stays
+    ([12, None, None, 7], [12, None, None, 7]),  # two withheld: the total less the rest is only their sum
+    ([None, 0, 0], [None, 0, 0]),                # nothing shown to withhold (the total is then small itself)
+    ([9, 8, 7], [9, 8, 7]),
+])
+def test_a_withheld_count_cannot_be_worked_out_from_the_total(counts, expected):
+    rows = [{"group": str(n), "referrals": count, "withheld": [] if count is not None else ["referrals"]}
+            for n, count in enumerate(counts)]
+    protected = no_remainder(rows, ["referrals"])
+    assert [row["referrals"] for row in protected] == expected
+    assert all((row["referrals"] is None) == ("referrals" in row["withheld"]) for row in protected)
+    assert [row["referrals"] for row in rows] == counts  # the rows given are left as they were
+
+
+def test_no_breakdown_or_period_row_gives_away_a_withheld_count(app, demo):
+    with app.app_context():
+        today = london_today()
+        report = evaluator_report(database(), financial_year_of(today), today, 5, "month")
+    tables = [(rows, ADDITIVE) for rows in report["breakdowns"].values()]
+    tables.append((report["over_time"], ("referrals", "job_starts")))
+    withheld_somewhere = False
+    for rows, keys in tables:
+        for key in keys:
+            hidden = sum(row[key] is None for row in rows)
+            withheld_somewhere |= hidden > 0
+            assert hidden != 1 or not any(row[key] for row in rows), (key, rows)
+    assert withheld_somewhere  # the demo has small groups, so the rule was put to work
 
 
 def test_the_page_holds_no_name_or_date_of_birth(app, login, demo):

@@ -5,7 +5,7 @@ them: `CONSENTED` is the one MongoDB match that says so and `consented` the same
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -68,3 +68,23 @@ def small_groups(people: dict[Any, set], min_group: int) -> set:
 def suppressed(count: int | None, min_group: int) -> bool:
     """A count of people from 1 to min_group - 1 is not shown (a zero is: it identifies nobody)."""
     return count is not None and 0 < count < min_group
+
+
+def no_remainder(rows: list[dict[str, Any]], keys: Iterable[str]) -> list[dict[str, Any]]:
+    """The rows of one table whose counts add up to a total shown elsewhere, with more withheld where needed so
+    that no withheld count can be worked out as the total less the rest: where a count is withheld in one row
+    only, the smallest count shown in another row is withheld too. A row's `withheld` list, where it has one,
+    names what is withheld; otherwise a withheld count is None."""
+    rows = [dict(row, **({"withheld": list(row["withheld"])} if "withheld" in row else {})) for row in rows]
+
+    def hidden(row: dict[str, Any], key: str) -> bool:
+        return key in row["withheld"] if "withheld" in row else row.get(key) is None
+
+    for key in keys:
+        shown = [row for row in rows if not hidden(row, key) and row.get(key)]  # a zero gives nothing away
+        if sum(hidden(row, key) for row in rows) == 1 and shown:
+            smallest = min(shown, key=lambda row: row[key])
+            smallest[key] = None
+            if "withheld" in smallest:
+                smallest["withheld"].append(key)
+    return rows

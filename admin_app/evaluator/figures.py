@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
-from admin_app.evaluator.disclosure import AGE_BAND_NAMES, age_band, consented_match, generalise, suppressed
+from admin_app.evaluator.disclosure import (AGE_BAND_NAMES, age_band, consented_match, generalise, no_remainder,
+                                            suppressed)
 from admin_app.metrics.fidelity import ITEM_LABELS
 from admin_app.metrics.periods import Period
 from admin_app.metrics.records import CLIENTS, CaseRecord, read_cases, referred_by
@@ -49,6 +50,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("hours.face_to_face", "Face-to-face contact hours", "hours", "people_accessing"),
     Figure("hours.total", "All client contact hours", "hours", "people_accessing"),
 )
+#: The figures that add up over the groups of a breakdown (and over the periods of the figures over time).
+ADDITIVE = tuple(figure.key for figure in FIGURES if figure.kind in ("people", "count", "hours"))
 BREAKDOWNS = {"cohort": "Cohort", "source": "Referral source", "age_band": "Age band"}
 #: The steps of a cohort's journey, from the referral date.
 JOURNEY_STEPS = {"assessment": "Referral to initial assessment",
@@ -99,7 +102,7 @@ def over_time(service: Mapping[str, Any], precision: str, min_group: int) -> lis
         for name in ("referrals", "job_starts"):
             if suppressed(row[name], min_group):
                 row[name] = WITHHELD
-    return list(periods.values())
+    return no_remainder(list(periods.values()), ("referrals", "job_starts"))
 
 
 def _days(start: date, end: date | None) -> int | None:
@@ -182,7 +185,7 @@ def evaluator_report(db: Any, period: Period, today: date, min_group: int, preci
             if suppressed(group_size(part), min_group):  # a small group is withheld whole
                 row = {figure.key: WITHHELD for figure in FIGURES} | {"withheld": [f.key for f in FIGURES]}
             rows.append({"group": name, **row})
-        breakdowns[breakdown] = rows
+        breakdowns[breakdown] = no_remainder(rows, ADDITIVE)
     by_cohort = {case_id: g.get("cohort") for case_id, g in groups.items()}
     return {"period": report["period"], "as_of": report["as_of"], "min_group": min_group, "date_precision": precision,
             "service": controlled(service, min_group), "fidelity": fidelity(service),
