@@ -10,6 +10,7 @@ from typing import Any, Mapping, Sequence
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+from admin_app.formats import uk_datetime
 from exports.base import ExportContext
 from exports.cells import neutralise
 
@@ -323,6 +324,5 @@ def lines(text: str, width: float, bold: bool = False) -> int:
 
 
 def _when(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        return f"{moment:%d/%m/%Y %H:%M} UTC"
-    return f"{moment:%d/%m/%Y %H:%M %Z}".strip()
+    """A stored moment (UTC) as the readers of a report know it: UK time, to the minute."""
+    return f"{uk_datetime(moment)} UK time"
