@@ -10,6 +10,15 @@ from tests.test_client_space import CLIENT_PASSWORD, files, invite  # noqa: F401
 PAGES = ("/my/", "/my/plan", "/my/appointments", "/my/opportunities", "/my/messages", "/my/talk-now")
 
 
+def waits(browser, condition, message):
+    """Each click posts a form: wait for the next page rather than read the one being left."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                         ).until(condition, message)
+
+
 def test_every_client_page_in_every_language_is_accessible(app, login, files, live_server, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
 
@@ -20,9 +29,11 @@ def test_every_client_page_in_every_language_is_accessible(app, login, files, li
     browser.find_element(By.ID, "password").send_keys(CLIENT_PASSWORD)
     browser.find_element(By.ID, "password_again").send_keys(CLIENT_PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    assert browser.current_url.endswith("/my/")
+    waits(browser, lambda d: d.current_url.endswith("/my/"), "the invitation did not lead to the client's home")
     for code, language in LOCALES.items():
         browser.find_element(By.CSS_SELECTOR, f"button[name=language][value={code}]").click()
+        waits(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == code,
+              f"the page did not change to {language.english}")
         for path in PAGES:
             browser.get(live_server.url + path)
             html = browser.find_element(By.TAG_NAME, "html")
@@ -33,11 +44,9 @@ def test_every_client_page_in_every_language_is_accessible(app, login, files, li
     # Marking a step done works without JavaScript: a plain form post.
     browser.get(live_server.url + "/my/plan")
     browser.find_element(By.CSS_SELECTOR, "button[name=done][value=yes]").click()
-    assert browser.find_elements(By.CSS_SELECTOR, ".steps li.done")
+    waits(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".steps li.done"), "the step was not marked done")
     browser.find_element(By.CSS_SELECTOR, "footer form button.link").click()  # sign out
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(browser, 10).until(lambda d: "/my/sign-in" in d.current_url, "signing out did not end on the sign-in page")
+    waits(browser, lambda d: "/my/sign-in" in d.current_url, "signing out did not end on the sign-in page")
     browser.get(live_server.url + "/my/")
     assert "/my/sign-in" in browser.current_url
     assert_accessible(browser, "sign-in page")
@@ -54,8 +63,10 @@ def test_the_worker_reads_and_replies_from_the_case_file(app, login, users, file
     screen = Screen(browser, live_server.url).sign_in(users["worker"].email)
     screen.open(f"/admin/casefile/{files['mine'].pk}/")
     browser.find_element(By.CSS_SELECTOR, "a.client-messages").click()
-    assert "written in Polish" in browser.find_element(By.CSS_SELECTOR, ".message-thread").text
+    thread = waits(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".message-thread"), "no message thread")[0]
+    assert "written in Polish" in thread.text
     browser.find_element(By.ID, "text").send_keys("Yes, Friday at 2pm")
     browser.find_element(By.CSS_SELECTOR, "#reply-heading ~ form button[type=submit]").click()
-    assert "Yes, Friday at 2pm" in browser.find_element(By.CSS_SELECTOR, ".message-thread").text
+    waits(browser, lambda d: any("Yes, Friday at 2pm" in t.text for t in d.find_elements(By.CSS_SELECTOR, ".message-thread")),
+          "the reply is not in the thread")
     browser.save_screenshot("/tmp/client-space-staff.png")
