@@ -5,9 +5,7 @@ The broker is the in-memory one, or Redis when REDIS_URL is set (CI sets it).
 from __future__ import annotations
 
 import io
-import os
 import time
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import msoffcrypto
@@ -17,6 +15,7 @@ import pytest
 from admin_app import export_runs
 from admin_app.metrics.periods import previous_quarter
 from tests.conftest import csrf_token, new_client
+from tests.job_worker import running_worker
 
 TERMINAL = {"sent", "failed"}
 
@@ -24,33 +23,8 @@ TERMINAL = {"sent", "failed"}
 @pytest.fixture
 def worker(app, inbox):
     """A real Celery worker thread running our tasks, mailing through the test SMTP server."""
-    from celery.contrib.testing.worker import start_worker
-
-    from jobs.celery_app import celery
-
-    settings = replace(app.config["SETTINGS"], smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_tls=False,
-                       mail_retries=3, mail_retry_seconds=1)
-    app.config["SETTINGS"] = settings
-    saved = {key: celery.conf[key] for key in ("broker_url", "task_always_eager", "e4e_settings")}
-    celery.conf.update(broker_url=os.environ.get("REDIS_URL") or "memory://", task_always_eager=False,
-                       e4e_settings=settings)
-    _new_connections(celery)
-    celery.control.purge()  # nothing left over from an earlier test or run
-    try:
-        with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield celery
-    finally:
-        celery.conf.update(saved)
-        _new_connections(celery)
-
-
-def _new_connections(celery):
-    """Drop pooled broker connections so the next send uses the broker now configured."""
-    from kombu import pools
-
-    pools.reset()
-    celery._pool = None
-    celery.amqp._producer_pool = None
+    with running_worker(app, inbox) as celery:
+        yield celery
 
 
 def wait_for_run(run_id, statuses=TERMINAL, seconds=120):
