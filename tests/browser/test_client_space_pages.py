@@ -15,7 +15,7 @@ def waits(browser, condition, message):
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
                          ).until(condition, message)
 
 
