@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bson import ObjectId
@@ -213,45 +213,75 @@ def staff_time_rows(staff_time: Mapping[str, float]) -> list[tuple[str, float]]:
     return [(label(STAFF_TIME_KINDS, kind), value) for kind, value in staff_time.items() if kind != "total" and value]
 
 
-def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
-    """Referrals and job starts side by side for each month of the period (a month cut by the period says so)."""
-    if not months:
+class BarPair(NamedTuple):
+    """One column of a referrals-and-job-starts chart; a count of None is withheld: marked, not drawn."""
+    attribute: str  # the data attribute naming the column ("month", "period")
+    key: str
+    name: str  # in the tooltips and the text alternative
+    tick: str  # under the bars
+    referrals: int | None
+    job_starts: int | None
+    second_tick: str = ""
+
+
+def referrals_and_job_starts_chart(title: str, columns: list[BarPair], legend: str = "Job starts (hatched)",
+                                   withheld: str = "<5", withheld_words: str = "fewer than 5") -> Markup | None:
+    """Referrals and job starts side by side for each column, every figure also told in words."""
+    if not columns:
         return None
-    left, group, bar_w, base, top = 34, 46, 17, 190, 34
-    width, height = left + group * len(months) + 16, base + 40
-    top_value = max(max(m["referrals"], m["job_starts"]) for m in months) or 1
+    left, group, bar_w, base, top = 34, max(46, 10 + 6 * max(len(c.tick) for c in columns)), 17, 190, 34
+    width, height = max(left + group * len(columns) + 16, left + 110 + 6 * len(legend)), base + 40
+    top_value = max([c.referrals or 0 for c in columns] + [c.job_starts or 0 for c in columns] + [1])
     y = lambda v: base - (base - top) * v / top_value  # noqa: E731
     body = [
         JOB_STARTS_PATTERN +
         f'<rect x="{left}" y="4" width="12" height="10" fill="{REFERRALS_COLOUR}"/>'
         f'<text x="{left + 16}" y="13" font-size="11">Referrals</text>'
         f'<rect x="{left + 90}" y="4" width="12" height="10" fill="{JOB_STARTS_FILL}" stroke="{JOB_STARTS_COLOUR}"/>'
-        f'<text x="{left + 106}" y="13" font-size="11">Job starts (hatched)</text>',
+        f'<text x="{left + 106}" y="13" font-size="11">{escape(legend)}</text>',
         f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#6c757d"/>',
         f'<text x="{left - 4}" y="{y(top_value) + 4:.1f}" font-size="10" text-anchor="end">{top_value}</text>'
         f'<text x="{left - 4}" y="{base + 4}" font-size="10" text-anchor="end">0</text>',
     ]
+    def count(value):
+        return withheld_words if value is None else value
+
     facts = []
-    for i, month in enumerate(months):
-        first, last = date.fromisoformat(month["start"]), date.fromisoformat(month["end"])
-        span = "" if Period(first, last) == month_of(first) else f" ({first:%-d} to {last:%-d %B} only)"
-        facts.append(f'{first:%B %Y}{span}: {month["referrals"]} referrals, {month["job_starts"]} job starts')
+    for i, column in enumerate(columns):
+        facts.append(f"{column.name}: {count(column.referrals)} referrals, {count(column.job_starts)} job starts")
         x0 = left + group * i + (group - 2 * bar_w - 2) / 2
-        for j, (key, text, colour) in enumerate((("referrals", "referrals", REFERRALS_COLOUR),
-                                                 ("job_starts", "job starts", JOB_STARTS_FILL))):
-            value, x = month[key], x0 + j * (bar_w + 2)
+        for j, (key, value, colour) in enumerate((("referrals", column.referrals, REFERRALS_COLOUR),
+                                                  ("job_starts", column.job_starts, JOB_STARTS_FILL))):
+            x = x0 + j * (bar_w + 2)
+            if value is None:
+                body.append(f'<text x="{x + bar_w / 2:.1f}" y="{base - 4}" font-size="9" text-anchor="middle">'
+                            f'{escape(withheld)}</text>')
+                continue
             body.append(f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w}" height="{base - y(value):.1f}" '
-                        f'fill="{colour}" data-month="{month["month"]}" data-{key.replace("_", "-")}="{value}">'
-                        f'<title>{first:%B %Y}{escape(span)}: {value} {text}</title></rect>')
+                        f'fill="{colour}" data-{column.attribute}="{escape(column.key)}" '
+                        f'data-{key.replace("_", "-")}="{value}">'
+                        f'<title>{escape(column.name)}: {value} {key.replace("_", " ")}</title></rect>')
             if value:
                 body.append(f'<text x="{x + bar_w / 2:.1f}" y="{y(value) - 3:.1f}" font-size="10" '
                             f'text-anchor="middle">{value}</text>')
-        body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 14}" font-size="11" '
-                    f'text-anchor="middle">{first:%b}</text>')
-        if i == 0 or first.month == 1:
-            body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 27}" font-size="10" '
-                        f'text-anchor="middle" fill="#6c757d">{first:%Y}</text>')
-    return svg_chart(width, height, "Referrals and job starts per month", body, facts)
+        middle = left + group * i + group / 2
+        body.append(f'<text x="{middle:.1f}" y="{base + 14}" font-size="11" text-anchor="middle">'
+                    f'{escape(column.tick)}</text>')
+        if column.second_tick:
+            body.append(f'<text x="{middle:.1f}" y="{base + 27}" font-size="10" text-anchor="middle" '
+                        f'fill="#6c757d">{escape(column.second_tick)}</text>')
+    return svg_chart(width, height, title, body, facts)
+
+
+def monthly_chart(months: list[Mapping[str, Any]]) -> Markup | None:
+    """Referrals and job starts side by side for each month of the period (a month cut by the period says so)."""
+    columns = []
+    for i, month in enumerate(months):
+        first, last = date.fromisoformat(month["start"]), date.fromisoformat(month["end"])
+        span = "" if Period(first, last) == month_of(first) else f" ({first:%-d} to {last:%-d %B} only)"
+        columns.append(BarPair("month", month["month"], f"{first:%B %Y}{span}", f"{first:%b}", month["referrals"],
+                               month["job_starts"], f"{first:%Y}" if i == 0 or first.month == 1 else ""))
+    return referrals_and_job_starts_chart("Referrals and job starts per month", columns)
 
 
 def outcome_bands_chart(bands: Mapping[str, int]) -> Markup:

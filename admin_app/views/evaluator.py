@@ -17,8 +17,7 @@ from admin_app.metrics.periods import fy_label, fy_start_year, london_today
 from admin_app.models.api_tokens import API_SCOPES
 from admin_app.security import has_permission
 from admin_app.views.base import SecuredModelView
-from admin_app.views.dashboards import (JOB_STARTS_COLOUR, JOB_STARTS_FILL, JOB_STARTS_PATTERN, REFERRALS_COLOUR,
-                                       pick_period, svg_chart, uk_time)
+from admin_app.views.dashboards import BarPair, pick_period, referrals_and_job_starts_chart, svg_chart, uk_time
 
 DASHBOARD = "evaluator.dashboard"
 EXTRACT = "evaluator.extract"
@@ -40,42 +39,12 @@ def shown(value: Any, kind: str, min_group: int) -> str:
 
 def over_time_chart(rows: list[Mapping[str, Any]], min_group: int) -> Markup | None:
     """Referrals and job starts per month (or quarter, or year); a withheld count is marked, not drawn."""
-    if not rows:
-        return None
-    left, group, bar_w, base, top = 34, 60, 22, 190, 34
-    width, height = left + group * len(rows) + 16, base + 30
-    top_value = max([r[k] or 0 for r in rows for k in ("referrals", "job_starts")] + [1])
-    y = lambda v: base - (base - top) * v / top_value  # noqa: E731
-    body = [
-        JOB_STARTS_PATTERN +
-        f'<rect x="{left}" y="4" width="12" height="10" fill="{REFERRALS_COLOUR}"/>'
-        f'<text x="{left + 16}" y="13" font-size="11">Referrals</text>'
-        f'<rect x="{left + 90}" y="4" width="12" height="10" fill="{JOB_STARTS_FILL}" stroke="{JOB_STARTS_COLOUR}"/>'
-        f'<text x="{left + 106}" y="13" font-size="11">Job starts, hatched (“&lt;{min_group}”: fewer than {min_group}, '
-        f'withheld)</text>',
-        f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#6c757d"/>',
-    ]
-    def count(value):
-        return f"fewer than {min_group}" if value is None else value
-
-    facts = [f'{row["period"]}: {count(row["referrals"])} referrals, {count(row["job_starts"])} job starts'
-             for row in rows]
-    for i, row in enumerate(rows):
-        x0 = left + group * i + (group - 2 * bar_w - 2) / 2
-        for j, (key, colour) in enumerate((("referrals", REFERRALS_COLOUR), ("job_starts", JOB_STARTS_FILL))):
-            value, x = row[key], x0 + j * (bar_w + 2)
-            if value is None:
-                body.append(f'<text x="{x + bar_w / 2:.1f}" y="{base - 4}" font-size="9" text-anchor="middle">'
-                            f'&lt;{min_group}</text>')
-                continue
-            body.append(f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{bar_w}" height="{base - y(value):.1f}" '
-                        f'fill="{colour}" data-period="{escape(row["period"])}" data-{key.replace("_", "-")}="{value}">'
-                        f'<title>{escape(row["period"])}: {value} {key.replace("_", " ")}</title></rect>')
-            body.append(f'<text x="{x + bar_w / 2:.1f}" y="{y(value) - 3:.1f}" font-size="10" '
-                        f'text-anchor="middle">{value}</text>')
-        body.append(f'<text x="{left + group * i + group / 2:.1f}" y="{base + 14}" font-size="10" '
-                    f'text-anchor="middle">{escape(row["period"])}</text>')
-    return svg_chart(width, height, "Referrals and job starts over time", body, facts)
+    return referrals_and_job_starts_chart(
+        "Referrals and job starts over time",
+        [BarPair("period", row["period"], row["period"], row["period"], row["referrals"], row["job_starts"])
+         for row in rows],
+        legend=f"Job starts, hatched (“<{min_group}”: fewer than {min_group}, withheld)",
+        withheld=f"<{min_group}", withheld_words=f"fewer than {min_group}")
 
 
 def journey_chart(rows: list[Mapping[str, Any]]) -> Markup | None:
