@@ -20,17 +20,11 @@ from admin_app.db import database
 from admin_app.evaluator import tokens
 from admin_app.evaluator.disclosure import OTHER, consented_match, generalise, small_groups
 from admin_app.evaluator.figures import kept_report
+from admin_app.evaluator.openapi import (ASSESSMENT_SHEET, CASE_SHEET, DEFAULT_LIMIT, EVENT_TYPES, MAX_LIMIT, PREFIX,
+                                         document)
 from admin_app.metrics.periods import Period, financial_year_of, london_today
 from admin_app.metrics.records import both
-from exports.evaluator_extract import CASE_SHEETS
 
-PREFIX = "/api/evaluator/v1"
-DEFAULT_LIMIT, MAX_LIMIT = 50, 200
-#: The case record's parts and the event types, by the extract's sheet names (as its sheets declare them).
-API_OF = {sheet.name: sheet.api for sheet in CASE_SHEETS if sheet.api}
-CASE_SHEET = next(name for name, api in API_OF.items() if api == "cases")
-ASSESSMENT_SHEET = next(name for name, api in API_OF.items() if api == "cases.assessment")
-EVENT_TYPES = {name: api for name, api in API_OF.items() if not api.startswith("cases")}
 SCOPES = {"cases": "cases:read", "events": "events:read", "figures": "figures:read"}
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
@@ -280,8 +274,6 @@ def figures():
 
 @bp.get("/openapi.json")
 def openapi():
-    from admin_app.evaluator.openapi import document
-
     settings = current_app.config["SETTINGS"]
     return jsonify(document(settings.evaluator_date_precision, settings.evaluator_min_group))
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin_app.evaluator.api import ASSESSMENT_SHEET, CASE_SHEET, DEFAULT_LIMIT, EVENT_TYPES, MAX_LIMIT, PREFIX
 from admin_app.evaluator.disclosure import OTHER
 from admin_app.evaluator.figures import FIGURES
 from admin_app.models.api_tokens import API_SCOPES
+from exports.evaluator_extract import CASE_SHEETS
+
+PREFIX = "/api/evaluator/v1"
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+#: The case record's parts and the event types, by the extract's sheet names (as its sheets declare them).
+API_OF = {sheet.name: sheet.api for sheet in CASE_SHEETS if sheet.api}
+CASE_SHEET = next(name for name, api in API_OF.items() if api == "cases")
+ASSESSMENT_SHEET = next(name for name, api in API_OF.items() if api == "cases.assessment")
+EVENT_TYPES = {name: api for name, api in API_OF.items() if not api.startswith("cases")}
 
 DATE_PATTERNS = {"month": r"^\d{4}-\d{2}$", "quarter": r"^\d{4}-Q[1-4]$", "year": r"^\d{4}$"}
 PSEUDONYM_PATTERN = r"^[CEJ]-[0-9a-f]{16}$"
@@ -43,8 +51,6 @@ def sheet_schema(sheet: Any, precision: str, skip: tuple[str, ...] = (), **extra
 
 def document(precision: str, min_group: int) -> dict[str, Any]:
     """The document for the deployment's disclosure settings (EVALUATOR_DATE_PRECISION, EVALUATOR_MIN_GROUP)."""
-    from exports.evaluator_extract import CASE_SHEETS
-
     sheets = {sheet.name: sheet for sheet in CASE_SHEETS}
     assessment = sheet_schema(sheets[ASSESSMENT_SHEET], precision, skip=("client_pseudonym",))
     assessment["nullable"] = True

@@ -188,15 +188,15 @@ def column_chart(title: str, bars: list[tuple[str, float, str]], unit: str = "")
     slot = (width - left * 2) / max(len(bars), 1)
     bar_w = min(80, slot * 0.6)
     body = [f'<line x1="{left}" y1="{base}" x2="{width - left}" y2="{base}" stroke="#6c757d"/>']
-    for i, (label, value, colour) in enumerate(bars):
+    for i, (name, value, colour) in enumerate(bars):
         h = (base - 30) * value / top_value
         cx = left + slot * i + slot / 2
         body.append(f'<rect x="{cx - bar_w / 2:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                    f'fill="{colour}"><title>{escape(label)}: {_num(value)}{escape(unit)}</title></rect>')
+                    f'fill="{colour}"><title>{escape(name)}: {_num(value)}{escape(unit)}</title></rect>')
         body.append(f'<text x="{cx:.1f}" y="{base - h - 5:.1f}" font-size="12" text-anchor="middle">'
                     f'{_num(value)}{escape(unit)}</text>')
-        body.append(f'<text x="{cx:.1f}" y="{base + 16}" font-size="12" text-anchor="middle">{escape(label)}</text>')
-    return svg_chart(width, height, title, body, [f"{label}: {_num(value)}{unit}" for label, value, _ in bars])
+        body.append(f'<text x="{cx:.1f}" y="{base + 16}" font-size="12" text-anchor="middle">{escape(name)}</text>')
+    return svg_chart(width, height, title, body, [f"{name}: {_num(value)}{unit}" for name, value, _ in bars])
 
 
 def hours_chart(hours: Mapping[str, float], staff_time: Mapping[str, float] | None = None) -> Markup:
