@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from admin_app.casework.parts import PARTS
 from admin_app.crypto import decrypt
 from admin_app.models import AuditEvent, Client
-from admin_app.models.case_file import Contact, Outcome, PlanGoal
+from admin_app.models.case_file import Contact, Outcome, PlanGoal, Referral
 from tests.conftest import csrf_token, new_client
 from tests.forms import browser_submission
 from tests.samples import sample_item
@@ -372,6 +372,59 @@ def test_a_worker_cannot_reach_another_workers_case_file_by_url(login, users):
     # Each attempt is on record: who asked for which case file.
     probes = AuditEvent.objects(action="not_found", actor=users["worker"].email, collection="clients")
     assert probes.filter(record_id=str(theirs.pk)).count() >= 3
+
+
+def test_no_task_reaches_another_workers_case_file_by_url_even_with_every_task_permission(login, users):
+    """Every part's add, change, follow-up and remove address, and the status and referral forms: another
+    caseload's case file is "not found" however the address is put together, and nothing changes."""
+    from admin_app.casework.parts import DECIDE_PERMISSION, STATUS_PERMISSION, permission_labels
+    from admin_app.models import Role
+
+    Role.objects(name="worker").update_one(add_to_set__permissions=list(permission_labels()))
+    theirs = new_client("E4E-T0002", worker=users["worker2"], status="referred",
+                        referral=Referral(date=TODAY - timedelta(days=10), source="probation", cohort="convicted"),
+                        **{p.name: [sample_item(p.name, users["worker2"], TODAY)] for p in PARTS})
+    mine = new_client("E4E-T0001", worker=users["worker"])
+    before = raw(theirs)
+    worker = login("worker")
+    token = csrf_token(worker, "/admin/")
+    urls = [f"/admin/casefile/{theirs.pk}/add/status_history", f"/admin/casefile/{theirs.pk}/referral"]
+    for part in PARTS:
+        item_id = before[part.name][0]["_id"]
+        urls += [f"/admin/casefile/{theirs.pk}/add/{part.name}",
+                 f"/admin/casefile/{theirs.pk}/edit/{part.name}/{item_id}",
+                 f"/admin/casefile/{theirs.pk}/remove/{part.name}/{item_id}",
+                 # Their item through my own case file's address.
+                 f"/admin/casefile/{mine.pk}/edit/{part.name}/{item_id}",
+                 f"/admin/casefile/{mine.pk}/remove/{part.name}/{item_id}"]
+        urls += [f"/admin/casefile/{theirs.pk}/edit/{part.name}/{item_id}?step={step.name}" for step in part.follow_ups]
+    posted = {**contact_data(users["worker"]), "csrf_token": token, "status": "closed", "reason": "x",
+              "decision": "rejected", "decision_date": TODAY.isoformat(), "rejection_reason": "other", "rationale": "x",
+              "seen": "", "written_report_date": TODAY.isoformat(), "end_date": TODAY.isoformat()}
+    for url in urls:
+        assert worker.get(url).status_code == 404, url
+        assert worker.post(url, data=posted).status_code == 404, url
+    assert raw(theirs) == before
+    assert raw(mine).get("contacts", []) == []
+    assert AuditEvent.objects(action="not_found", actor=users["worker"].email).count() >= len(urls)
+    # The same permissions do reach the worker's own case file.
+    assert worker.get(f"/admin/casefile/{mine.pk}/add/contacts").status_code == 200
+    assert {STATUS_PERMISSION, DECIDE_PERMISSION} <= set(Role.objects.get(name="worker").permissions)
+
+
+def test_two_people_changing_different_items_at_once_keep_both_changes(login, users):
+    case = _case_with_items(users)
+    first, second = raw(case)["contacts"]
+    worker, manager = login("worker"), login("manager")
+    first_url = f"/admin/casefile/{case.pk}/edit/contacts/{first['_id']}"
+    second_url = f"/admin/casefile/{case.pk}/edit/contacts/{second['_id']}"
+    worker_form = browser_submission(text(worker.get(first_url)), "task-form")
+    manager_form = browser_submission(text(manager.get(second_url)), "task-form")
+    worker_form = [(k, "Worker's note" if k == "note" else v) for k, v in worker_form]
+    manager_form = [(k, "Manager's note" if k == "note" else v) for k, v in manager_form]
+    assert worker.post(first_url, data=MultiDict(worker_form)).status_code == 302
+    assert manager.post(second_url, data=MultiDict(manager_form)).status_code == 302
+    assert [decrypt(c["note"]) for c in raw(case)["contacts"]] == ["Worker's note", "Manager's note"]
 
 
 def test_status_history_has_no_change_or_remove_form(login, users):

@@ -50,6 +50,8 @@ def status_change_errors(current: str, new: str | None, decision: str | None, re
     reason = (reason or "").strip()
     if not new:
         return [(("status",), "Choose the new status.")]
+    if new not in TRANSITIONS:
+        return [(("status",), "Choose one of the statuses in the list.")]
     if new == current:
         return [(("status",), "The case already has this status.")]
     if new not in next_statuses(current, decision, correction):

@@ -181,7 +181,9 @@ class SeenForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("New status", validators=[DataRequired(message="Choose the new status.")])
+    # Any value is checked by the status machine, which says why a status is not open to this case.
+    status = SelectField("New status", validate_choice=False,
+                         validators=[DataRequired(message="Choose the new status.")])
     reason = TextAreaField("Why", description="For a re-opening or a correction this is required",
                            filters=[lambda v: (v or "").strip() or None])
     correction = BooleanField("This corrects an earlier status that was wrong",
