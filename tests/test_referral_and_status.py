@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from admin_app.casework import status as machine
-from admin_app.models import Client
+from admin_app.models import AuditEvent, Client
 from admin_app.models.case_file import Referral
 from admin_app.vocabulary import CASE_STATUSES
 from tests.conftest import csrf_token, new_client
@@ -52,6 +52,9 @@ def test_a_manager_accepts_a_referral_and_the_decider_is_recorded(login, users):
     assert "rejection_reason" not in raw["referral"] and "rationale" not in raw["referral"]
     assert raw["status"] == "assessed" and raw["status_history"][-1]["status"] == "assessed"
     assert raw["status_history"][-1]["by"] == users["manager"].email
+    event = AuditEvent.objects(action="update", record_id=str(case.pk)).order_by("-at").first()
+    assert event.actor == users["manager"].email and "referral accepted" in event.summary
+    assert {"field": "status", "old": "referred", "new": "assessed"} in event.changes
 
 
 def test_a_rejection_needs_its_reason_and_closes_the_case(login, users):
@@ -126,6 +129,8 @@ def test_a_worker_moves_their_case_on_and_the_history_records_who_when_why(login
         ("active", users["worker"].email, "Vocational profile started", False),
         ("assessed", users["worker"].email, "Profile not started yet", True)]
     assert all(h.date == TODAY for h in case.status_history)
+    event = AuditEvent.objects(action="update", record_id=str(case.pk)).order_by("-at").first()
+    assert {"field": "status", "old": "active", "new": "assessed"} in event.changes
 
 
 def test_a_status_change_made_meanwhile_makes_the_later_one_miss(login, users):

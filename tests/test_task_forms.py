@@ -8,6 +8,7 @@ import pytest
 from bson import ObjectId
 from werkzeug.datastructures import MultiDict
 
+from admin_app.casework import writes
 from admin_app.casework.parts import PARTS
 from admin_app.crypto import decrypt
 from admin_app.models import AuditEvent, Client
@@ -255,22 +256,30 @@ def test_items_stored_without_ids_get_them_without_losing_anything(login, users)
 
 # --- pickers --------------------------------------------------------------------------------------
 
-def test_who_offers_active_staff_only_and_refuses_anyone_else(login, users):
+@pytest.mark.parametrize("part", [p for p in PARTS if p.staff_field], ids=lambda p: f"{p.name}.{p.staff_field}")
+def test_who_offers_active_staff_only_and_refuses_anyone_else(login, users, part):
+    """Contact "Who", assessor and author: active staff only, and a forged value is refused."""
     case = new_client("E4E-T0001", worker=users["worker"])
     users["worker2"].active = False
     users["worker2"].save()
-    page = text(login("worker").get(f"/admin/casefile/{case.pk}/add/contacts"))
-    who = page.split('name="staff"')[1].split("</select>")[0]
+    worker = login("worker")
+    url = f"/admin/casefile/{case.pk}/add/{part.name}"
+    page = text(worker.get(url))
+    who = page.split(f'name="{part.staff_field}"')[1].split("</select>")[0]
     for role in ("worker", "manager", "admin_staff"):
         assert str(users[role].pk) in who
     for role in ("evaluator", "commissioner", "grant_panel", "worker2"):
         assert str(users[role].pk) not in who
-    worker = login("worker")
-    url = f"/admin/casefile/{case.pk}/add/contacts"
+    filled = dict(browser_submission(page, "task-form"))
+    filled.update({**contact_data(users["worker"]), "kind": "individual", "level": "low", "text": "Calm today",
+                   "progress": "Two interviews", "purpose": "job_development"})
     for forged in (str(users["evaluator"].pk), str(users["worker2"].pk), str(ObjectId()), "not-an-id", "{'$ne': 1}"):
-        response = submit(worker, url, contact_data(users["worker"], staff=forged))
+        response = worker.post(url, data={**filled, part.staff_field: forged})
         assert response.status_code == 200 and "Choose one of the options in the list" in text(response), forged
-    assert raw(case).get("contacts", []) == []
+    assert raw(case).get(part.name, []) == []
+    # The same form with the signed-in worker saves.
+    assert worker.post(url, data={**filled, part.staff_field: str(users["worker"].pk)}).status_code == 302
+    assert raw(case)[part.name][0][writes.item_class(part.name)._fields[part.staff_field].db_field] == users["worker"].pk
 
 
 def test_case_owner_is_a_worker_or_manager_and_a_forged_owner_is_refused(login, users):
