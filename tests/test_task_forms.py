@@ -176,6 +176,45 @@ def test_two_people_changing_the_same_item_the_later_save_is_refused_with_its_in
     assert decrypt(raw(case)["contacts"][1]["note"]) == "Worker's note"
 
 
+def test_saving_or_removing_an_item_someone_removed_meanwhile_says_so_and_saves_nothing(login, users):
+    case = _case_with_items(users)
+    first, second = raw(case)["contacts"]
+    worker, manager = login("worker"), login("manager")
+    change = f"/admin/casefile/{case.pk}/edit/contacts/{first['_id']}"
+    remove = f"/admin/casefile/{case.pk}/remove/contacts/{first['_id']}"
+    worker_form = [(k, "Worker's note" if k == "note" else v)
+                   for k, v in browser_submission(text(worker.get(change)), "task-form")]
+    removal = browser_submission(text(manager.get(remove)), "task-form")
+    assert manager.post(remove, data=MultiDict(removal)).status_code == 302
+    response = worker.post(change, data=MultiDict(worker_form))
+    assert response.status_code == 302 and response.location.endswith(page_url(case))
+    assert "this contact is no longer in the case file of E4E-T0001" in text(worker.get(response.location))
+    # Removing it a second time does nothing either.
+    response = manager.post(remove, data=MultiDict(removal))
+    assert response.status_code == 302
+    assert "no longer in the case file" in text(manager.get(response.location))
+    assert raw(case)["contacts"] == [second]
+
+
+def test_removing_an_item_someone_changed_meanwhile_is_refused_until_seen(login, users):
+    case = _case_with_items(users)
+    first = raw(case)["contacts"][0]
+    worker, manager = login("worker"), login("manager")
+    change = f"/admin/casefile/{case.pk}/edit/contacts/{first['_id']}"
+    remove = f"/admin/casefile/{case.pk}/remove/contacts/{first['_id']}"
+    removal = browser_submission(text(manager.get(remove)), "task-form")
+    worker_form = [(k, "Worker's note" if k == "note" else v)
+                   for k, v in browser_submission(text(worker.get(change)), "task-form")]
+    assert worker.post(change, data=MultiDict(worker_form)).status_code == 302
+    response = manager.post(remove, data=MultiDict(removal))
+    assert response.status_code == 200 and "changed by someone else after you opened it" in text(response)
+    assert "Worker&#39;s note" in text(response) or "Worker's note" in text(response)
+    assert len(raw(case)["contacts"]) == 2
+    # Having seen the change, the manager removes it on purpose.
+    assert manager.post(remove, data=MultiDict(browser_submission(text(response), "task-form"))).status_code == 302
+    assert len(raw(case)["contacts"]) == 1
+
+
 def test_removing_an_item_pulls_only_it_and_is_audited(login, users):
     case = _case_with_items(users)
     first, second = raw(case)["contacts"]
@@ -282,7 +321,12 @@ def test_who_offers_active_staff_only_and_refuses_anyone_else(login, users, part
     assert raw(case)[part.name][0][writes.item_class(part.name)._fields[part.staff_field].db_field] == users["worker"].pk
 
 
-def test_case_owner_is_a_worker_or_manager_and_a_forged_owner_is_refused(login, users):
+def test_case_owner_is_a_worker_or_manager_and_a_forged_owner_is_refused(app, login, users):
+    from admin_app.security import datastore
+
+    with app.app_context():
+        left = datastore.create_user(email="left@test.e4e", name="Left Worker", password="x" * 20, roles=["worker"],
+                                     active=False)
     case = new_client("E4E-T0001", worker=users["worker"])
     manager = login("manager")
     url = f"/admin/client/edit/?id={case.pk}"
@@ -290,9 +334,11 @@ def test_case_owner_is_a_worker_or_manager_and_a_forged_owner_is_refused(login, 
     owners = page.split('name="worker"')[1].split("</select>")[0]
     assert str(users["worker2"].pk) in owners and str(users["manager"].pk) in owners
     assert str(users["evaluator"].pk) not in owners and str(users["admin_staff"].pk) not in owners
-    form = [(k, str(users["evaluator"].pk) if k == "worker" else v) for k, v in browser_submission(page)]
-    response = manager.post(url, data=MultiDict(form))
-    assert response.status_code == 200 and "Choose one of the options in the list" in text(response)
+    assert str(left.pk) not in owners
+    for forged in (users["evaluator"].pk, users["admin_staff"].pk, left.pk):
+        form = [(k, str(forged) if k == "worker" else v) for k, v in browser_submission(page)]
+        response = manager.post(url, data=MultiDict(form))
+        assert response.status_code == 200 and "Choose one of the options in the list" in text(response), forged
     assert raw(case)["worker"] == users["worker"].pk
 
 
@@ -374,8 +420,13 @@ def test_a_worker_cannot_reach_another_workers_case_file_by_url(login, users):
         assert worker.get(url).status_code == 404, url
         if url.endswith("/"):
             continue  # the page itself takes no POST
-        assert worker.post(url, data={**contact_data(users["worker"]), "csrf_token": token, "status": "closed",
-                                      "reason": "x"}).status_code == 404, url
+        response = worker.post(url, data={**contact_data(users["worker"]), "csrf_token": token, "status": "closed",
+                                          "reason": "x"})
+        if url.startswith(f"/admin/casefile/{mine.pk}/"):
+            # On my own case file a save of an item that is not there says so and changes nothing.
+            assert response.status_code == 302 and response.location.endswith(page_url(mine)), url
+        else:
+            assert response.status_code == 404, url
     assert raw(theirs) == before
     assert worker.get(f"/admin/casefile/{theirs.pk}/add/no_such_part").status_code == 404
     # Each attempt is on record: who asked for which case file.
@@ -412,7 +463,11 @@ def test_no_task_reaches_another_workers_case_file_by_url_even_with_every_task_p
               "seen": "", "written_report_date": TODAY.isoformat(), "end_date": TODAY.isoformat()}
     for url in urls:
         assert worker.get(url).status_code == 404, url
-        assert worker.post(url, data=posted).status_code == 404, url
+        response = worker.post(url, data=posted)
+        if url.startswith(f"/admin/casefile/{mine.pk}/"):
+            assert response.status_code == 302 and response.location.endswith(page_url(mine)), url
+        else:
+            assert response.status_code == 404, url
     assert raw(theirs) == before
     assert raw(mine).get("contacts", []) == []
     assert AuditEvent.objects(action="not_found", actor=users["worker"].email).count() >= len(urls)
