@@ -122,6 +122,8 @@ def test_a_worker_moves_their_case_on_and_the_history_records_who_when_why(login
     assert response.status_code == 302
     response = post(worker, url, {"status": "assessed", "reason": ""})
     assert response.status_code == 200 and "tick “correction”" in text(response)
+    response = post(worker, url, {"status": "closed", "reason": ""})
+    assert response.status_code == 200 and "Say why the case is closed" in text(response)
     response = post(worker, url, {"status": "assessed", "reason": "Profile not started yet", "correction": "y"})
     assert response.status_code == 302
     case.reload()

@@ -65,6 +65,8 @@ def status_change_errors(current: str, new: str | None, decision: str | None, re
         return [(("reason",), "Say what the correction puts right.")]
     if current == "closed" and not reason:
         return [(("reason",), "Say why the case is re-opened.")]
+    if new == "closed" and not reason:
+        return [(("reason",), "Say why the case is closed (for example moved away, or no longer taking part).")]
     if len(reason) > MAX_REASON:
         return [(("reason",), f"Keep the reason to {MAX_REASON} characters.")]
     return []

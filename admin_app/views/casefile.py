@@ -184,7 +184,7 @@ class StatusForm(FlaskForm):
     # Any value is checked by the status machine, which says why a status is not open to this case.
     status = SelectField("New status", validate_choice=False,
                          validators=[DataRequired(message="Choose the new status.")])
-    reason = TextAreaField("Why", description="For a re-opening or a correction this is required",
+    reason = TextAreaField("Why", description="Required to close or re-open a case, and for a correction",
                            filters=[lambda v: (v or "").strip() or None])
     correction = BooleanField("This corrects an earlier status that was wrong",
                               description="The earlier entry stays in the history; this one says it corrects it")
