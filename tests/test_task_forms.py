@@ -58,6 +58,25 @@ def test_contact_form_starts_with_today_and_the_signed_in_worker(login, users):
     assert re.search(r'<option selected value="__None">Choose', page)
 
 
+@pytest.mark.parametrize("part", PARTS, ids=lambda p: p.name)
+def test_every_choice_on_a_task_form_offers_a_blank_and_nothing_is_chosen_for_the_person(login, users, part):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    page = text(login("worker").get(f"/admin/casefile/{case.pk}/add/{part.name}"))
+    selects = re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S)
+    for name, options in selects:
+        values = re.findall(r'<option[^>]*value="([^"]*)"', options)
+        assert values[0] in ("", "__None"), (name, values[:3])
+        chosen = re.findall(r'<option[^>]*selected[^>]*value="([^"]*)"|<option[^>]*value="([^"]*)"[^>]*selected', options)
+        chosen = [a or b for a, b in chosen]
+        # Chosen: the signed-in member of staff, or the default the record declares (a new goal is open).
+        default = writes.item_class(part.name)._fields[name].default
+        expected = [str(users["worker"].pk)] if name == part.staff_field else [default] if default else [values[0]]
+        assert chosen in (expected, [] if name != part.staff_field and not default else expected), (name, chosen)
+    if part.date_field:
+        assert f'name="{part.date_field}" type="date" value="{TODAY.isoformat()}"' in page \
+            or re.search(rf'name="{part.date_field}"[^>]*value="{TODAY.isoformat()}"', page)
+
+
 def test_worker_records_a_contact_and_is_back_on_the_case_file(login, users):
     case = new_client("E4E-T0001", worker=users["worker"])
     worker = login("worker")
