@@ -227,6 +227,8 @@ def requests_for(http, pk, contact_id, worker_id):
         ("contact form POST (adds one)", new_contact, lambda data: http.post(add, data=data)),
         ("contact change form GET", nothing, lambda _: http.get(change)),
         ("contact change POST (note)", changed_contact, lambda data: http.post(change, data=data)),
+        ("outcome form GET", nothing, lambda _: http.get(f"/admin/casefile/{pk}/add/outcomes")),
+        ("status form GET", nothing, lambda _: http.get(f"/admin/casefile/{pk}/add/status_history")),
         ("whole-file edit form GET", nothing, lambda _: http.get(f"/admin/client/edit/?id={pk}")),
     ]
 

@@ -1,10 +1,15 @@
 """Deciding referrals and changing status through the case-file page: who may, what is recorded, what is refused."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
-from admin_app.models import Client
+import pytest
+
+from admin_app.casework import status as machine
+from admin_app.models import AuditEvent, Client
 from admin_app.models.case_file import Referral
+from admin_app.vocabulary import CASE_STATUSES
 from tests.conftest import csrf_token, new_client
 
 TODAY = date.today()
@@ -47,6 +52,9 @@ def test_a_manager_accepts_a_referral_and_the_decider_is_recorded(login, users):
     assert "rejection_reason" not in raw["referral"] and "rationale" not in raw["referral"]
     assert raw["status"] == "assessed" and raw["status_history"][-1]["status"] == "assessed"
     assert raw["status_history"][-1]["by"] == users["manager"].email
+    event = AuditEvent.objects(action="update", record_id=str(case.pk)).order_by("-at").first()
+    assert event.actor == users["manager"].email and "referral accepted" in event.summary
+    assert {"field": "status", "old": "referred", "new": "assessed"} in event.changes
 
 
 def test_a_rejection_needs_its_reason_and_closes_the_case(login, users):
@@ -73,10 +81,35 @@ def test_a_rejection_needs_its_reason_and_closes_the_case(login, users):
 def test_a_case_with_an_undecided_referral_cannot_be_put_in_work(login, users):
     case = pending_case(users)
     manager = login("manager")
-    response = post(manager, f"/admin/casefile/{case.pk}/add/status_history", {"status": "in_work", "reason": "got a job"})
-    assert response.status_code == 200
+    url = f"/admin/casefile/{case.pk}/add/status_history"
+    assert "has not been decided yet" in text(manager.get(url, follow_redirects=True))
+    for status in ("in_work", "active", "assessed", "closed"):
+        response = post(manager, url, {"status": status, "reason": "got a job", "correction": "y"})
+        assert response.status_code == 200 and "has not been decided yet" in text(response), status
     case.reload()
     assert case.status == "referred" and len(case.status_history) == 0
+
+
+@pytest.mark.parametrize("current", [s for s, _ in CASE_STATUSES if s != "referred"])
+def test_every_status_change_through_the_form_is_made_or_refused_as_the_status_machine_says(login, users, current):
+    """For an accepted referral: each move the machine allows is recorded; every other is refused, saying why."""
+    case = new_client("E4E-S0001", worker=users["worker"], status=current)
+    worker = login("worker")
+    url = f"/admin/casefile/{case.pk}/add/status_history"
+    offered = machine.next_statuses(current, "accepted")
+    page = text(worker.get(url)).split('name="status"')[1].split("</select>")[0]
+    for new in [s for s, _ in CASE_STATUSES] + ["nonsense"]:
+        Client.objects(pk=case.pk).update(set__status=current, set__status_history=[])
+        response = post(worker, url, {"status": new, "reason": "Back in touch"})
+        stored = Client._get_collection().find_one({"_id": case.pk})
+        if new in offered:
+            assert response.status_code == 302 and f'value="{new}"' in page, new
+            assert stored["status"] == new and [h["status"] for h in stored["status_history"]] == [new]
+        else:
+            assert response.status_code == 200, new
+            assert re.search(r"cannot go straight|already has this status|Choose one of the statuses|"
+                             r"has not been decided", text(response)), new
+            assert stored["status"] == current and stored.get("status_history", []) == [], new
 
 
 def test_a_worker_moves_their_case_on_and_the_history_records_who_when_why(login, users):
@@ -89,6 +122,8 @@ def test_a_worker_moves_their_case_on_and_the_history_records_who_when_why(login
     assert response.status_code == 302
     response = post(worker, url, {"status": "assessed", "reason": ""})
     assert response.status_code == 200 and "tick “correction”" in text(response)
+    response = post(worker, url, {"status": "closed", "reason": ""})
+    assert response.status_code == 200 and "Say why the case is closed" in text(response)
     response = post(worker, url, {"status": "assessed", "reason": "Profile not started yet", "correction": "y"})
     assert response.status_code == 302
     case.reload()
@@ -96,6 +131,8 @@ def test_a_worker_moves_their_case_on_and_the_history_records_who_when_why(login
         ("active", users["worker"].email, "Vocational profile started", False),
         ("assessed", users["worker"].email, "Profile not started yet", True)]
     assert all(h.date == TODAY for h in case.status_history)
+    event = AuditEvent.objects(action="update", record_id=str(case.pk)).order_by("-at").first()
+    assert {"field": "status", "old": "active", "new": "assessed"} in event.changes
 
 
 def test_a_status_change_made_meanwhile_makes_the_later_one_miss(login, users):
@@ -105,8 +142,8 @@ def test_a_status_change_made_meanwhile_makes_the_later_one_miss(login, users):
     worker_token = csrf_token(worker, url)
     assert post(manager, url, {"status": "closed", "reason": "Moved away"}).status_code == 302
     response = worker.post(url, data={"status": "in_work", "reason": "", "csrf_token": worker_token})
-    assert case.reload().status == "closed"
-    assert response.status_code in (200, 302) and len(case.status_history) == 1
+    assert case.reload().status == "closed" and len(case.status_history) == 1
+    assert response.status_code == 200 and "cannot go straight from closed to in work" in text(response)
 
 
 def test_reopening_respects_the_workers_cap(login, users):

@@ -8,10 +8,11 @@ import pytest
 from bson import ObjectId
 from werkzeug.datastructures import MultiDict
 
+from admin_app.casework import writes
 from admin_app.casework.parts import PARTS
 from admin_app.crypto import decrypt
 from admin_app.models import AuditEvent, Client
-from admin_app.models.case_file import Contact, Outcome, PlanGoal
+from admin_app.models.case_file import Contact, Outcome, PlanGoal, Referral
 from tests.conftest import csrf_token, new_client
 from tests.forms import browser_submission
 from tests.samples import sample_item
@@ -55,6 +56,25 @@ def test_contact_form_starts_with_today_and_the_signed_in_worker(login, users):
     assert 'name="minutes-hours"' in page and 'name="minutes-minutes"' in page
     # Nothing is chosen for the person: the mode starts blank.
     assert re.search(r'<option selected value="__None">Choose', page)
+
+
+@pytest.mark.parametrize("part", PARTS, ids=lambda p: p.name)
+def test_every_choice_on_a_task_form_offers_a_blank_and_nothing_is_chosen_for_the_person(login, users, part):
+    case = new_client("E4E-T0001", worker=users["worker"])
+    page = text(login("worker").get(f"/admin/casefile/{case.pk}/add/{part.name}"))
+    selects = re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S)
+    for name, options in selects:
+        values = re.findall(r'<option[^>]*value="([^"]*)"', options)
+        assert values[0] in ("", "__None"), (name, values[:3])
+        chosen = re.findall(r'<option[^>]*selected[^>]*value="([^"]*)"|<option[^>]*value="([^"]*)"[^>]*selected', options)
+        chosen = [a or b for a, b in chosen]
+        # Chosen: the signed-in member of staff, or the default the record declares (a new goal is open).
+        default = writes.item_class(part.name)._fields[name].default
+        expected = [str(users["worker"].pk)] if name == part.staff_field else [default] if default else [values[0]]
+        assert chosen in (expected, [] if name != part.staff_field and not default else expected), (name, chosen)
+    if part.date_field:
+        assert f'name="{part.date_field}" type="date" value="{TODAY.isoformat()}"' in page \
+            or re.search(rf'name="{part.date_field}"[^>]*value="{TODAY.isoformat()}"', page)
 
 
 def test_worker_records_a_contact_and_is_back_on_the_case_file(login, users):
@@ -175,6 +195,45 @@ def test_two_people_changing_the_same_item_the_later_save_is_refused_with_its_in
     assert decrypt(raw(case)["contacts"][1]["note"]) == "Worker's note"
 
 
+def test_saving_or_removing_an_item_someone_removed_meanwhile_says_so_and_saves_nothing(login, users):
+    case = _case_with_items(users)
+    first, second = raw(case)["contacts"]
+    worker, manager = login("worker"), login("manager")
+    change = f"/admin/casefile/{case.pk}/edit/contacts/{first['_id']}"
+    remove = f"/admin/casefile/{case.pk}/remove/contacts/{first['_id']}"
+    worker_form = [(k, "Worker's note" if k == "note" else v)
+                   for k, v in browser_submission(text(worker.get(change)), "task-form")]
+    removal = browser_submission(text(manager.get(remove)), "task-form")
+    assert manager.post(remove, data=MultiDict(removal)).status_code == 302
+    response = worker.post(change, data=MultiDict(worker_form))
+    assert response.status_code == 302 and response.location.endswith(page_url(case))
+    assert "this contact is no longer in the case file of E4E-T0001" in text(worker.get(response.location))
+    # Removing it a second time does nothing either.
+    response = manager.post(remove, data=MultiDict(removal))
+    assert response.status_code == 302
+    assert "no longer in the case file" in text(manager.get(response.location))
+    assert raw(case)["contacts"] == [second]
+
+
+def test_removing_an_item_someone_changed_meanwhile_is_refused_until_seen(login, users):
+    case = _case_with_items(users)
+    first = raw(case)["contacts"][0]
+    worker, manager = login("worker"), login("manager")
+    change = f"/admin/casefile/{case.pk}/edit/contacts/{first['_id']}"
+    remove = f"/admin/casefile/{case.pk}/remove/contacts/{first['_id']}"
+    removal = browser_submission(text(manager.get(remove)), "task-form")
+    worker_form = [(k, "Worker's note" if k == "note" else v)
+                   for k, v in browser_submission(text(worker.get(change)), "task-form")]
+    assert worker.post(change, data=MultiDict(worker_form)).status_code == 302
+    response = manager.post(remove, data=MultiDict(removal))
+    assert response.status_code == 200 and "changed by someone else after you opened it" in text(response)
+    assert "Worker&#39;s note" in text(response) or "Worker's note" in text(response)
+    assert len(raw(case)["contacts"]) == 2
+    # Having seen the change, the manager removes it on purpose.
+    assert manager.post(remove, data=MultiDict(browser_submission(text(response), "task-form"))).status_code == 302
+    assert len(raw(case)["contacts"]) == 1
+
+
 def test_removing_an_item_pulls_only_it_and_is_audited(login, users):
     case = _case_with_items(users)
     first, second = raw(case)["contacts"]
@@ -255,25 +314,38 @@ def test_items_stored_without_ids_get_them_without_losing_anything(login, users)
 
 # --- pickers --------------------------------------------------------------------------------------
 
-def test_who_offers_active_staff_only_and_refuses_anyone_else(login, users):
+@pytest.mark.parametrize("part", [p for p in PARTS if p.staff_field], ids=lambda p: f"{p.name}.{p.staff_field}")
+def test_who_offers_active_staff_only_and_refuses_anyone_else(login, users, part):
+    """Contact "Who", assessor and author: active staff only, and a forged value is refused."""
     case = new_client("E4E-T0001", worker=users["worker"])
     users["worker2"].active = False
     users["worker2"].save()
-    page = text(login("worker").get(f"/admin/casefile/{case.pk}/add/contacts"))
-    who = page.split('name="staff"')[1].split("</select>")[0]
+    worker = login("worker")
+    url = f"/admin/casefile/{case.pk}/add/{part.name}"
+    page = text(worker.get(url))
+    who = page.split(f'name="{part.staff_field}"')[1].split("</select>")[0]
     for role in ("worker", "manager", "admin_staff"):
         assert str(users[role].pk) in who
     for role in ("evaluator", "commissioner", "grant_panel", "worker2"):
         assert str(users[role].pk) not in who
-    worker = login("worker")
-    url = f"/admin/casefile/{case.pk}/add/contacts"
+    filled = dict(browser_submission(page, "task-form"))
+    filled.update({**contact_data(users["worker"]), "kind": "individual", "level": "low", "text": "Calm today",
+                   "progress": "Two interviews", "purpose": "job_development"})
     for forged in (str(users["evaluator"].pk), str(users["worker2"].pk), str(ObjectId()), "not-an-id", "{'$ne': 1}"):
-        response = submit(worker, url, contact_data(users["worker"], staff=forged))
+        response = worker.post(url, data={**filled, part.staff_field: forged})
         assert response.status_code == 200 and "Choose one of the options in the list" in text(response), forged
-    assert raw(case).get("contacts", []) == []
+    assert raw(case).get(part.name, []) == []
+    # The same form with the signed-in worker saves.
+    assert worker.post(url, data={**filled, part.staff_field: str(users["worker"].pk)}).status_code == 302
+    assert raw(case)[part.name][0][writes.item_class(part.name)._fields[part.staff_field].db_field] == users["worker"].pk
 
 
-def test_case_owner_is_a_worker_or_manager_and_a_forged_owner_is_refused(login, users):
+def test_case_owner_is_a_worker_or_manager_and_a_forged_owner_is_refused(app, login, users):
+    from admin_app.security import datastore
+
+    with app.app_context():
+        left = datastore.create_user(email="left@test.e4e", name="Left Worker", password="x" * 20, roles=["worker"],
+                                     active=False)
     case = new_client("E4E-T0001", worker=users["worker"])
     manager = login("manager")
     url = f"/admin/client/edit/?id={case.pk}"
@@ -281,9 +353,11 @@ def test_case_owner_is_a_worker_or_manager_and_a_forged_owner_is_refused(login, 
     owners = page.split('name="worker"')[1].split("</select>")[0]
     assert str(users["worker2"].pk) in owners and str(users["manager"].pk) in owners
     assert str(users["evaluator"].pk) not in owners and str(users["admin_staff"].pk) not in owners
-    form = [(k, str(users["evaluator"].pk) if k == "worker" else v) for k, v in browser_submission(page)]
-    response = manager.post(url, data=MultiDict(form))
-    assert response.status_code == 200 and "Choose one of the options in the list" in text(response)
+    assert str(left.pk) not in owners
+    for forged in (users["evaluator"].pk, users["admin_staff"].pk, left.pk):
+        form = [(k, str(forged) if k == "worker" else v) for k, v in browser_submission(page)]
+        response = manager.post(url, data=MultiDict(form))
+        assert response.status_code == 200 and "Choose one of the options in the list" in text(response), forged
     assert raw(case)["worker"] == users["worker"].pk
 
 
@@ -365,13 +439,75 @@ def test_a_worker_cannot_reach_another_workers_case_file_by_url(login, users):
         assert worker.get(url).status_code == 404, url
         if url.endswith("/"):
             continue  # the page itself takes no POST
-        assert worker.post(url, data={**contact_data(users["worker"]), "csrf_token": token, "status": "closed",
-                                      "reason": "x"}).status_code == 404, url
+        response = worker.post(url, data={**contact_data(users["worker"]), "csrf_token": token, "status": "closed",
+                                          "reason": "x"})
+        if url.startswith(f"/admin/casefile/{mine.pk}/"):
+            # On my own case file a save of an item that is not there says so and changes nothing.
+            assert response.status_code == 302 and response.location.endswith(page_url(mine)), url
+        else:
+            assert response.status_code == 404, url
     assert raw(theirs) == before
     assert worker.get(f"/admin/casefile/{theirs.pk}/add/no_such_part").status_code == 404
     # Each attempt is on record: who asked for which case file.
     probes = AuditEvent.objects(action="not_found", actor=users["worker"].email, collection="clients")
     assert probes.filter(record_id=str(theirs.pk)).count() >= 3
+
+
+def test_no_task_reaches_another_workers_case_file_by_url_even_with_every_task_permission(login, users):
+    """Every part's add, change, follow-up and remove address, and the status and referral forms: another
+    caseload's case file is "not found" however the address is put together, and nothing changes."""
+    from admin_app.casework.parts import DECIDE_PERMISSION, STATUS_PERMISSION, permission_labels
+    from admin_app.models import Role
+
+    Role.objects(name="worker").update_one(add_to_set__permissions=list(permission_labels()))
+    theirs = new_client("E4E-T0002", worker=users["worker2"], status="referred",
+                        referral=Referral(date=TODAY - timedelta(days=10), source="probation", cohort="convicted"),
+                        **{p.name: [sample_item(p.name, users["worker2"], TODAY)] for p in PARTS})
+    mine = new_client("E4E-T0001", worker=users["worker"])
+    before = raw(theirs)
+    worker = login("worker")
+    token = csrf_token(worker, "/admin/")
+    urls = [f"/admin/casefile/{theirs.pk}/add/status_history", f"/admin/casefile/{theirs.pk}/referral"]
+    for part in PARTS:
+        item_id = before[part.name][0]["_id"]
+        urls += [f"/admin/casefile/{theirs.pk}/add/{part.name}",
+                 f"/admin/casefile/{theirs.pk}/edit/{part.name}/{item_id}",
+                 f"/admin/casefile/{theirs.pk}/remove/{part.name}/{item_id}",
+                 # Their item through my own case file's address.
+                 f"/admin/casefile/{mine.pk}/edit/{part.name}/{item_id}",
+                 f"/admin/casefile/{mine.pk}/remove/{part.name}/{item_id}"]
+        urls += [f"/admin/casefile/{theirs.pk}/edit/{part.name}/{item_id}?step={step.name}" for step in part.follow_ups]
+    posted = {**contact_data(users["worker"]), "csrf_token": token, "status": "closed", "reason": "x",
+              "decision": "rejected", "decision_date": TODAY.isoformat(), "rejection_reason": "other", "rationale": "x",
+              "seen": "", "written_report_date": TODAY.isoformat(), "end_date": TODAY.isoformat()}
+    for url in urls:
+        assert worker.get(url).status_code == 404, url
+        response = worker.post(url, data=posted)
+        if url.startswith(f"/admin/casefile/{mine.pk}/"):
+            assert response.status_code == 302 and response.location.endswith(page_url(mine)), url
+        else:
+            assert response.status_code == 404, url
+    assert raw(theirs) == before
+    assert raw(mine).get("contacts", []) == []
+    assert AuditEvent.objects(action="not_found", actor=users["worker"].email).count() >= len(urls)
+    # The same permissions do reach the worker's own case file.
+    assert worker.get(f"/admin/casefile/{mine.pk}/add/contacts").status_code == 200
+    assert {STATUS_PERMISSION, DECIDE_PERMISSION} <= set(Role.objects.get(name="worker").permissions)
+
+
+def test_two_people_changing_different_items_at_once_keep_both_changes(login, users):
+    case = _case_with_items(users)
+    first, second = raw(case)["contacts"]
+    worker, manager = login("worker"), login("manager")
+    first_url = f"/admin/casefile/{case.pk}/edit/contacts/{first['_id']}"
+    second_url = f"/admin/casefile/{case.pk}/edit/contacts/{second['_id']}"
+    worker_form = browser_submission(text(worker.get(first_url)), "task-form")
+    manager_form = browser_submission(text(manager.get(second_url)), "task-form")
+    worker_form = [(k, "Worker's note" if k == "note" else v) for k, v in worker_form]
+    manager_form = [(k, "Manager's note" if k == "note" else v) for k, v in manager_form]
+    assert worker.post(first_url, data=MultiDict(worker_form)).status_code == 302
+    assert manager.post(second_url, data=MultiDict(manager_form)).status_code == 302
+    assert [decrypt(c["note"]) for c in raw(case)["contacts"]] == ["Worker's note", "Manager's note"]
 
 
 def test_status_history_has_no_change_or_remove_form(login, users):

@@ -50,6 +50,8 @@ def status_change_errors(current: str, new: str | None, decision: str | None, re
     reason = (reason or "").strip()
     if not new:
         return [(("status",), "Choose the new status.")]
+    if new not in TRANSITIONS:
+        return [(("status",), "Choose one of the statuses in the list.")]
     if new == current:
         return [(("status",), "The case already has this status.")]
     if new not in next_statuses(current, decision, correction):
@@ -63,6 +65,8 @@ def status_change_errors(current: str, new: str | None, decision: str | None, re
         return [(("reason",), "Say what the correction puts right.")]
     if current == "closed" and not reason:
         return [(("reason",), "Say why the case is re-opened.")]
+    if new == "closed" and not reason:
+        return [(("reason",), "Say why the case is closed (for example moved away, or no longer taking part).")]
     if len(reason) > MAX_REASON:
         return [(("reason",), f"Keep the reason to {MAX_REASON} characters.")]
     return []

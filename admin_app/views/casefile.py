@@ -181,8 +181,10 @@ class SeenForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("New status", validators=[DataRequired(message="Choose the new status.")])
-    reason = TextAreaField("Why", description="For a re-opening or a correction this is required",
+    # Any value is checked by the status machine, which says why a status is not open to this case.
+    status = SelectField("New status", validate_choice=False,
+                         validators=[DataRequired(message="Choose the new status.")])
+    reason = TextAreaField("Why", description="Required to close or re-open a case, and for a correction",
                            filters=[lambda v: (v or "").strip() or None])
     correction = BooleanField("This corrects an earlier status that was wrong",
                               description="The earlier entry stays in the history; this one says it corrects it")
@@ -294,6 +296,17 @@ class CaseFileView(BaseView):
         # Out of scope and not there look the same to the user: nothing is disclosed. Both are audited.
         note_probe("not_found", "clients", (id or "")[:80], f"not found: {request.method} {request.path[:200]}")
         abort(404)
+
+    def _item_gone(self, id, part: Part):
+        """The item is not in this case file. A save (someone removed the item while this person had it open)
+        goes back to the case file with a message; anything else, or a case file out of reach, is not found."""
+        if request.method != "POST":
+            self._not_found(id)
+        client = self._client(id, "reference")
+        note_probe("not_found", "clients", str(client.pk), f"item gone: {request.method} {request.path[:200]}")
+        flash(f"Nothing was saved: this {part.item} is no longer in the case file of {client.reference}. "
+              "Someone may have removed it after you opened it.", "error")
+        abort(redirect(self._page_url(client.pk)))
 
     def _client(self, id, *fields, break_glass: bool = False):
         """The case file (or only some of its fields) if the user may reach it; 404 otherwise. With `break_glass`
@@ -414,7 +427,7 @@ class CaseFileView(BaseView):
             abort(404)
         loaded = writes.load_item(id, part, item_id, self._scope())
         if loaded is None:
-            self._not_found(id)
+            self._item_gone(id, declared)
         raw, reference = loaded
         client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
         item = writes.as_item(part, raw)
@@ -458,7 +471,7 @@ class CaseFileView(BaseView):
         declared = part_named(part)
         loaded = writes.load_item(id, part, item_id, self._scope())
         if loaded is None:
-            self._not_found(id)
+            self._item_gone(id, declared)
         raw, reference = loaded
         client = self._client(id, "reference", "first_name", "last_name", "status", "worker")
         seen = SeenForm(request.form if request.method == "POST" else None)

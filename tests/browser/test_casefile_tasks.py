@@ -81,6 +81,7 @@ def test_worker_opens_their_clients_case_file_page_from_the_client_list(app, use
         row.find_element(By.CSS_SELECTOR, "a .fa-eye, a[title='View Record']").click()
     on_case_file_page(screen, case_file)
     assert driver.find_element(By.TAG_NAME, "h1").text.startswith("E4E-C0001")
+    assert driver.title.startswith("Case file E4E-C0001")
     assert screen.console_errors() == []
 
 

@@ -21,7 +21,13 @@ TODAY = date(2026, 11, 29)
     ("in_business", "in_work"), ("in_business", "active"), ("in_business", "closed"),
 ])
 def test_ordinary_moves_of_an_accepted_case_are_allowed(current, new):
-    assert machine.status_change_errors(current, new, "accepted", reason=None) == []
+    assert machine.status_change_errors(current, new, "accepted", reason="Moved away" if new == "closed" else None) == []
+
+
+@pytest.mark.parametrize("current", ["assessed", "active", "in_work", "in_business"])
+def test_closing_a_case_needs_a_reason(current):
+    assert machine.status_change_errors(current, "closed", "accepted", reason="  ") == [
+        (("reason",), "Say why the case is closed (for example moved away, or no longer taking part).")]
 
 
 @pytest.mark.parametrize("current, new, message", [
