@@ -127,14 +127,22 @@ def _idle_timeout():
     client = CLIENT_ROLE in current_user.role_names
     # A client's session is shorter: their phone may be shared or lost.
     minutes = min(settings.session_idle_minutes, CLIENT_IDLE_MINUTES) if client else settings.session_idle_minutes
-    # No last_seen means the session was restored from a remember-me cookie: that needs a sign-in too.
-    if last is None or now - last > minutes * 60:
-        audit.record("logout", collection="users", record_id=current_user.pk, summary="signed out after idle timeout")
+    signed_in_at = session.get("signed_in_at")
+    # No last_seen means the session was restored from a remember-me cookie: that needs a sign-in too. However
+    # active, a session ends SESSION_MAX_HOURS after its sign-in (a session from before that rule, at once).
+    idle = last is None or now - last > minutes * 60
+    too_old = signed_in_at is None or now - signed_in_at > settings.session_max_hours * 3600
+    if idle or too_old:
+        why = "idle timeout" if idle else f"{settings.session_max_hours} hours since sign-in"
+        audit.record("logout", collection="users", record_id=current_user.pk, summary=f"signed out after {why}")
         logout_user()
         session.pop("last_seen", None)
+        session.pop("signed_in_at", None)
         if client:
             return redirect(url_for("client_space.sign_in"))
-        flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+        flash("You were signed out after a period of inactivity. Please sign in again." if idle else
+              f"You were signed out: a session lasts at most {settings.session_max_hours} hours. Please sign in again.",
+              "info")
         return redirect(url_for("security.login", next=request.full_path if request.method == "GET" else None))
     session["last_seen"] = now
     return None
@@ -186,7 +194,7 @@ def _audit_failed_login(response):
 
 
 def _on_login(sender, user, **kwargs):
-    session["last_seen"] = datetime.now(timezone.utc).timestamp()
+    session["last_seen"] = session["signed_in_at"] = datetime.now(timezone.utc).timestamp()
     audit.record("login", collection="users", record_id=user.pk, summary=f"{user.email} signed in", actor=user.email)
 
 
@@ -219,6 +227,16 @@ def sign_in_address(email: str) -> str:
         return current_app.extensions["security"].mail_util.normalize(email)
     except EmailValidateException as exc:
         raise ValueError(exc.msg) from None
+
+
+def password_problems(password: str, **about) -> list[str]:
+    """What Flask-Security's password policy (length, common and guessable passwords) finds wrong with a
+    password someone is setting; `about` gives the account's own words (email, name), which make a poor password."""
+    from flask import current_app
+
+    problems, _ = current_app.extensions["security"].password_util.validate(
+        password, True, **{key: value for key, value in about.items() if value})
+    return list(problems or [])
 
 
 def _settings():
