@@ -46,3 +46,13 @@ def test_a_hostile_id_is_audited_cut_to_size_and_answered_with_not_found(app, us
     worker = login("worker")
     assert worker.get("/admin/client/details/?id=" + "A" * 5000, follow_redirects=True).status_code == 404
     assert len(AuditEvent.objects(action="not_found").first().record_id) == 80
+
+
+def test_a_grant_bid_for_or_on_another_workers_case_file_is_audited(app, users, login):
+    theirs = new_client("E4E-P0004", worker=users["worker2"])
+    worker = login("worker")
+    assert worker.get(f"/admin/grantbid/new/?client={theirs.pk}", environ_base={"REMOTE_ADDR": "10.9.9.8"}).status_code == 404
+    event = AuditEvent.objects(action="not_found").first()
+    assert (event.actor, event.record_id, event.ip) == ("worker@test.e4e", str(theirs.pk), "10.9.9.8")
+    assert worker.get("/admin/grantbid/details/?bid=GB-NOT-THEIRS").status_code == 404
+    assert AuditEvent.objects(action="not_found", record_id="GB-NOT-THEIRS", actor="worker@test.e4e").count() == 1
