@@ -319,3 +319,17 @@ def test_no_page_may_be_stored_by_a_browser_or_proxy(app, login):
 
 def test_the_sign_in_form_offers_no_remember_me(app):
     assert 'name="remember"' not in app.test_client().get("/login").get_data(as_text=True)
+
+
+def test_a_second_factor_code_works_only_once(make_app):
+    app = _throttled_app(make_app)
+    factory, secret = _with_authenticator(app, "target@test.e4e")
+    with app.app_context():
+        code = factory.generate_totp_password(secret)
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        assert _sign_in_from(browser, "10.0.6.1", "target@test.e4e", PASSWORD).location.startswith("/tf-validate")
+    response = first.post("/tf-validate", data={"code": code, "csrf_token": csrf_token(first, "/tf-validate")})
+    assert response.status_code == 302 and first.get("/admin/client/").status_code == 200
+    response = second.post("/tf-validate", data={"code": code, "csrf_token": csrf_token(second, "/tf-validate")})
+    assert response.status_code == 200 and second.get("/admin/client/").status_code == 302
