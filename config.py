@@ -92,6 +92,9 @@ class Settings:
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": production,
+            # Over HTTPS the "__Host-" prefix binds the cookies to this host: no subdomain can set or read them.
+            "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+            "REMEMBER_COOKIE_NAME": "__Host-remember_token" if production else "remember_token",
             "REMEMBER_COOKIE_SECURE": production,
             "REMEMBER_COOKIE_HTTPONLY": True,
             "REMEMBER_COOKIE_SAMESITE": "Lax",

@@ -310,6 +310,16 @@ def test_session_cookies_are_http_only_same_site_and_secure_in_production(app, m
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_HTTPONLY"] and config["REMEMBER_COOKIE_HTTPONLY"]
     assert config["SESSION_COOKIE_SAMESITE"] == config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+    assert config["SESSION_COOKIE_NAME"].startswith("__Host-") and config["REMEMBER_COOKIE_NAME"].startswith("__Host-")
+    assert not config.get("SESSION_COOKIE_DOMAIN") and config.get("SESSION_COOKIE_PATH", "/") == "/"
+
+
+def test_a_production_session_cookie_is_secure_and_bound_to_the_host(make_app, users):
+    app = make_app(embedded=False, app_env="production")
+    response = app.test_client().get("/login", base_url="https://e4e.example.org")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
+    assert "Path=/" in cookie and "Domain" not in cookie and "SameSite=Lax" in cookie
 
 
 def test_no_page_may_be_stored_by_a_browser_or_proxy(app, login):
