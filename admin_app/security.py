@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, user_logged_out
-from flask_security import MongoEngineUserDatastore, logout_user, password_changed, user_authenticated
+from flask_security import (
+    MongoEngineUserDatastore, logout_user, password_changed, tf_disabled, tf_profile_changed, user_authenticated,
+)
 from mongoengine import NotUniqueError, get_db
 
 from admin_app import audit
@@ -210,6 +212,24 @@ def _on_password_changed(sender, user, **kwargs):
     if user.must_change_password:
         User.objects(pk=user.pk).update_one(set__must_change_password=False)
         user.must_change_password = False
+    tell_account_holder(user, "Your password was changed")
+
+
+def _on_two_factor_changed(sender, user, **kwargs):
+    tell_account_holder(user, "Your two-factor sign-in was set up or changed")
+
+
+def tell_account_holder(user, what: str) -> None:
+    """Email the user that their sign-in changed, when and from where: one they did not make gets noticed."""
+    from jobs.tasks import email_account_holder
+
+    when = datetime.now(timezone.utc).strftime("%d/%m/%Y %H:%M UTC")
+    where = request.remote_addr if request else "unknown"
+    email_account_holder.delay(user.email, what,
+                               f"Enterprise for Employment case management: {what[0].lower()}{what[1:]} on {when}, "
+                               f"from network address {where}.\n\n"
+                               "If this was you, there is nothing to do. If it was not, tell an administrator at "
+                               "once: they can end every session of your account and set a new password.\n")
 
 
 def end_every_session(user) -> None:
@@ -332,3 +352,5 @@ def init_security(app: Flask) -> None:
     user_authenticated.connect(_on_login, app, weak=False)
     user_logged_out.connect(_on_logout, app, weak=False)
     password_changed.connect(_on_password_changed, app, weak=False)
+    tf_profile_changed.connect(_on_two_factor_changed, app, weak=False)
+    tf_disabled.connect(_on_two_factor_changed, app, weak=False)

@@ -1,6 +1,8 @@
 """Users screen and sessions: admins create, reset and deactivate users; sign-out and deactivation end every session."""
 from __future__ import annotations
 
+import re
+
 from admin_app.models import User
 from admin_app.models.exports import Notice
 from tests.conftest import PASSWORD, csrf_token, sign_in
@@ -199,3 +201,41 @@ def test_a_deactivated_users_sign_in_gets_the_same_answer_as_a_wrong_password(ap
     assert all(response.status_code == 200 for response in (deactivated, wrong, nobody))
     assert all("Email or password is not right" in page for page in messages)
     assert not any("disabled" in page.lower() or "deactivated" in page.lower() for page in messages)
+
+
+def _mail_to(app, inbox):
+    from dataclasses import replace
+
+    app.config["SETTINGS"] = replace(app.config["SETTINGS"], smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_tls=False)
+
+
+def test_the_user_is_told_by_email_when_their_password_or_two_factor_changes(app, users, login, inbox):
+    _mail_to(app, inbox)
+    worker = login("worker")
+    token = csrf_token(worker, "/change")
+    worker.post("/change", data={"password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD,
+                                 "csrf_token": token}, environ_base={"REMOTE_ADDR": "10.7.7.7"})
+    admin = login("admin")
+    target = users["worker2"]
+    _save_user(admin, f"/admin/user/edit/?id={target.pk}", **_user_form_values(target, new_password=NEW_PASSWORD))
+    _save_user(admin, f"/admin/user/edit/?id={target.pk}", **_user_form_values(target, new_password="password1234"))
+    sent = [(recipients, message["Subject"], message.get_payload(decode=True).decode()) for recipients, message in inbox.messages]
+    assert [(recipients, subject) for recipients, subject, _ in sent] == [
+        (["worker@test.e4e"], "Your password was changed"),
+        (["worker2@test.e4e"], "An administrator set a new password for your account")]
+    assert "10.7.7.7" in sent[0][2] and "tell an administrator" in sent[0][2]
+    assert NEW_PASSWORD not in sent[0][2] + sent[1][2]
+
+
+def test_the_user_is_told_by_email_when_two_factor_sign_in_is_set_up(app, users, login, inbox):
+    from passlib.totp import TOTP
+
+    _mail_to(app, inbox)
+    worker = login("worker")
+    page = worker.post("/tf-setup", data={"setup": "authenticator", "csrf_token": csrf_token(worker, "/tf-setup")})
+    key = re.search(r"\b((?:[A-Z2-7]{4}-){3,}[A-Z2-7]{2,4})\b", page.get_data(as_text=True)).group(1).replace("-", "")
+    code = TOTP(key=key, format="base32").generate().token
+    response = worker.post("/tf-validate", data={"code": code, "csrf_token": csrf_token(worker, "/tf-setup")})
+    assert response.status_code == 302 and User.objects.get(email="worker@test.e4e").tf_primary_method == "authenticator"
+    assert [(recipients, message["Subject"]) for recipients, message in inbox.messages] == [
+        (["worker@test.e4e"], "Your two-factor sign-in was set up or changed")]

@@ -22,7 +22,7 @@ from wtforms import PasswordField, SelectMultipleField, widgets
 from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AUDIT_ACTIONS, AuditEvent
 from admin_app.permissions import ADMIN_ROLE
-from admin_app.security import PERMISSIONS, password_problems, sign_in_address
+from admin_app.security import PERMISSIONS, password_problems, sign_in_address, tell_account_holder
 from admin_app.views import audit_log
 from admin_app.views.base import SecuredModelView
 
@@ -104,9 +104,16 @@ class UserView(SecuredModelView):
         if (password or deactivated) and not is_created:
             # Every session of the user ends: a leaver is out everywhere at once, a reset password takes over.
             model.fs_uniquifier = uuid.uuid4().hex
+        model._tell_password_set = bool(password) and not is_created
         if model.pk is not None and model.pk == current_user.pk and not model.active:
             model._account_errors.append((("active",), "You cannot deactivate your own account."))
         super().on_model_change(form, model, is_created)
+
+
+    def after_model_change(self, form, model, is_created):
+        if getattr(model, "_tell_password_set", False):
+            tell_account_holder(model, "An administrator set a new password for your account")
+        super().after_model_change(form, model, is_created)
 
 
 class StaffProfileView(SecuredModelView):
