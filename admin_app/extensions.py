@@ -1,5 +1,5 @@
 """Extensions, created once and initialised in create_app()."""
-from flask_security import Security
+from flask_security import PasswordUtil, Security
 from flask_security.totp import Totp
 from flask_wtf import CSRFProtect
 from mongoengine import Q
@@ -20,5 +20,16 @@ class OneUseTotp(Totp):
             raise UsedTokenError()
 
 
-security = Security(totp_cls=OneUseTotp)
+class PasswordPolicy(PasswordUtil):
+    """Flask-Security's password checks, given the account's own email and name as words a password must not be
+    built from (its own hook reads them from the object's __dict__, where a mongoengine document keeps none)."""
+
+    def validate(self, password, is_register, **kwargs):
+        user = None if is_register else kwargs.get("user")
+        if user is not None:
+            return super().validate(password, True, email=user.email or "", name=user.name or "")
+        return super().validate(password, is_register, **kwargs)
+
+
+security = Security(totp_cls=OneUseTotp, password_util_cls=PasswordPolicy)
 csrf = CSRFProtect()

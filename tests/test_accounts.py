@@ -176,6 +176,13 @@ def test_a_common_or_guessable_password_is_refused_wherever_a_password_is_set(ap
     assert response.status_code == 200
     assert sign_in(app.test_client(), target.email, PASSWORD).status_code == 302
 
+    # The account's own email address is refused too, though as a string it would pass.
+    token = csrf_token(worker, "/change")
+    response = worker.post("/change", data={"password": PASSWORD, "new_password": target.email,
+                                            "new_password_confirm": target.email, "csrf_token": token})
+    assert response.status_code == 200
+    assert sign_in(app.test_client(), target.email, PASSWORD).status_code == 302
+
     result = app.test_cli_runner().invoke(args=["create-user", "weak@test.e4e", "--role", "worker", "--password", "password1234"])
     assert result.exit_code != 0 and "cannot be used" in result.output and "Traceback" not in result.output
     assert User.objects(email="weak@test.e4e").count() == 0
