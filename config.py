@@ -57,6 +57,8 @@ class Settings:
     base_url: str
     seed_demo: bool
     mail_retries: int = 5
+    #: However active a session is, it ends this many hours after its sign-in.
+    session_max_hours: int = 12
     mail_retry_seconds: int = 60
     export_retention_days: int = 90
     #: Minutes after a visit's end before a missing check-out alerts the managers (lone working).
@@ -90,8 +92,14 @@ class Settings:
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": production,
+            # Over HTTPS the "__Host-" prefix binds the cookies to this host: no subdomain can set or read them.
+            "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+            "REMEMBER_COOKIE_NAME": "__Host-remember_token" if production else "remember_token",
             "REMEMBER_COOKIE_SECURE": production,
             "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            # A session restored from a remember cookie must sign in again anyway (admin_app/security.py).
+            "REMEMBER_COOKIE_DURATION": timedelta(minutes=self.session_idle_minutes),
             "PREFERRED_URL_SCHEME": "https" if production else "http",
             "WTF_CSRF_ENABLED": True,
             "WTF_CSRF_TIME_LIMIT": None,
@@ -99,6 +107,9 @@ class Settings:
             "SECURITY_PASSWORD_HASH": "argon2",
             "SECURITY_PASSWORD_SALT": self.password_salt,
             "SECURITY_PASSWORD_LENGTH_MIN": 12,
+            # Common, guessable and dictionary passwords are refused wherever a password is set (zxcvbn's lists).
+            "SECURITY_PASSWORD_COMPLEXITY_CHECKER": "zxcvbn",
+            "SECURITY_ZXCVBN_MINIMUM_SCORE": 3,
             "SECURITY_TRACKABLE": True,
             "SECURITY_CHANGEABLE": True,
             "SECURITY_SEND_PASSWORD_CHANGE_EMAIL": False,
@@ -112,6 +123,8 @@ class Settings:
             "SECURITY_DEFAULT_REMEMBER_ME": False,
             "SECURITY_POST_LOGIN_VIEW": "/admin/",
             "SECURITY_LOGOUT_METHODS": ["POST"],
+            # Off: its header reads "no-store=True" under Werkzeug 3.1; admin_app/security.py sends "no-store".
+            "SECURITY_CACHE_CONTROL": {},
             "DEMO_PASSWORD": DEMO_PASSWORD if self.embedded else None,
             "SECURITY_POST_LOGOUT_VIEW": "/login",
             "SECURITY_USERNAME_ENABLE": False,
@@ -178,6 +191,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         login_limits=get("LOGIN_RATE_LIMITS", "5 per minute;30 per hour") or "",
         ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI", broker if broker and broker.startswith("redis") else "memory://") or "memory://",
         base_url=get("BASE_URL", "http://127.0.0.1:5000") or "",
+        session_max_hours=_whole(get("SESSION_MAX_HOURS", "12"), "SESSION_MAX_HOURS", low=1),
         mail_retries=int(get("MAIL_RETRIES", "5") or 5),
         mail_retry_seconds=int(get("MAIL_RETRY_SECONDS", "60") or 60),
         export_retention_days=int(get("EXPORT_RETENTION_DAYS", "90") or 90),

@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from pymongo.errors import DuplicateKeyError
+
 from admin_app import audit
 from admin_app.mail import MailNotSent, send_mail
 from admin_app.models.audit import AuditEvent
-from admin_app.models.exports import Notice
+from admin_app.models.exports import AlertWindow, Notice
 from admin_app.models.people import Role, User
 from admin_app.permissions import ADMIN_ROLE
 
@@ -26,12 +28,26 @@ def alert_admins_once(subject: str, text: str, *, key: str, minutes: int, link: 
     from jobs.tasks import email_admins
 
     key = key[:80]
-    since = datetime.utcnow() - timedelta(minutes=minutes)
-    if AuditEvent.objects(action="alert", record_id=key, at__gte=since).first() is not None:
+    if not _claim_window(key, minutes):
         return False
     audit.record("alert", collection="users", record_id=key, summary=text)
     Notice(role=ADMIN_ROLE, text=text[:500], link=link).save()
     email_admins.delay(subject, text)
+    return True
+
+
+def _claim_window(key: str, minutes: int) -> bool:
+    """True for the one caller that starts `key`'s quiet period: an ended window is taken over by a conditional
+    update, a new one by an insert that the unique _id lets only one caller make."""
+    now = datetime.utcnow()
+    windows = AlertWindow._get_collection()
+    until = now + timedelta(minutes=minutes)
+    if windows.update_one({"_id": key, "until": {"$lte": now}}, {"$set": {"until": until}}).matched_count:
+        return True
+    try:
+        windows.insert_one({"_id": key, "until": until})
+    except DuplicateKeyError:
+        return False
     return True
 
 

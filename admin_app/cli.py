@@ -10,7 +10,7 @@ from flask_security import hash_password
 from admin_app.metrics.periods import london_today
 from admin_app import audit
 from admin_app.models.people import User
-from admin_app.security import datastore, sign_in_address, sync_roles
+from admin_app.security import datastore, password_problems, sign_in_address, sync_roles
 from admin_app.vocabulary import ROLES
 
 DEMO_DOMAIN = "demo.e4e"
@@ -144,8 +144,9 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"{email.strip()} cannot be used to sign in: {exc}") from None
         if User.objects(email=email).first():
             raise click.ClickException(f"A user with email {email} already exists.")
-        if len(password) < 12:
-            raise click.ClickException("The password must have at least 12 characters.")
+        problems = password_problems(password, email=email, name=name)
+        if problems:
+            raise click.ClickException("The password cannot be used: " + " ".join(problems))
         with audit.acting_as("cli:create-user"):
             sync_roles()
             datastore.create_user(email=email, name=name, password=hash_password(password), roles=list(roles))

@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, user_logged_out
-from flask_security import MongoEngineUserDatastore, logout_user, password_changed, user_authenticated
+from flask_security import (
+    MongoEngineUserDatastore, logout_user, password_changed, tf_disabled, tf_profile_changed, user_authenticated,
+)
 from mongoengine import NotUniqueError, get_db
 
 from admin_app import audit
@@ -127,14 +129,22 @@ def _idle_timeout():
     client = CLIENT_ROLE in current_user.role_names
     # A client's session is shorter: their phone may be shared or lost.
     minutes = min(settings.session_idle_minutes, CLIENT_IDLE_MINUTES) if client else settings.session_idle_minutes
-    # No last_seen means the session was restored from a remember-me cookie: that needs a sign-in too.
-    if last is None or now - last > minutes * 60:
-        audit.record("logout", collection="users", record_id=current_user.pk, summary="signed out after idle timeout")
+    signed_in_at = session.get("signed_in_at")
+    # No last_seen means the session was restored from a remember-me cookie: that needs a sign-in too. However
+    # active, a session ends SESSION_MAX_HOURS after its sign-in (a session from before that rule, at once).
+    idle = last is None or now - last > minutes * 60
+    too_old = signed_in_at is None or now - signed_in_at > settings.session_max_hours * 3600
+    if idle or too_old:
+        why = "idle timeout" if idle else f"{settings.session_max_hours} hours since sign-in"
+        audit.record("logout", collection="users", record_id=current_user.pk, summary=f"signed out after {why}")
         logout_user()
         session.pop("last_seen", None)
+        session.pop("signed_in_at", None)
         if client:
             return redirect(url_for("client_space.sign_in"))
-        flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+        flash("You were signed out after a period of inactivity. Please sign in again." if idle else
+              f"You were signed out: a session lasts at most {settings.session_max_hours} hours. Please sign in again.",
+              "info")
         return redirect(url_for("security.login", next=request.full_path if request.method == "GET" else None))
     session["last_seen"] = now
     return None
@@ -186,7 +196,7 @@ def _audit_failed_login(response):
 
 
 def _on_login(sender, user, **kwargs):
-    session["last_seen"] = datetime.now(timezone.utc).timestamp()
+    session["last_seen"] = session["signed_in_at"] = datetime.now(timezone.utc).timestamp()
     audit.record("login", collection="users", record_id=user.pk, summary=f"{user.email} signed in", actor=user.email)
 
 
@@ -202,6 +212,24 @@ def _on_password_changed(sender, user, **kwargs):
     if user.must_change_password:
         User.objects(pk=user.pk).update_one(set__must_change_password=False)
         user.must_change_password = False
+    tell_account_holder(user, "Your password was changed")
+
+
+def _on_two_factor_changed(sender, user, **kwargs):
+    tell_account_holder(user, "Your two-factor sign-in was set up or changed")
+
+
+def tell_account_holder(user, what: str) -> None:
+    """Email the user that their sign-in changed, when and from where: one they did not make gets noticed."""
+    from jobs.tasks import email_account_holder
+
+    when = datetime.now(timezone.utc).strftime("%d/%m/%Y %H:%M UTC")
+    where = request.remote_addr if request else "unknown"
+    email_account_holder.delay(user.email, what,
+                               f"Enterprise for Employment case management: {what[0].lower()}{what[1:]} on {when}, "
+                               f"from network address {where}.\n\n"
+                               "If this was you, there is nothing to do. If it was not, tell an administrator at "
+                               "once: they can end every session of your account and set a new password.\n")
 
 
 def end_every_session(user) -> None:
@@ -219,6 +247,16 @@ def sign_in_address(email: str) -> str:
         return current_app.extensions["security"].mail_util.normalize(email)
     except EmailValidateException as exc:
         raise ValueError(exc.msg) from None
+
+
+def password_problems(password: str, **about) -> list[str]:
+    """What Flask-Security's password policy (length, common and guessable passwords) finds wrong with a
+    password someone is setting; `about` gives the account's own words (email, name), which make a poor password."""
+    from flask import current_app
+
+    problems, _ = current_app.extensions["security"].password_util.validate(
+        password, True, **{key: value for key, value in about.items() if value})
+    return list(problems or [])
 
 
 def _settings():
@@ -314,3 +352,5 @@ def init_security(app: Flask) -> None:
     user_authenticated.connect(_on_login, app, weak=False)
     user_logged_out.connect(_on_logout, app, weak=False)
     password_changed.connect(_on_password_changed, app, weak=False)
+    tf_profile_changed.connect(_on_two_factor_changed, app, weak=False)
+    tf_disabled.connect(_on_two_factor_changed, app, weak=False)

@@ -122,6 +122,18 @@ def email_admins(subject: str, text: str) -> int:
     return email_admins_now(settings(), subject, text)
 
 
+@celery.task(name="alerts.email_account_holder")
+def email_account_holder(to: str, subject: str, text: str) -> bool:
+    """A change to someone's sign-in (password, two-factor) told to them, so a change they did not make is noticed."""
+    from admin_app.mail import MailNotSent, send_mail
+
+    try:
+        send_mail(settings(), [to], subject, text)
+    except MailNotSent:
+        return False
+    return True
+
+
 @celery.task(name="risk.send_alert", bind=True, max_retries=None)
 def send_risk_alert(self, alert_id: str) -> bool:
     """Email one risk alert once; a refusal retries with doubling waits, a repeat of the task sends nothing."""

@@ -1,6 +1,8 @@
 """Users screen and sessions: admins create, reset and deactivate users; sign-out and deactivation end every session."""
 from __future__ import annotations
 
+import re
+
 from admin_app.models import User
 from admin_app.models.exports import Notice
 from tests.conftest import PASSWORD, csrf_token, sign_in
@@ -142,3 +144,105 @@ def test_role_without_the_users_screen_cannot_deactivate_anyone(app, users, logi
     assert response.status_code == 403
     assert User.objects.get(pk=target.pk).active
     assert Notice.objects.count() == 0
+
+
+def test_an_admin_cannot_set_their_own_password_in_the_users_screen_without_the_current_one(app, users, login):
+    admin = login("admin")
+    me = users["admin"]
+    response = _save_user(admin, f"/admin/user/edit/?id={me.pk}", **_user_form_values(me, new_password=NEW_PASSWORD))
+    assert response.status_code == 200 and "Password page" in response.get_data(as_text=True)
+    assert "/admin" not in (sign_in(app.test_client(), me.email, NEW_PASSWORD).location or "")
+    assert sign_in(app.test_client(), me.email, PASSWORD).status_code == 302
+
+
+def test_a_common_or_guessable_password_is_refused_wherever_a_password_is_set(app, users, login):
+    from admin_app.models import Role
+
+    admin = login("admin")
+    role = str(Role.objects(name="worker").first().pk)
+    for weak in ("password1234", "aaaaaaaaaaaa", "qwertyuiop12"):
+        response = _save_user(admin, "/admin/user/new/", email="weak@test.e4e", active="y", roles=[role], new_password=weak)
+        assert response.status_code == 200 and "Nothing was saved" in response.get_data(as_text=True), weak
+    assert User.objects(email="weak@test.e4e").count() == 0
+    target = users["worker"]
+    response = _save_user(admin, f"/admin/user/edit/?id={target.pk}", **_user_form_values(target, new_password="password1234"))
+    assert response.status_code == 200
+    assert sign_in(app.test_client(), target.email, PASSWORD).status_code == 302
+
+    worker = login("worker")
+    token = csrf_token(worker, "/change")
+    response = worker.post("/change", data={"password": PASSWORD, "new_password": "password1234",
+                                            "new_password_confirm": "password1234", "csrf_token": token})
+    assert response.status_code == 200
+    assert sign_in(app.test_client(), target.email, PASSWORD).status_code == 302
+
+    # The account's own email address is refused too, though as a string it would pass.
+    token = csrf_token(worker, "/change")
+    response = worker.post("/change", data={"password": PASSWORD, "new_password": target.email,
+                                            "new_password_confirm": target.email, "csrf_token": token})
+    assert response.status_code == 200
+    assert sign_in(app.test_client(), target.email, PASSWORD).status_code == 302
+
+    result = app.test_cli_runner().invoke(args=["create-user", "weak@test.e4e", "--role", "worker", "--password", "password1234"])
+    assert result.exit_code != 0 and "cannot be used" in result.output and "Traceback" not in result.output
+    assert User.objects(email="weak@test.e4e").count() == 0
+
+
+def test_changing_your_password_needs_the_current_one(app, users, login):
+    worker = login("worker")
+    token = csrf_token(worker, "/change")
+    response = worker.post("/change", data={"password": "not-my-password-at-all", "new_password": NEW_PASSWORD,
+                                            "new_password_confirm": NEW_PASSWORD, "csrf_token": token})
+    assert response.status_code == 200
+    assert sign_in(app.test_client(), users["worker"].email, PASSWORD).status_code == 302
+
+
+def test_a_deactivated_users_sign_in_gets_the_same_answer_as_a_wrong_password(app, users):
+    from admin_app.models import User as Account
+
+    Account.objects(pk=users["worker"].pk).update_one(set__active=False)
+    deactivated = sign_in(app.test_client(), users["worker"].email)
+    wrong = sign_in(app.test_client(), users["worker2"].email, "not-the-password-at-all")
+    nobody = sign_in(app.test_client(), "nobody@test.e4e")
+    messages = [response.get_data(as_text=True) for response in (deactivated, wrong, nobody)]
+    assert all(response.status_code == 200 for response in (deactivated, wrong, nobody))
+    assert all("Email or password is not right" in page for page in messages)
+    assert not any("disabled" in page.lower() or "deactivated" in page.lower() for page in messages)
+
+
+def _mail_to(app, inbox):
+    from dataclasses import replace
+
+    app.config["SETTINGS"] = replace(app.config["SETTINGS"], smtp_host="127.0.0.1", smtp_port=inbox.port, smtp_tls=False)
+
+
+def test_the_user_is_told_by_email_when_their_password_or_two_factor_changes(app, users, login, inbox):
+    _mail_to(app, inbox)
+    worker = login("worker")
+    token = csrf_token(worker, "/change")
+    worker.post("/change", data={"password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD,
+                                 "csrf_token": token}, environ_base={"REMOTE_ADDR": "10.7.7.7"})
+    admin = login("admin")
+    target = users["worker2"]
+    _save_user(admin, f"/admin/user/edit/?id={target.pk}", **_user_form_values(target, new_password=NEW_PASSWORD))
+    _save_user(admin, f"/admin/user/edit/?id={target.pk}", **_user_form_values(target, new_password="password1234"))
+    sent = [(recipients, message["Subject"], message.get_payload(decode=True).decode()) for recipients, message in inbox.messages]
+    assert [(recipients, subject) for recipients, subject, _ in sent] == [
+        (["worker@test.e4e"], "Your password was changed"),
+        (["worker2@test.e4e"], "An administrator set a new password for your account")]
+    assert "10.7.7.7" in sent[0][2] and "tell an administrator" in sent[0][2]
+    assert NEW_PASSWORD not in sent[0][2] + sent[1][2]
+
+
+def test_the_user_is_told_by_email_when_two_factor_sign_in_is_set_up(app, users, login, inbox):
+    from passlib.totp import TOTP
+
+    _mail_to(app, inbox)
+    worker = login("worker")
+    page = worker.post("/tf-setup", data={"setup": "authenticator", "csrf_token": csrf_token(worker, "/tf-setup")})
+    key = re.search(r"\b((?:[A-Z2-7]{4}-){3,}[A-Z2-7]{2,4})\b", page.get_data(as_text=True)).group(1).replace("-", "")
+    code = TOTP(key=key, format="base32").generate().token
+    response = worker.post("/tf-validate", data={"code": code, "csrf_token": csrf_token(worker, "/tf-setup")})
+    assert response.status_code == 302 and User.objects.get(email="worker@test.e4e").tf_primary_method == "authenticator"
+    assert [(recipients, message["Subject"]) for recipients, message in inbox.messages] == [
+        (["worker@test.e4e"], "Your two-factor sign-in was set up or changed")]

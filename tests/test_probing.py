@@ -46,3 +46,41 @@ def test_a_hostile_id_is_audited_cut_to_size_and_answered_with_not_found(app, us
     worker = login("worker")
     assert worker.get("/admin/client/details/?id=" + "A" * 5000, follow_redirects=True).status_code == 404
     assert len(AuditEvent.objects(action="not_found").first().record_id) == 80
+
+
+def test_a_grant_bid_for_or_on_another_workers_case_file_is_audited(app, users, login):
+    theirs = new_client("E4E-P0004", worker=users["worker2"])
+    worker = login("worker")
+    assert worker.get(f"/admin/grantbid/new/?client={theirs.pk}", environ_base={"REMOTE_ADDR": "10.9.9.8"}).status_code == 404
+    event = AuditEvent.objects(action="not_found").first()
+    assert (event.actor, event.record_id, event.ip) == ("worker@test.e4e", str(theirs.pk), "10.9.9.8")
+    assert worker.get("/admin/grantbid/details/?bid=GB-NOT-THEIRS").status_code == 404
+    assert AuditEvent.objects(action="not_found", record_id="GB-NOT-THEIRS", actor="worker@test.e4e").count() == 1
+
+
+def test_alerts_about_one_thing_arriving_together_are_raised_once_and_again_after_the_window(app, users):
+    import threading
+    from datetime import datetime, timedelta
+
+    from admin_app.alerts import alert_admins_once
+    from admin_app.models.exports import AlertWindow
+
+    raised, start = [], threading.Barrier(8)
+
+    def alert():
+        with app.app_context():
+            start.wait()
+            raised.append(alert_admins_once("Locked", "Account locked: someone@test.e4e", key="locked:someone", minutes=10))
+
+    threads = [threading.Thread(target=alert) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(raised) == [False] * 7 + [True]
+    assert Notice.objects(role="admin").count() == 1
+    AlertWindow.objects(key="locked:someone").update_one(set__until=datetime.utcnow() - timedelta(seconds=1))
+    with app.app_context():
+        assert alert_admins_once("Locked", "Account locked again", key="locked:someone", minutes=10)
+        assert not alert_admins_once("Locked", "Account locked again", key="locked:someone", minutes=10)
+    assert Notice.objects(role="admin").count() == 2

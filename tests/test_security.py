@@ -273,3 +273,73 @@ def test_second_factor_codes_are_throttled_per_account_across_addresses(make_app
     assert response.status_code == 429
     assert client.get("/admin/client/").status_code == 302
     assert AuditEvent.objects(action="login_failed", actor="target@test.e4e").count() >= 5
+
+
+def test_an_active_session_still_ends_twelve_hours_after_its_sign_in(login):
+    worker = login("worker")
+    assert worker.get("/admin/client/").status_code == 200
+    with worker.session_transaction() as session:
+        session["signed_in_at"] -= 12 * 3600 + 60
+    response = worker.get("/admin/client/")
+    assert response.status_code == 302 and "/login" in response.location
+    assert "at most 12 hours" in worker.get(response.location).get_data(as_text=True)
+    assert worker.get("/admin/client/").status_code == 302
+    assert AuditEvent.objects(action="logout", summary__contains="12 hours since sign-in").count() == 1
+
+
+def test_each_sign_in_gets_a_new_session_and_the_cookie_from_before_it_is_not_signed_in(app, users):
+    browser = app.test_client()
+    token = csrf_token(browser, "/login")
+    before = browser.get_cookie("session").value
+    response = browser.post("/login", data={"email": users["worker"].email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert browser.get_cookie("session").value != before
+    planted = app.test_client()
+    planted.set_cookie("session", before)
+    assert planted.get("/admin/client/").status_code == 302
+
+
+def test_session_cookies_are_http_only_same_site_and_secure_in_production(app, make_app, users):
+    browser = app.test_client()
+    cookie = browser.get("/login").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    config = load_settings({"APP_ENV": "production", "SECRET_KEY": "x" * 40, "MONGODB_URI": "mongodb://db/e4e",
+                            "FIELD_ENCRYPTION_KEYS": "ZmFrZS1rZXktZm9yLWEtdGVzdC1vbmx5LTMyLWJ5dGU=", "CELERY_BROKER_URL": "redis://r",
+                            "SMTP_HOST": "mail", "SECURITY_PASSWORD_SALT": "a-real-salt", "PSEUDONYM_KEY": "k" * 32,
+                            "TOTP_SECRET": "t" * 32}).flask_config()
+    assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
+    assert config["SESSION_COOKIE_HTTPONLY"] and config["REMEMBER_COOKIE_HTTPONLY"]
+    assert config["SESSION_COOKIE_SAMESITE"] == config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+    assert config["SESSION_COOKIE_NAME"].startswith("__Host-") and config["REMEMBER_COOKIE_NAME"].startswith("__Host-")
+    assert not config.get("SESSION_COOKIE_DOMAIN") and config.get("SESSION_COOKIE_PATH", "/") == "/"
+
+
+def test_a_production_session_cookie_is_secure_and_bound_to_the_host(make_app, users):
+    app = make_app(embedded=False, app_env="production")
+    response = app.test_client().get("/login", base_url="https://e4e.example.org")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
+    assert "Path=/" in cookie and "Domain" not in cookie and "SameSite=Lax" in cookie
+
+
+def test_no_page_may_be_stored_by_a_browser_or_proxy(app, login):
+    assert app.test_client().get("/login").headers["Cache-Control"] == "no-store"
+    assert login("worker").get("/admin/client/").headers["Cache-Control"] == "no-store"
+
+
+def test_the_sign_in_form_offers_no_remember_me(app):
+    assert 'name="remember"' not in app.test_client().get("/login").get_data(as_text=True)
+
+
+def test_a_second_factor_code_works_only_once(make_app):
+    app = _throttled_app(make_app)
+    factory, secret = _with_authenticator(app, "target@test.e4e")
+    with app.app_context():
+        code = factory.generate_totp_password(secret)
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        assert _sign_in_from(browser, "10.0.6.1", "target@test.e4e", PASSWORD).location.startswith("/tf-validate")
+    response = first.post("/tf-validate", data={"code": code, "csrf_token": csrf_token(first, "/tf-validate")})
+    assert response.status_code == 302 and first.get("/admin/client/").status_code == 200
+    response = second.post("/tf-validate", data={"code": code, "csrf_token": csrf_token(second, "/tf-validate")})
+    assert response.status_code == 200 and second.get("/admin/client/").status_code == 302

@@ -123,3 +123,13 @@ class Notice(Document):
     created_at = DateTimeField(default=datetime.utcnow)
     dismissed_by = ListField(StringField(max_length=255))
     meta = {"collection": "notices", "indexes": [("role", "-created_at")], "ordering": ["-created_at"]}
+
+
+class AlertWindow(Document):
+    """The quiet period of one alert's subject (an account, an address, a prober): while it lasts, the alert is
+    not raised again. Claimed by one atomic write, so requests arriving together raise it once."""
+
+    key = StringField(primary_key=True, max_length=80)
+    until = DateTimeField(required=True)
+    meta = {"collection": "alert_windows"}
+

@@ -54,13 +54,16 @@ class User(Document, UserMixin):
     login_count = IntField(default=0)
     tf_primary_method = StringField(max_length=64)
     tf_totp_secret = StringField(max_length=255)
+    #: The time step of the last second-factor code accepted: each code works once (admin_app/security.py).
+    tf_totp_last_counter = IntField(min_value=0)
     tf_phone_number = StringField(max_length=128)
     create_datetime = DateTimeField(default=datetime.utcnow)
     meta = {"collection": "users", "indexes": ["email"]}
 
     # Secrets are audited as "changed", never with values; sign-in bookkeeping is not audited as a change.
     audit_redacted = ("password", "tf_totp_secret", "fs_uniquifier")
-    audit_ignored = ("last_login_at", "current_login_at", "last_login_ip", "current_login_ip", "login_count")
+    audit_ignored = ("last_login_at", "current_login_at", "last_login_ip", "current_login_ip", "login_count",
+                     "tf_totp_last_counter")
 
     def __str__(self) -> str:
         return self.name or self.email

@@ -23,6 +23,7 @@ from admin_app.models.case_file import Client
 from admin_app.models.risk import AFFILIATION_CONFIDENCE, AFFILIATION_SOURCES, VISIT_STATUSES, Affiliation, Visit
 from admin_app.timeline import timeline
 from admin_app.vocabulary import DISCLOSURE_BASES, label
+from exports.cells import neutralise
 
 ATTACHMENTS = "grant_attachments"
 
@@ -37,10 +38,11 @@ def access_events(client_id):
 
 
 def _csv(rows: list[list], header: list[str]) -> bytes:
+    """A file the client will open in a spreadsheet: what anyone typed stays text, never a formula."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([neutralise(cell) if isinstance(cell, str) else cell for cell in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 

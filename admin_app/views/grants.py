@@ -16,6 +16,7 @@ from wtforms import fields, validators
 
 from admin_app.metrics.periods import london_today
 from admin_app import audit, grants
+from admin_app.alerts import note_probe
 from admin_app.db import database
 from admin_app.models.case_file import Client, GrantBid
 from admin_app.models.grants import GrantAttachment, to_pence
@@ -110,7 +111,8 @@ class GrantBidView(BaseView):
     def _bid_or_404(self, bid_id) -> grants.BidRef:
         ref = grants.find_bid(database(), bid_id, self._doc_scope())
         if ref is None or not self._may_see(ref):
-            # Out of scope and not there look the same.
+            # Out of scope and not there look the same, and both are audited.
+            note_probe("not_found", "clients", (bid_id or "")[:80], f"grant bid not found: {request.method} {request.path[:200]}")
             abort(404)
         return ref
 
@@ -182,6 +184,8 @@ class GrantBidView(BaseView):
     def new(self):
         client = Client.objects(pk=_object_id(request.values.get("client")), **scope_filter(Client)).first()
         if client is None:
+            note_probe("not_found", "clients", (request.values.get("client") or "")[:80],
+                       f"not found: {request.method} {request.path[:200]}")
             abort(404)
         if request.method == "POST":
             bid_id = self._save_draft(lambda values: grants.create_draft(

@@ -22,7 +22,7 @@ from wtforms import PasswordField, SelectMultipleField, widgets
 from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AUDIT_ACTIONS, AuditEvent
 from admin_app.permissions import ADMIN_ROLE
-from admin_app.security import PERMISSIONS, sign_in_address
+from admin_app.security import PERMISSIONS, password_problems, sign_in_address, tell_account_holder
 from admin_app.views import audit_log
 from admin_app.views.base import SecuredModelView
 
@@ -71,9 +71,9 @@ class UserView(SecuredModelView):
     column_filters = ("active",)
     form_columns = ("email", "name", "active", "roles", "new_password")
     form_extra_fields = {"new_password": PasswordField("New password",
-                                                       description=f"At least {MIN_PASSWORD_LENGTH} characters; leave empty "
-                                                                   "to keep the current one. The user must change it at "
-                                                                   "their next sign-in.")}
+                                                       description=f"At least {MIN_PASSWORD_LENGTH} characters, not a common or "
+                                                                   "guessable one; leave empty to keep the current one. The "
+                                                                   "user must change it at their next sign-in.")}
     column_details_exclude_list = ("password", "fs_uniquifier", "tf_totp_secret", "tf_phone_number")
     column_export_exclude_list = column_details_exclude_list
 
@@ -88,21 +88,32 @@ class UserView(SecuredModelView):
             model.email = sign_in_address(model.email or "")
         except ValueError as exc:
             model._account_errors.append((("email",), f"The sign-in form would refuse this address: {exc}"))
-        if password and len(password) < MIN_PASSWORD_LENGTH:
-            model._account_errors.append((("new_password",), f"Use at least {MIN_PASSWORD_LENGTH} characters."))
+        problems = password_problems(password, email=model.email, name=model.name) if password else []
+        if password and model.pk is not None and model.pk == current_user.pk:
+            model._account_errors.append((("new_password",), "Change your own password on the Password page, "
+                                                             "which asks for your current one."))
+        elif problems:
+            model._account_errors.append((("new_password",), " ".join(problems)))
         elif is_created and not password:
             model._account_errors.append((("new_password",), "A new user needs a password."))
         elif password:
             model.password = hash_password(password)
             # Someone else chose it: the user must choose their own at next sign-in.
-            model.must_change_password = model.pk is None or model.pk != current_user.pk
+            model.must_change_password = True
         deactivated = not is_created and before.get("active") and not model.active
         if (password or deactivated) and not is_created:
             # Every session of the user ends: a leaver is out everywhere at once, a reset password takes over.
             model.fs_uniquifier = uuid.uuid4().hex
+        model._tell_password_set = bool(password) and not is_created
         if model.pk is not None and model.pk == current_user.pk and not model.active:
             model._account_errors.append((("active",), "You cannot deactivate your own account."))
         super().on_model_change(form, model, is_created)
+
+
+    def after_model_change(self, form, model, is_created):
+        if getattr(model, "_tell_password_set", False):
+            tell_account_holder(model, "An administrator set a new password for your account")
+        super().after_model_change(form, model, is_created)
 
 
 class StaffProfileView(SecuredModelView):

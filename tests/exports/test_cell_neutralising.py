@@ -68,3 +68,21 @@ def test_workbook_cells_are_neutralised(tmp_path):
     assert sheet["A2"].value == "'" + HOSTILE and sheet["B2"].value == -3
     cover = openpyxl.load_workbook(path)["About"]
     assert "'=cmd()" in [cell.value for row in cover.iter_rows() for cell in row]
+
+
+def test_the_subject_access_archives_csv_files_neutralise_what_was_typed(app, users, tmp_path):
+    import zipfile
+    from datetime import date
+
+    from admin_app.models.case_file import Contact
+
+    new_client("E4E-X0002", worker=users["worker"],
+               contacts=[Contact(date=date.today(), minutes=30, mode="phone", staff=users["worker"], note=HOSTILE)])
+    out = tmp_path / "sar.zip"
+    result = app.test_cli_runner().invoke(args=["sar", "E4E-X0002", str(out)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        cells = [cell for name in archive.namelist() if name.endswith(".csv")
+                 for row in csv.reader(io.StringIO(archive.read(name).decode("utf-8-sig"))) for cell in row]
+    assert any(HOSTILE in cell for cell in cells)
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
