@@ -11,12 +11,14 @@ PAGES = ("/my/", "/my/plan", "/my/appointments", "/my/opportunities", "/my/messa
 
 
 def waits(browser, condition, message):
-    """Each click posts a form: wait for the next page rather than read the one being left."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    """Each click posts a form: wait for the next page rather than read the one being left.
+
+    While the browser swaps one page for the next, reading an element can fail in several ways (gone, stale,
+    or "does not belong to the document"); each is a reason to look again, not a failure."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-                         ).until(condition, message)
+    return WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(condition, message)
 
 
 def test_every_client_page_in_every_language_is_accessible(app, login, files, live_server, browser):  # noqa: F811
