@@ -334,13 +334,12 @@ def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
     with tempfile.TemporaryFile() as spill:
         batch: list[tuple[str, list]] = []
         for sheet, reference, cells in _rows(db, ctx, names, without_consent):
-            for index, item in enumerate(sheet.items):
+            for index in _dated[sheet.name]:
+                if cells[index] is not None:
+                    cells[index] = generalise(cells[index], ctx.date_precision)
+            for index in _coded[sheet.name]:
                 value = cells[index]
-                if value is None:
-                    continue
-                if item.kind == "date":
-                    cells[index] = generalise(value, ctx.date_precision)
-                elif item.kind == "text":
+                if value is not None:
                     people.setdefault((sheet.name, index), {}).setdefault(value, set()).add(reference)
             batch.append((sheet.name, cells))
             if len(batch) == SPILL_BATCH:
@@ -397,6 +396,8 @@ def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
 SPILL_BATCH = 2_000
 #: The coded (text) columns of each case-file sheet, where a value held by too few people becomes "other".
 _coded = {sheet.name: [i for i, item in enumerate(sheet.items) if item.kind == "text"] for sheet in CASE_SHEETS}
+#: The date columns of each case-file sheet, generalised as the rows are made.
+_dated = {sheet.name: [i for i, item in enumerate(sheet.items) if item.kind == "date"] for sheet in CASE_SHEETS}
 
 
 def _table(book: Book, sheet: Sheet) -> Table:
