@@ -125,7 +125,7 @@ def stored(path: str, heading: str | None = None) -> Item:
     def read(row: Row) -> Any:
         value: Any = row.element if in_list else row.doc
         for key in keys:
-            value = value.get(key) if isinstance(value, Mapping) else None
+            value = value.get(key) if value.__class__ is dict or isinstance(value, Mapping) else None
         return plain(value)
 
     return Item(heading or field.verbose_name or path, kind, f"clients.{path}", _describe(field),
@@ -150,8 +150,14 @@ def derived(heading: str, kind: str, source: str, description: str, read: Callab
     return Item(heading, kind, source, description, values, read, tuple(reads), tuple(codes))
 
 
+#: Stored values that go to a cell as they are (most of them): no test by type needed.
+AS_STORED = frozenset((str, bool, int, float, type(None)))
+
+
 def plain(value: Any) -> Any:
     """A stored value as a cell: dates as dates, Decimal128 as a number."""
+    if value.__class__ in AS_STORED:
+        return value
     if isinstance(value, Decimal128):
         return float(value.to_decimal())
     return casefiles.day(value) or value

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
@@ -76,6 +77,9 @@ class Book:
         self.cover = self._page_setup(self.workbook.add_worksheet("About"))
         self.contents: list[tuple[str, str]] = []
         self.rows: dict[str, int] = {}
+        # The lines of wrapped cells, remembered while this workbook is written (the same texts recur from row to
+        # row: recommendations, outcomes) and gone with it.
+        self.lines = lru_cache(maxsize=4096)(lines)
 
     def fmt(self, kind: str, total: bool = False):
         """The cell format of a kind of value, in a data row or in a total row."""
@@ -249,7 +253,7 @@ class Table:
             self._finish("Subtotal", {})  # this sheet's part only; the given totals go under the last part
             self._start_sheet()
         values = values[:len(self.columns)]
-        tall = max([lines(str(values[col]), width) for col, width in self._wrap_widths
+        tall = max([self.book.lines(str(values[col]), width) for col, width in self._wrap_widths
                     if col < len(values) and values[col]], default=1)
         if tall > 1:
             # Wrapped text gets the height it needs, or it prints over the rows below.
