@@ -7,7 +7,7 @@ The case files live in mongomock (in-process, as in the tests) and each build st
 through a cursor made linear (bench/linear_cursor.py: mongomock's own copies the rest of the results for
 every document it hands out). Times are CPU seconds of the process. "Reading alone" sends the same queries
 (the case files with the same projection and sort, staff, employers, and for the OPCC return the grant
-pots' aggregation, which mongomock runs over every document where MongoDB starts from an index) with
+pots' figures, read from the case files with a bid) with
 nothing done with the results: that part is mongomock's (it gathers and copies every matching document on
 the first read), not the exports'. The baseline writes the same sheets with the same number of cells (each
 sheet's used range) through xlsxwriter in constant_memory mode, with no data and no logic; the ratio is
@@ -115,7 +115,7 @@ def case_file(n: int, rng: random.Random, workers: list[ObjectId]) -> dict:
 def read_for_opcc(db) -> int:
     """The queries the OPCC return sends, with nothing done with the results: the database's share of the build.
 
-    The case files (once, projected and sorted), staff, general employer contacts and the grant pots' aggregation."""
+    The case files (once, projected and sorted), staff, general employer contacts and the grant pots' figures."""
     from admin_app.grants import pot_figures
 
     fields = casefiles.projection(*opcc_return.CASE_PROJECTION_EXTRA)

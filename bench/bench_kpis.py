@@ -76,10 +76,10 @@ def synthetic_case(n: int, rng: random.Random) -> CaseRecord:
         status_history=(StatusChangeRecord(referred, "referred"), StatusChangeRecord(assessed, "active")),
         plan_goals=(PlanGoalRecord(rng.choice(("open", "achieved")), assessed + timedelta(days=180)),),
         contacts=tuple(ContactRecord(assessed + timedelta(days=rng.randrange(400)), rng.randrange(15, 120),
-                                     rng.choice(MODES), rng.choice(PLACES), rng.random() < 0.1, worker)
+                                     rng.choice(MODES), rng.choice(PLACES), rng.random() < 0.1)
                        for _ in range(rng.randrange(5, 25))),
         employer_contacts=tuple(EmployerContactRecord(assessed + timedelta(days=rng.randrange(90)),
-                                                      rng.random() < 0.7, f"e{rng.randrange(500)}", worker)
+                                                      rng.random() < 0.7, f"e{rng.randrange(500)}")
                                 for _ in range(rng.randrange(3))),
         outcomes=tuple(OutcomeRecord(rng.choice(("paid_employment", "self_employment")), j,
                                      j + timedelta(days=rng.randrange(20, 300)) if rng.random() < 0.4 else None,

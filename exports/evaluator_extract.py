@@ -125,7 +125,7 @@ def stored(path: str, heading: str | None = None) -> Item:
     def read(row: Row) -> Any:
         value: Any = row.element if in_list else row.doc
         for key in keys:
-            value = value.get(key) if isinstance(value, Mapping) else None
+            value = value.get(key) if value.__class__ is dict or isinstance(value, Mapping) else None
         return plain(value)
 
     return Item(heading or field.verbose_name or path, kind, f"clients.{path}", _describe(field),
@@ -150,8 +150,14 @@ def derived(heading: str, kind: str, source: str, description: str, read: Callab
     return Item(heading, kind, source, description, values, read, tuple(reads), tuple(codes))
 
 
+#: Stored values that go to a cell as they are (most of them): no test by type needed.
+AS_STORED = frozenset((str, bool, int, float, type(None)))
+
+
 def plain(value: Any) -> Any:
     """A stored value as a cell: dates as dates, Decimal128 as a number."""
+    if value.__class__ in AS_STORED:
+        return value
     if isinstance(value, Decimal128):
         return float(value.to_decimal())
     return casefiles.day(value) or value
@@ -334,13 +340,12 @@ def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
     with tempfile.TemporaryFile() as spill:
         batch: list[tuple[str, list]] = []
         for sheet, reference, cells in _rows(db, ctx, names, without_consent):
-            for index, item in enumerate(sheet.items):
+            for index in _dated[sheet.name]:
+                if cells[index] is not None:
+                    cells[index] = generalise(cells[index], ctx.date_precision)
+            for index in _coded[sheet.name]:
                 value = cells[index]
-                if value is None:
-                    continue
-                if item.kind == "date":
-                    cells[index] = generalise(value, ctx.date_precision)
-                elif item.kind == "text":
+                if value is not None:
                     people.setdefault((sheet.name, index), {}).setdefault(value, set()).add(reference)
             batch.append((sheet.name, cells))
             if len(batch) == SPILL_BATCH:
@@ -397,6 +402,8 @@ def build(db: Any, path: str, ctx: ExportContext) -> dict[str, int]:
 SPILL_BATCH = 2_000
 #: The coded (text) columns of each case-file sheet, where a value held by too few people becomes "other".
 _coded = {sheet.name: [i for i, item in enumerate(sheet.items) if item.kind == "text"] for sheet in CASE_SHEETS}
+#: The date columns of each case-file sheet, generalised as the rows are made.
+_dated = {sheet.name: [i for i, item in enumerate(sheet.items) if item.kind == "date"] for sheet in CASE_SHEETS}
 
 
 def _table(book: Book, sheet: Sheet) -> Table:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping, Sequence
@@ -76,6 +77,9 @@ class Book:
         self.cover = self._page_setup(self.workbook.add_worksheet("About"))
         self.contents: list[tuple[str, str]] = []
         self.rows: dict[str, int] = {}
+        # The lines of wrapped cells, remembered while this workbook is written (the same texts recur from row to
+        # row: recommendations, outcomes) and gone with it.
+        self.lines = lru_cache(maxsize=4096)(lines)
 
     def fmt(self, kind: str, total: bool = False):
         """The cell format of a kind of value, in a data row or in a total row."""
@@ -220,8 +224,9 @@ class Table:
         self.book, self.name, self.columns, self.description = book, name, tuple(columns), description
         self.max_rows = max_rows
         self.totals = any(c.total for c in self.columns) if totals is None else totals  # a last row of totals
-        # Looked up once, not for every cell: each column's format, the wrapped columns' widths, the summed columns.
+        # Looked up once, not for every cell: each column's format and kind, the wrapped columns' widths, the summed columns.
         self._formats = [book.fmt(c.kind) for c in self.columns]
+        self._kinds = [c.kind for c in self.columns]
         self._wrap_widths = [(col, c.width or MAX_WIDTH) for col, c in enumerate(self.columns) if c.kind == "wrap"]
         self._summed = {col for col, c in enumerate(self.columns) if c.total}
         self.part = 0
@@ -248,17 +253,26 @@ class Table:
             self._finish("Subtotal", {})  # this sheet's part only; the given totals go under the last part
             self._start_sheet()
         values = values[:len(self.columns)]
-        tall = max([lines(str(values[col]), width) for col, width in self._wrap_widths
+        tall = max([self.book.lines(str(values[col]), width) for col, width in self._wrap_widths
                     if col < len(values) and values[col]], default=1)
         if tall > 1:
             # Wrapped text gets the height it needs, or it prints over the rows below.
             self.sheet.set_row(self.row, LINE_HEIGHT * tall)
-        write, sheet, row, widths = self.book.write_with, self.sheet, self.row, self.widths
+        write, sheet, row, widths, formats = self.book.write_with, self.sheet, self.row, self.widths, self._formats
+        write_string = sheet.write_string
         for col, value in enumerate(values):
             if kinds and col in kinds:
                 width = write(sheet, row, col, value, kinds[col], self.book.fmt(kinds[col]))
+            elif value.__class__ is str:  # most cells: written here, without the tests by type (never summed)
+                if not value:
+                    continue
+                text = neutralise(value)
+                write_string(row, col, text, formats[col])
+                width = len(text)
+            elif value is None:
+                continue
             else:
-                width = write(sheet, row, col, value, self.columns[col].kind, self._formats[col])
+                width = write(sheet, row, col, value, self._kinds[col], formats[col])
             if width > widths[col]:
                 widths[col] = width
             if col in self._summed and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):

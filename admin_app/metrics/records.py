@@ -40,7 +40,6 @@ class ContactRecord:
     mode: str
     place: str | None = None
     out_of_hours: bool = False
-    staff_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +47,6 @@ class EmployerContactRecord:
     date: date
     face_to_face: bool = True
     employer_id: str | None = None
-    staff_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +179,8 @@ CASE_PROJECTION: dict[str, int] = {
     "status_history.date": 1, "status_history.status": 1,
     "plan_goals.status": 1, "plan_goals.due_date": 1,
     "contacts.date": 1, "contacts.minutes": 1, "contacts.mode": 1, "contacts.place": 1,
-    "contacts.out_of_hours": 1, "contacts.start_time": 1, "contacts.staff": 1,
-    "employer_contacts.date": 1, "employer_contacts.face_to_face": 1,
-    "employer_contacts.employer": 1, "employer_contacts.staff": 1,
+    "contacts.out_of_hours": 1, "contacts.start_time": 1,
+    "employer_contacts.date": 1, "employer_contacts.face_to_face": 1, "employer_contacts.employer": 1,
     "outcomes.kind": 1, "outcomes.start_date": 1, "outcomes.end_date": 1, "outcomes.employer": 1,
     "outcomes.job_type": 1, "outcomes.competitive": 1,
     "assignments.worker": 1, "assignments.start": 1,
@@ -244,8 +241,7 @@ def case_from_document(doc: Mapping[str, Any]) -> CaseRecord | None:
         ),
         contacts=tuple(_contact(c) for c in _items(doc, "contacts") if c.get("date") and c.get("mode")),
         employer_contacts=tuple(
-            EmployerContactRecord(_day(e["date"]), bool(e.get("face_to_face", True)),
-                                  _id(e.get("employer")), _id(e.get("staff")))
+            EmployerContactRecord(_day(e["date"]), bool(e.get("face_to_face", True)), _id(e.get("employer")))
             for e in _items(doc, "employer_contacts") if e.get("date")
         ),
         outcomes=tuple(_outcome(o) for o in _items(doc, "outcomes") if o.get("kind") and o.get("start_date")),
@@ -365,8 +361,7 @@ def _scope_ids(staff: Any) -> set[str]:
 def _contact(c: Mapping[str, Any]) -> ContactRecord:
     day = _day(c["date"])
     return ContactRecord(day, int(c.get("minutes") or 0), c["mode"], c.get("place"),
-                         contact_out_of_hours(day, c.get("start_time"), bool(c.get("out_of_hours", False))),
-                         _id(c.get("staff")))
+                         contact_out_of_hours(day, c.get("start_time"), bool(c.get("out_of_hours", False))))
 
 
 def _outcome(o: Mapping[str, Any]) -> OutcomeRecord:

@@ -21,8 +21,8 @@ def d(text: str) -> date:
 
 
 def contact(day: str, minutes: int = 60, mode: str = "face_to_face", place: str | None = "community",
-            out_of_hours: bool = False, staff: str | None = None) -> ContactRecord:
-    return ContactRecord(d(day), minutes, mode, place, out_of_hours, staff)
+            out_of_hours: bool = False) -> ContactRecord:
+    return ContactRecord(d(day), minutes, mode, place, out_of_hours)
 
 
 def job(start: str, end: str | None = None, kind: str = "paid_employment", employer: str | None = "e1",
@@ -47,8 +47,8 @@ def case(id: str = "c1", referred: str = "2024-04-10", decision: str = "accepted
     )
 
 
-def employer_contact(day: str, face_to_face: bool = True, employer: str = "e1", staff: str | None = None):
-    return EmployerContactRecord(d(day), face_to_face, employer, staff)
+def employer_contact(day: str, face_to_face: bool = True, employer: str = "e1"):
+    return EmployerContactRecord(d(day), face_to_face, employer)
 
 
 def weekly_contacts(first: str, weeks: int) -> list[ContactRecord]:

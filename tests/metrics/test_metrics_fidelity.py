@@ -77,7 +77,7 @@ def test_face_to_face_employer_contacts_per_worker_per_week_include_general_cont
     week = fidelity.Period(date(2024, 4, 1), date(2024, 4, 14))  # two weeks
     general = [GeneralEmployerContactRecord(date(2024, 4, day), "e9", True, "w1") for day in range(1, 11)]
     general.append(GeneralEmployerContactRecord(date(2024, 4, 2), "e9", False, "w1"))   # phone: not counted
-    c = case(employer_contacts=[employer_contact("2024-04-03", staff="w1"), employer_contact("2024-04-04", staff="w1")])
+    c = case(employer_contacts=[employer_contact("2024-04-03"), employer_contact("2024-04-04")])
     items = kpi_report([c], [staff(fte=0.5)], general, week)["workers"]["w1@e4e.test"]["fidelity"]
     assert items["job_development_frequency"]["value"] == 12.0   # 12 contacts / (0.5 FTE x 2 weeks)
     assert items["job_development_frequency"]["score"] == 5

@@ -23,7 +23,7 @@ from admin_app.metrics.report import kpi_report
 BASE = date(2024, 1, 1)
 days = st.integers(0, 540).map(lambda n: BASE + timedelta(days=n))
 contacts = st.builds(ContactRecord, days, st.integers(1, 240), st.sampled_from(kpis.CONTACT_MODES),
-                     st.sampled_from(["community", "office", None]), st.booleans(), st.sampled_from(["w1", "w2", None]))
+                     st.sampled_from(["community", "office", None]), st.booleans())
 outcomes = st.builds(OutcomeRecord, st.sampled_from(["paid_employment", "self_employment", "training"]), days,
                      st.none() | days, st.sampled_from(["e1", "e2", None]), st.sampled_from(["chef", "retail", None]),
                      st.booleans())
@@ -37,8 +37,8 @@ cases = st.builds(
     plan_goals=st.lists(st.builds(PlanGoalRecord, st.sampled_from(["open", "achieved", "dropped"]), st.none() | days),
                         max_size=2).map(tuple),
     contacts=st.lists(contacts, max_size=6).map(tuple),
-    employer_contacts=st.lists(st.builds(EmployerContactRecord, days, st.booleans(), st.just("e1"),
-                                         st.sampled_from(["w1", None])), max_size=3).map(tuple),
+    employer_contacts=st.lists(st.builds(EmployerContactRecord, days, st.booleans(), st.just("e1")),
+                               max_size=3).map(tuple),
     outcomes=st.lists(outcomes, max_size=3).map(tuple),
 )
 periods = st.tuples(days, days).map(lambda p: Period(min(p), max(p)))

@@ -81,8 +81,8 @@ def test_saved_case_files_are_read_back_into_the_right_records(db):
     assert record.status_history == (StatusChangeRecord(date(2024, 4, 10), "referred"),
                                      StatusChangeRecord(date(2024, 6, 1), "in_work"))
     assert record.plan_goals == (PlanGoalRecord("open", date(2024, 9, 1)),)
-    assert record.contacts == (ContactRecord(date(2024, 5, 1), 45, "face_to_face", "community", True, w),)
-    assert record.employer_contacts == (EmployerContactRecord(date(2024, 5, 3), True, e, w),)
+    assert record.contacts == (ContactRecord(date(2024, 5, 1), 45, "face_to_face", "community", True),)
+    assert record.employer_contacts == (EmployerContactRecord(date(2024, 5, 3), True, e),)
     assert record.outcomes == (OutcomeRecord("paid_employment", date(2024, 6, 1), None, e, "Warehouse", True),)
 
 
