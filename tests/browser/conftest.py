@@ -89,7 +89,7 @@ class Screen:
         self.wait_for(lambda d: "/login" not in d.current_url, "sign-in did not leave the login page")
         return self
 
-    def wait_for(self, condition, message, seconds=10):
+    def wait_for(self, condition, message, seconds=30):
         from selenium.webdriver.support.ui import WebDriverWait
 
         return WebDriverWait(self.driver, seconds).until(condition, message)
