@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+#: Production asks every member of staff for a second factor: every staff role sees some part of a case file.
+EVERY_STAFF_ROLE = "admin,manager,worker,admin_staff,grant_panel,evaluator,commissioner"
+
 DEMO_SECRET_KEY = "demo-secret-key-not-for-production"
 DEMO_PASSWORD_SALT = "demo-password-salt"
 # A valid Fernet key that is public: fine for demo data, refused in production.
@@ -187,7 +190,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         mail_from=get("MAIL_FROM", "reports@e4e.example.org") or "",
         mail_folder=Path(get("MAIL_FOLDER", str(ROOT / "var" / "mail")) or ""),
         session_idle_minutes=int(get("SESSION_IDLE_MINUTES", "30") or 30),
-        two_factor_roles=_csv(get("TWO_FACTOR_REQUIRED_ROLES", "" if embedded else "admin,manager") or ""),
+        two_factor_roles=_csv(get("TWO_FACTOR_REQUIRED_ROLES", "" if embedded else EVERY_STAFF_ROLE) or ""),
         login_limits=get("LOGIN_RATE_LIMITS", "5 per minute;30 per hour") or "",
         ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI", broker if broker and broker.startswith("redis") else "memory://") or "memory://",
         base_url=get("BASE_URL", "http://127.0.0.1:5000") or "",

@@ -218,7 +218,7 @@ def test_app_services_share_one_production_environment(services):
     assert env["SMTP_TLS"] == "${SMTP_TLS:-true}"
     assert env["SMTP_USER"] == "${SMTP_USER:-}" and env["SMTP_PASSWORD"] == "${SMTP_PASSWORD:-}"
     assert env["MAIL_FROM"].startswith("${MAIL_FROM:?") and env["BASE_URL"].startswith("${BASE_URL:?")
-    assert env["TWO_FACTOR_REQUIRED_ROLES"] == "${TWO_FACTOR_REQUIRED_ROLES:-admin,manager}"
+    assert env["TWO_FACTOR_REQUIRED_ROLES"] == "${TWO_FACTOR_REQUIRED_ROLES:-admin,manager,worker,admin_staff,grant_panel,evaluator,commissioner}"
     assert env["TZ"] == "Europe/London"
 
 
