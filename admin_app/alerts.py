@@ -25,14 +25,14 @@ def alert_admins_once(subject: str, text: str, *, key: str, minutes: int, link: 
 
     A notice in the app now, an email through the job queue; True if this call raised the alert.
     """
-    from jobs.tasks import email_admins
+    from jobs.celery_app import later
 
     key = key[:80]
     if not _claim_window(key, minutes):
         return False
     audit.record("alert", collection="users", record_id=key, summary=text)
     Notice(role=ADMIN_ROLE, text=text[:500], link=link).save()
-    email_admins.delay(subject, text)
+    later("alerts.email_admins", subject, text)
     return True
 
 

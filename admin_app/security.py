@@ -221,15 +221,15 @@ def _on_two_factor_changed(sender, user, **kwargs):
 
 def tell_account_holder(user, what: str) -> None:
     """Email the user that their sign-in changed, when and from where: one they did not make gets noticed."""
-    from jobs.tasks import email_account_holder
+    from jobs.celery_app import later
 
     when = datetime.now(timezone.utc).strftime("%d/%m/%Y %H:%M UTC")
     where = request.remote_addr if request else "unknown"
-    email_account_holder.delay(user.email, what,
-                               f"Enterprise for Employment case management: {what[0].lower()}{what[1:]} on {when}, "
-                               f"from network address {where}.\n\n"
-                               "If this was you, there is nothing to do. If it was not, tell an administrator at "
-                               "once: they can end every session of your account and set a new password.\n")
+    later("alerts.email_account_holder", user.email, what,
+          f"Enterprise for Employment case management: {what[0].lower()}{what[1:]} on {when}, "
+          f"from network address {where}.\n\n"
+          "If this was you, there is nothing to do. If it was not, tell an administrator at "
+          "once: they can end every session of your account and set a new password.\n")
 
 
 def end_every_session(user) -> None:

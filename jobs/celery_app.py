@@ -66,6 +66,16 @@ def _settings_or_exit() -> Settings:
 celery = make_celery(_settings_or_exit())
 
 
+def later(name: str, *args) -> None:
+    """Queue the task declared under `name` (run at once where there is no broker); raises what the broker raises.
+
+    The domain asks for background work by name, so it never imports jobs/tasks.py, which imports the domain
+    to do the work. The task modules are the ones the app names in `include`, imported on first need."""
+    if name not in celery.tasks:
+        celery.loader.import_default_modules()
+    celery.tasks[name].delay(*args)
+
+
 def ensure_database() -> None:
     """Connect to MongoDB unless this process already is (an eager task inside the web app, a test)."""
     from mongoengine.connection import DEFAULT_CONNECTION_NAME, _connection_settings

@@ -38,9 +38,9 @@ def open_for(user, client, reason: str, now: datetime | None = None) -> BreakGla
     text = (f"{user.name or user.email} opened case file {client.reference} outside their caseload (break-glass) "
             f"for {BREAK_GLASS_MINUTES} minutes. Reason: {reason}")[:500]
     Notice(role="manager", text=text, link=f"/admin/casefile/{client.pk}/access").save()
-    from jobs.tasks import email_managers
+    from jobs.celery_app import later
 
-    email_managers.delay(f"Break-glass opening of {client.reference}", text)
+    later("privacy.email_managers", f"Break-glass opening of {client.reference}", text)
     return access
 
 

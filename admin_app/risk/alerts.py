@@ -32,10 +32,10 @@ SWEEP_AFTER_MINUTES = 5
 
 
 def _enqueue(alert: RiskAlert) -> None:
-    from jobs.tasks import send_risk_alert
+    from jobs.celery_app import later
 
     try:
-        send_risk_alert.delay(str(alert.pk))
+        later("risk.send_alert", str(alert.pk))
     except Exception as exc:  # the broker is down: the alert stands in the app, and the sweep sends it later
         log.warning("risk alert %s not queued (the sweep will send it): %s", alert.pk, exc)
 
