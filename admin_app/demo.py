@@ -969,7 +969,7 @@ def seed_export_runs(settings, now: datetime) -> dict[str, int]:
     last quarterly return), and one return that failed because an address had left its allow-list, with the
     notice and email managers get. Mail goes where the settings send it (a folder in the demo)."""
     from admin_app import export_runs
-    from admin_app.export_scopes import resolve_scope
+    from admin_app.views.export_scopes import resolve_scope
     from admin_app.models.exports import ExportRun, ExportSchedule
 
     if ExportRun.objects.count():

@@ -23,7 +23,7 @@ def settings():
 def dispatch_exports() -> list[str]:
     """Create the runs of every schedule now due, and hand each to a build task."""
     from admin_app import export_runs
-    from admin_app.export_scopes import resolve_scope
+    from admin_app.views.export_scopes import resolve_scope
 
     ensure_database()
     run_ids = export_runs.dispatch_due(datetime.utcnow(), resolve_scope)

@@ -252,7 +252,7 @@ def test_a_slow_build_overtaken_after_its_lease_leaves_one_workbook_and_one_emai
 
 
 def test_a_dispatcher_that_dies_after_making_the_run_loses_nothing(mail_app, users, monkeypatch):
-    from admin_app.export_scopes import resolve_scope
+    from admin_app.views.export_scopes import resolve_scope
     from admin_app.models.exports import ExportRun
 
     with mail_app.app_context():

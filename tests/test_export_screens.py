@@ -239,7 +239,7 @@ def test_download_needs_its_own_permission(app, login):
 
 def test_a_schedule_scoped_by_a_built_in_filter_covers_just_those_case_files(app, users):
     from admin_app.db import database
-    from admin_app.export_scopes import resolve_scope
+    from admin_app.views.export_scopes import resolve_scope
     from admin_app.models.case_file import Referral
     from admin_app.models.exports import ExportRun, ExportSchedule
 
@@ -258,7 +258,7 @@ def test_a_schedule_scoped_by_a_built_in_filter_covers_just_those_case_files(app
 
 
 def test_a_schedule_whose_saved_filter_was_deleted_fails_with_a_notice(app, users):
-    from admin_app.export_scopes import resolve_scope
+    from admin_app.views.export_scopes import resolve_scope
     from admin_app.models.exports import ExportRun, ExportSchedule, Notice
     from admin_app.models.saved_filters import SavedFilter
 

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from admin_app.saved_filters import BUILTINS, StaleFilter, export_scope, export_scope_choices, saved_filter_match, week_of
+from admin_app.saved_filters import BUILTINS, StaleFilter, week_of
+from admin_app.views.export_scopes import export_scope, export_scope_choices, saved_filter_match
 from tests.conftest import csrf_token, new_client
 
 REFERENCE = re.compile(r"E4E-[A-Z]\d{4}")

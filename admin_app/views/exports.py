@@ -13,7 +13,7 @@ from mongoengine import Q
 
 from admin_app import audit, export_runs, formats
 from admin_app.metrics.periods import london_today
-from admin_app.export_scopes import ScopeProblem, resolve_scope, scope_choices
+from admin_app.views.export_scopes import ScopeProblem, resolve_scope, scope_choices
 from admin_app.models.exports import DELIVERIES, PERIOD_RULES, ExportRun, ExportSchedule
 from admin_app.models.sharing import AllowedRecipient
 from admin_app.privacy.sharing import recipient_problems

@@ -20,7 +20,7 @@ from mongoengine import Q
 from wtforms import PasswordField, SelectMultipleField, widgets
 
 from admin_app.metrics.periods import london_today
-from admin_app.models.audit import AUDIT_ACTIONS, AuditEvent
+from admin_app.models.audit import AUDIT_ACTIONS
 from admin_app.permissions import ADMIN_ROLE
 from admin_app.security import PERMISSIONS, password_problems, sign_in_address, tell_account_holder
 from admin_app.views import audit_log

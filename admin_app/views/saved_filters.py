@@ -13,13 +13,13 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields import SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from admin_app.metrics.records import both
 from admin_app.models.case_file import Client
 from admin_app.models.saved_filters import SavedFilter
 from admin_app.saved_filters import (
     BUILTIN_FILTERS,
     CLIENT_SCREEN,
     CLIENTS_COLLECTION,
-    both,
     describe,
     from_list_args,
     screen_of,

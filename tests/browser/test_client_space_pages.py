@@ -1,7 +1,6 @@
 """The client space in a real browser, on a phone-sized screen: every page in every language passes axe."""
 from __future__ import annotations
 
-import pytest
 
 from admin_app.client_space.languages import LOCALES
 from tests.browser.axe import assert_accessible

@@ -5,8 +5,7 @@ import re
 from datetime import date, datetime
 
 import pytest
-from exports_helpers import QUARTER, TODAY, YEAR, build, by_heading, context, day, free_text, table
-from mongoengine import fields as mf
+from exports_helpers import QUARTER, TODAY, YEAR, build, by_heading, context, free_text, table
 
 from admin_app.metrics.kpis import NEVER_ENGAGED_DECISIONS
 from admin_app.metrics.periods import Period
