@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from admin_app.casework import writes
 from admin_app.casework.parts import PARTS
+from admin_app.alerts import PROBE_LIMIT
 from admin_app.crypto import decrypt
 from admin_app.models import AuditEvent, Client
 from admin_app.models.case_file import Contact, Outcome, PlanGoal, Referral
@@ -213,6 +214,11 @@ def test_saving_or_removing_an_item_someone_removed_meanwhile_says_so_and_saves_
     assert response.status_code == 302
     assert "no longer in the case file" in text(manager.get(response.location))
     assert raw(case)["contacts"] == [second]
+    # Audited, and not taken for probing: however often it happens, no administrator is alerted.
+    for _ in range(PROBE_LIMIT):
+        manager.post(remove, data=MultiDict(removal))
+    assert AuditEvent.objects(action="item_gone", actor=users["manager"].email).count() == PROBE_LIMIT + 1
+    assert not AuditEvent.objects(action="alert").count()
 
 
 def test_removing_an_item_someone_changed_meanwhile_is_refused_until_seen(login, users):

@@ -19,6 +19,7 @@ AUDIT_ACTIONS = (
     ("permissions", "Permissions changed"),
     ("refused", "Refused"),
     ("not_found", "Not found"),
+    ("item_gone", "Saved onto a removed item"),
     ("locked", "Locked out"),
     ("alert", "Administrators alerted"),
     ("read_restricted", "Read restricted parts"),

@@ -303,7 +303,10 @@ class CaseFileView(BaseView):
         if request.method != "POST":
             self._not_found(id)
         client = self._client(id, "reference")
-        note_probe("not_found", "clients", str(client.pk), f"item gone: {request.method} {request.path[:200]}")
+        # Audited, but not counted as probing: the case file is the person's to work on, and two people
+        # working on one file meet this in the ordinary course of their work.
+        audit.record("item_gone", collection="clients", record_id=str(client.pk),
+                     summary=f"item gone: {request.method} {request.path[:200]}")
         flash(f"Nothing was saved: this {part.item} is no longer in the case file of {client.reference}. "
               "Someone may have removed it after you opened it.", "error")
         abort(redirect(self._page_url(client.pk)))
