@@ -68,6 +68,17 @@ def browser():
         yield driver
 
 
+def wait_until(driver, condition, message, seconds=30):
+    """Wait for `condition` on the page a click or a post leads to.
+
+    While the browser swaps one page for the next, reading an element can fail in several ways (not there
+    yet, stale, or "does not belong to the document"); each is a reason to look again, not a failure."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, ignored_exceptions=(WebDriverException,)).until(condition, message)
+
+
 class Screen:
     """The browser pointed at the live app, with the few moves every browser test makes."""
 
@@ -90,9 +101,7 @@ class Screen:
         return self
 
     def wait_for(self, condition, message, seconds=30):
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        return WebDriverWait(self.driver, seconds).until(condition, message)
+        return wait_until(self.driver, condition, message, seconds)
 
     def set_value(self, element, value):
         """Set a date or text input the way a picker would, and tell the page it changed."""

@@ -1,23 +1,17 @@
 """The client space in a real browser, on a phone-sized screen: every page in every language passes axe."""
 from __future__ import annotations
 
-
 from admin_app.client_space.languages import LOCALES
 from tests.browser.axe import assert_accessible
+from tests.browser.conftest import wait_until
 from tests.test_client_space import CLIENT_PASSWORD, files, invite  # noqa: F401  (fixture and helper)
 
 PAGES = ("/my/", "/my/plan", "/my/appointments", "/my/opportunities", "/my/messages", "/my/talk-now")
 
 
 def waits(browser, condition, message):
-    """Each click posts a form: wait for the next page rather than read the one being left.
-
-    While the browser swaps one page for the next, reading an element can fail in several ways (gone, stale,
-    or "does not belong to the document"); each is a reason to look again, not a failure."""
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(condition, message)
+    """Each click posts a form: wait for the next page rather than read the one being left."""
+    return wait_until(browser, condition, message)
 
 
 def test_every_client_page_in_every_language_is_accessible(app, login, files, live_server, browser):  # noqa: F811
