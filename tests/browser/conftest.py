@@ -79,6 +79,20 @@ def wait_until(driver, condition, message, seconds=30):
     return WebDriverWait(driver, seconds, ignored_exceptions=(WebDriverException,)).until(condition, message)
 
 
+def leads_to_a_new_page(driver, action, message, seconds=30):
+    """Do `action` (a click that submits or follows a link) and wait until the page it leads to has loaded.
+
+    Reading the page straight after the click could still see the old page, or, once the next `get` has
+    started, be overtaken by the late answer to the click."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    action()
+    return wait_until(driver, lambda d: staleness_of(old_page)(d)
+                      and d.execute_script("return document.readyState") == "complete", message, seconds)
+
+
 class Screen:
     """The browser pointed at the live app, with the few moves every browser test makes."""
 

@@ -17,7 +17,7 @@ from selenium.webdriver.common.keys import Keys
 
 from admin_app.metrics.periods import london_today
 from tests.browser.axe import describe, violations
-from tests.browser.conftest import Screen, chromium, serving
+from tests.browser.conftest import Screen, chromium, leads_to_a_new_page, serving
 from tests.conftest import build_app
 from tests.test_every_page import LINK, NOT_FOLLOWED
 
@@ -97,10 +97,11 @@ def add_each_filter(driver) -> int:
 
 
 def submit(driver) -> None:
+    """Submit the page's form and wait for the page the save leads to."""
     form = driver.find_element(By.CSS_SELECTOR, "main form[method=post]:not(.form-inline):has(button[type=submit], input[type=submit])")
     button = form.find_element(By.CSS_SELECTOR, "[type=submit]")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-    button.click()
+    leads_to_a_new_page(driver, button.click, f"the save on {driver.current_url} led nowhere")
 
 
 @pytest.mark.parametrize("role", ROLES)
