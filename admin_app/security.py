@@ -1,6 +1,7 @@
 """Sign-in, permissions, row-level scope, idle timeout, two-factor enforcement and security headers."""
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from datetime import datetime, timezone
 
@@ -14,7 +15,6 @@ from mongoengine import NotUniqueError, get_db
 
 from admin_app import audit
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from admin_app.extensions import security
 from admin_app.models.people import Role, User
@@ -285,6 +285,26 @@ def _account_tried() -> str:
     return user.email if user else "(no account)"
 
 
+def network_of(address: str | None) -> str:
+    """Where attempts come from, as the limits count them: an IPv4 address, or the /64 network of an IPv6 one.
+
+    A home, office or phone is given a whole IPv6 /64, so one device can take a fresh address for every try;
+    counting single IPv6 addresses would let it step round the per-address limit."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6 and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+def client_network() -> str:
+    return network_of(request.remote_addr)
+
+
 def _account_key() -> str:
     return _account_tried().lower()
 
@@ -310,10 +330,11 @@ def _address_throttled(limit) -> None:
     minutes = max(1, limit.limit.get_expiry() // 60)
     from admin_app.alerts import alert_admins_once
 
-    alert_admins_once(f"Sign-ins throttled from {request.remote_addr}",
-                      f"Sign-ins from {request.remote_addr} are held for {minutes} minutes after too many failed "
+    network = client_network()
+    alert_admins_once(f"Sign-ins throttled from {network}",
+                      f"Sign-ins from {network} are held for {minutes} minutes after too many failed "
                       "passwords or codes, across any accounts.",
-                      key=f"address:{request.remote_addr}", minutes=minutes, link="/admin/auditevent/")
+                      key=f"address:{network}", minutes=minutes, link="/admin/auditevent/")
 
 
 ACCOUNT_LOCKED_MESSAGE = ("Too many failed attempts for this account, so it is locked for now. If the attempts were "
@@ -329,7 +350,7 @@ def _throttle(app: Flask, limiter: Limiter) -> None:
     per_account = limiter.shared_limit(settings.login_limits, scope="secret-per-account", key_func=_account_key,
                                        methods=["POST"], deduct_when=_attempt_failed, on_breach=_account_locked,
                                        error_message=ACCOUNT_LOCKED_MESSAGE)
-    per_address = limiter.shared_limit(settings.address_limits, scope="secret-per-address", key_func=get_remote_address,
+    per_address = limiter.shared_limit(settings.address_limits, scope="secret-per-address", key_func=client_network,
                                        methods=["POST"], deduct_when=_attempt_failed, on_breach=_address_throttled,
                                        error_message=ADDRESS_THROTTLED_MESSAGE)
     for endpoint in SECRET_CHECKING_ENDPOINTS:
@@ -341,7 +362,7 @@ def init_security(app: Flask) -> None:
     datastore.db = get_db
     security.init_app(app, datastore)
     # One limiter per app, so each app's limits and counts are its own.
-    limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
+    limiter = Limiter(key_func=client_network, app=app, default_limits=[])
     app.extensions["login_limiter"] = limiter
     _throttle(app, limiter)
     app.before_request(_idle_timeout)

@@ -240,6 +240,34 @@ def test_one_address_is_throttled_whatever_accounts_it_tries(make_app):
     assert _sign_in_from(app.test_client(), "10.0.4.2", "target@test.e4e", PASSWORD).status_code == 302
 
 
+def test_addresses_in_one_ipv6_network_share_the_per_address_limit(make_app):
+    """One device given a /64 cannot step round the limit by taking a fresh address for every try."""
+    app = _throttled_app(make_app, login_limits="100 per minute", address_limits="4 per minute")
+    for attempt in range(4):
+        response = _sign_in_from(app.test_client(), f"2001:db8:5:7::{attempt + 1:x}", f"guess{attempt}@test.e4e",
+                                 "wrong-password-123")
+        assert response.status_code == 200
+    response = _sign_in_from(app.test_client(), "2001:db8:5:7:ffff:1:2:3", "target@test.e4e", PASSWORD)
+    assert response.status_code == 429 and "network address" in response.get_data(as_text=True)
+    # The next /64 along, and an IPv4 address, are counted on their own.
+    assert _sign_in_from(app.test_client(), "2001:db8:5:8::1", "target@test.e4e", PASSWORD).status_code == 302
+    assert _sign_in_from(app.test_client(), "10.0.4.3", "other@test.e4e", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("address, network", [
+    ("192.0.2.7", "192.0.2.7"),
+    ("2001:db8:5:7:abcd::1", "2001:db8:5:7::/64"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),  # IPv4 reached through an IPv6 socket is the IPv4 address
+    ("", "unknown"),
+    (None, "unknown"),
+    ("not an address", "not an address"),
+])
+def test_where_attempts_come_from_is_counted_by_address_or_ipv6_network(address, network):
+    from admin_app.security import network_of
+
+    assert network_of(address) == network
+
+
 def _with_authenticator(app, email):
     from admin_app.models import User
 

@@ -24,6 +24,7 @@ from admin_app.evaluator.openapi import (ASSESSMENT_SHEET, CASE_SHEET, DEFAULT_L
                                          document)
 from admin_app.metrics.periods import Period, financial_year_of, london_today
 from admin_app.metrics.records import both
+from admin_app.security import client_network
 
 SCOPES = {"cases": "cases:read", "events": "events:read", "figures": "figures:read"}
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
@@ -305,4 +306,4 @@ def _rate_key() -> str:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()
-    return f"address:{request.remote_addr}"
+    return f"address:{client_network()}"
