@@ -75,7 +75,7 @@ def seed_demo_fidelity_review(manager: str) -> int:
     from admin_app.export_runs import period_for
     from admin_app.metrics import fidelity
     from admin_app.models.fidelity import FidelityReview, ItemScore
-    from admin_app.views.fidelity import score_review
+    from admin_app.metrics.scoring import score_review
 
     if FidelityReview.objects.count():
         return 0

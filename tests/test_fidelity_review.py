@@ -191,6 +191,24 @@ def test_a_corrected_anchor_scores_the_dashboard_the_cli_and_new_reviews_but_not
     assert new.data_score("community_based_services").thresholds == [45, 40, 35, 30]
 
 
+def test_a_review_is_refused_with_a_message_while_a_stored_anchor_cannot_score(login, casework):
+    """An anchor written wrongly to the database (not through its screen) refuses the review's save and says where
+    to correct it; nothing is saved and no error page is shown."""
+    from admin_app import snapshots
+    from admin_app.models.fidelity import FidelityAnchor
+
+    manager = login("manager")
+    anchor = open_anchor(manager, "community_based_services")
+    FidelityAnchor.objects(pk=anchor.pk).update_one(set__limit_5=30, set__limit_2=65)  # the wrong way round
+    snapshots.expire_all()
+    response = post_review(manager, review_form(manager=3))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Traceback" not in page
+    assert "Not saved. Please correct: The stored fidelity anchors cannot score" in page
+    assert "Correct them on the anchors screen" in page
+    assert stored_reviews() == []
+
+
 def test_limits_in_the_wrong_order_are_refused_and_nothing_changes(login):
     manager = login("manager")
     anchor = open_anchor(manager, "community_based_services")

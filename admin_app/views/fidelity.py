@@ -1,7 +1,7 @@
 """Fidelity reviews (the manager scores the organisational items, the data scores the rest) and the anchors screen."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from flask_admin import expose
 from flask_admin.helpers import get_form_data
@@ -15,12 +15,11 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin_app import audit, snapshots
-from admin_app.db import database
 from admin_app.metrics import fidelity
-from admin_app.metrics.periods import Period, london_today, previous_financial_year
+from admin_app.metrics.periods import london_today, previous_financial_year
 from admin_app.metrics.records import ANCHOR_LIMITS
-from admin_app.metrics.report import as_of_for, load_report
-from admin_app.models.fidelity import ANCHOR_DIRECTIONS, DataItemSnapshot, FidelityAnchor, FidelityReview, ItemScore
+from admin_app.metrics.scoring import AnchorsCannotScore, score_review
+from admin_app.models.fidelity import ANCHOR_DIRECTIONS, FidelityAnchor, FidelityReview, ItemScore
 from admin_app.views.base import RulesRefused, SecuredModelView
 from admin_app.vocabulary import CONTACT_MODES
 
@@ -131,31 +130,6 @@ def review_sections(review: FidelityReview | None) -> list[dict]:
     return sections
 
 
-def score_review(review: FidelityReview, today: date) -> None:
-    """Snapshot the data-scored items for the review's period, then total and band the 25 items."""
-    period = Period(review.period_start, review.period_end)
-    manager = {s.item: s.score for s in review.manager_scores if s.score is not None}
-    as_of = as_of_for(period, today)
-    try:
-        # The service dashboard's figures for the period (never more than a minute old), not a read of every case file.
-        found = snapshots.figures(snapshots.service_key(period, as_of),
-                                  lambda: load_report(database(), {}, period, as_of=as_of))
-    except ValueError as exc:
-        raise RulesRefused([f"The stored fidelity anchors cannot score: {exc}. Correct them on the anchors screen."])
-    report = found.report
-    items, anchors = report["service"]["fidelity"], report["anchors"]
-    review.judged_on = date.fromisoformat(report["as_of"])
-    review.figures_computed_at = found.computed_at
-    review.data_scores = [
-        DataItemSnapshot(item=item, value=items[item]["value"], score=items[item]["score"], unit=items[item]["unit"],
-                         better=anchors[item]["better"], thresholds=[float(x) for x in anchors[item]["thresholds"]])
-        for item in fidelity.DATA_ITEMS
-    ]
-    result = fidelity.fidelity_review({item: value["score"] for item, value in items.items()}, manager)
-    review.total, review.maximum, review.complete, review.band = (
-        result["total"], result["maximum"], result["complete"], result["band"])
-
-
 class FidelityReviewView(SecuredModelView):
     """A manager scores the organisational items; the data-scored items are taken from the figures when saved."""
 
@@ -187,7 +161,10 @@ class FidelityReviewView(SecuredModelView):
             model.created_by, model.created_at = by, now
         model.updated_by, model.updated_at = by, now
         if not self.model_errors(model, is_created):
-            score_review(model, self.today())
+            try:
+                score_review(model, self.today())
+            except AnchorsCannotScore as exc:
+                raise RulesRefused([str(exc)]) from exc
         super().on_model_change(form, model, is_created)
 
     def model_errors(self, model, is_created):
