@@ -5,9 +5,13 @@ safe to run twice.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from jobs.celery_app import celery, ensure_database
+
+
+log = logging.getLogger(__name__)
 
 
 def settings():
@@ -122,16 +126,29 @@ def email_admins(subject: str, text: str) -> int:
     return email_admins_now(settings(), subject, text)
 
 
-@celery.task(name="alerts.email_account_holder")
-def email_account_holder(to: str, subject: str, text: str) -> bool:
-    """A change to someone's sign-in (password, two-factor) told to them, so a change they did not make is noticed."""
+def _send_or_retry(task, to: str, subject: str, body: str) -> bool:
+    """Send one message to one person. While the mail server refuses it, the task tries again with doubling waits,
+    MAIL_RETRIES times (in embedded mode, where the task runs inside the request, it does not wait)."""
+    from admin_app.export_runs import backoff_seconds
     from admin_app.mail import MailNotSent, send_mail
 
+    config = settings()
     try:
-        send_mail(settings(), [to], subject, text)
-    except MailNotSent:
-        return False
+        send_mail(config, [to], subject, body)
+    except MailNotSent as exc:
+        tried = task.request.retries + 1
+        if task.request.is_eager or tried > config.mail_retries:
+            log.warning("%s: email to %s not sent after %d attempt(s): %s", task.name, to, tried, exc)
+            return False
+        raise task.retry(exc=exc, countdown=backoff_seconds(tried, config.mail_retry_seconds), max_retries=None)
     return True
+
+
+@celery.task(name="alerts.email_account_holder", bind=True)
+def email_account_holder(self, to: str, subject: str, text: str) -> bool:
+    """A change to someone's sign-in (password, two-factor) told to them, so a change they did not make is noticed;
+    there is nothing in the app to see it by instead, so a refused send is tried again."""
+    return _send_or_retry(self, to, subject, text)
 
 
 @celery.task(name="risk.send_alert", bind=True, max_retries=None)
@@ -187,18 +204,14 @@ def email_managers(subject: str, text: str) -> int:
     return email_managers_now(settings(), subject, text)
 
 
-@celery.task(name="clientspace.send_invitation")
-def send_client_invitation(to: str, link: str, language: str | None = None) -> bool:
-    """The client's one-time invitation to the client space; the page it opens speaks their language."""
+@celery.task(name="clientspace.send_invitation", bind=True)
+def send_client_invitation(self, to: str, link: str, language: str | None = None) -> bool:
+    """The client's one-time invitation to the client space; the page it opens speaks their language. A refused
+    send is tried again (the worker also sees the link, to pass on by hand)."""
     from admin_app.client_space.service import INVITATION_HOURS
-    from admin_app.mail import MailNotSent, send_mail
 
     body = ("Your worker at Enterprise for Employment has invited you to your own space, where you can see your "
             "plan and appointments and send them a message.\n\n"
             f"Open this link on your phone to choose a password (it works once, for {INVITATION_HOURS} hours):\n"
             f"{link}\n\nIf you did not expect this, you can ignore it.\n")
-    try:
-        send_mail(settings(), [to], "Your invitation from Enterprise for Employment", body)
-    except MailNotSent:
-        return False
-    return True
+    return _send_or_retry(self, to, "Your invitation from Enterprise for Employment", body)

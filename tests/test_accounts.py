@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
+import time
 
 from admin_app.models import User
 from admin_app.models.exports import Notice
 from tests.conftest import PASSWORD, csrf_token, sign_in
+from tests.risk.conftest import job_worker, wait_until  # noqa: F401  (fixture)
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 
@@ -232,6 +234,33 @@ def test_the_user_is_told_by_email_when_their_password_or_two_factor_changes(app
         (["worker2@test.e4e"], "An administrator set a new password for your account")]
     assert "10.7.7.7" in sent[0][2] and "tell an administrator" in sent[0][2]
     assert NEW_PASSWORD not in sent[0][2] + sent[1][2]
+
+
+def test_a_password_change_while_the_mail_server_is_down_is_made_and_told_once_the_server_is_back(
+        app, users, login, job_worker, inbox):  # noqa: F811
+    """There is nothing in the app that tells someone their password changed, so the email is tried again."""
+    inbox.stop()
+    worker = login("worker")
+    response = worker.post("/change", data={"password": PASSWORD, "new_password": NEW_PASSWORD,
+                                            "new_password_confirm": NEW_PASSWORD, "csrf_token": csrf_token(worker, "/change")})
+    assert response.status_code == 302  # the change is made whatever the mail server does
+    assert sign_in(app.test_client(), "worker@test.e4e", NEW_PASSWORD).status_code == 302
+    time.sleep(2)  # the first attempt has been refused
+    assert inbox.messages == []
+    inbox.start()
+    (to, message), = wait_until(lambda: inbox.messages, what="the email, sent again")
+    assert to == ["worker@test.e4e"] and message["Subject"] == "Your password was changed"
+
+
+def test_a_password_change_in_embedded_mode_with_the_mail_server_down_is_made_at_once(app, users, login, inbox):
+    """Embedded mode sends inside the request: a refused email is given up at once, not waited for."""
+    _mail_to(app, inbox)
+    inbox.stop()
+    worker = login("worker")
+    response = worker.post("/change", data={"password": PASSWORD, "new_password": NEW_PASSWORD,
+                                            "new_password_confirm": NEW_PASSWORD, "csrf_token": csrf_token(worker, "/change")})
+    assert response.status_code == 302
+    assert sign_in(app.test_client(), "worker@test.e4e", NEW_PASSWORD).status_code == 302
 
 
 def test_the_user_is_told_by_email_when_two_factor_sign_in_is_set_up(app, users, login, inbox):

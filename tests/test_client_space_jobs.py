@@ -35,3 +35,18 @@ def test_i_need_to_talk_alerts_the_worker_and_managers_once(app, users, login, f
     me.post("/my/talk-now", data={"csrf_token": token})
     wait_until(lambda: len(inbox.messages) >= 3, what="the second alert email")
     assert len(inbox.messages) == 3
+
+
+def test_an_invitation_refused_while_the_mail_server_is_down_reaches_the_client_once_it_is_back(
+        app, login, files, job_worker, inbox):  # noqa: F811
+    import time
+
+    inbox.stop()
+    link = invite(app, login, files["mine"], "jay@example.org")  # the worker still sees the link
+    time.sleep(2)  # the first attempt has been refused
+    assert inbox.messages == []
+    inbox.start()
+    (to, invitation), = wait_until(lambda: inbox.messages, what="the invitation, sent again")
+    assert to == ["jay@example.org"] and link in invitation.get_content()
+    time.sleep(2)
+    assert len(inbox.messages) == 1  # sent once, not again
