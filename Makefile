@@ -39,7 +39,7 @@ browser:
 CATALOGUES := admin_app/client_space
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F $(CATALOGUES)/babel.cfg -k _ -k gettext --no-location --omit-header -o $(CATALOGUES)/messages.pot .
-	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES)/translations --no-location --omit-header
+	$(BIN)/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES)/translations --no-wrap
 	$(BIN)/pybabel compile -d $(CATALOGUES)/translations
 
 bench: $(STAMP)

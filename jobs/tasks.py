@@ -206,12 +206,9 @@ def email_managers(subject: str, text: str) -> int:
 
 @celery.task(name="clientspace.send_invitation", bind=True)
 def send_client_invitation(self, to: str, link: str, language: str | None = None) -> bool:
-    """The client's one-time invitation to the client space; the page it opens speaks their language. A refused
+    """The client's one-time invitation to the client space, in their language as the page it opens. A refused
     send is tried again (the worker also sees the link, to pass on by hand)."""
-    from admin_app.client_space.service import INVITATION_HOURS
+    from admin_app.client_space.service import invitation_email
 
-    body = ("Your worker at Enterprise for Employment has invited you to your own space, where you can see your "
-            "plan and appointments and send them a message.\n\n"
-            f"Open this link on your phone to choose a password (it works once, for {INVITATION_HOURS} hours):\n"
-            f"{link}\n\nIf you did not expect this, you can ignore it.\n")
-    return _send_or_retry(self, to, "Your invitation from Enterprise for Employment", body)
+    subject, body = invitation_email(link, language)
+    return _send_or_retry(self, to, subject, body)

@@ -13,6 +13,7 @@ def test_i_need_to_talk_alerts_the_worker_and_managers_once(app, users, login, f
     link = invite(app, login, files["mine"], "jay@example.org")
     (to, invitation), = [m for m in wait_until(lambda: inbox.messages, what="the invitation")]
     assert to == ["jay@example.org"] and link in invitation.get_content()
+    assert invitation["Subject"].startswith("Twoje zaproszenie")  # in Polish, the case file's preferred language
     me = accept(app, link)
     token = csrf_token(me, "/my/talk-now")
     first = me.post("/my/talk-now", data={"csrf_token": token}).get_data(as_text=True)

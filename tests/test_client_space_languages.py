@@ -46,6 +46,29 @@ def test_every_message_is_translated(code):
 
 
 @pytest.mark.parametrize("code", TRANSLATED)
+def test_the_invitation_email_is_in_the_clients_language_then_in_english(code):
+    from admin_app.client_space.service import INVITATION_HOURS, invitation_email
+
+    link = "https://cases.e4e.example.org/my/welcome/abc"
+    english_subject, english_body = invitation_email(link, "en")
+    subject, body = invitation_email(link, code)
+    own_subject, _, rest = subject.partition(" / ")
+    own_body, _, after = body.partition("\n---\n\n")
+    assert rest == english_subject and after == english_body  # the English follows, for whoever helps them read it
+    assert own_subject != english_subject and "invitation" not in own_body and "password" not in own_body
+    assert link in own_body and str(INVITATION_HOURS) in own_body
+
+
+def test_the_invitation_email_is_english_alone_for_english_or_an_unknown_language():
+    from admin_app.client_space.service import invitation_email
+
+    english = invitation_email("https://x.example/my/welcome/abc", "en")
+    assert english[0] == "Your invitation from Enterprise for Employment" and "\n---\n" not in english[1]
+    assert invitation_email("https://x.example/my/welcome/abc", None) == english
+    assert invitation_email("https://x.example/my/welcome/abc", "../../en") == english
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
 def test_compiled_catalogue_matches_its_source(code):
     po = catalogue(code)
     with open(os.path.join(TRANSLATIONS, code, "LC_MESSAGES", "messages.mo"), "rb") as f:

@@ -196,6 +196,34 @@ def invite(client, email: str, by: str, now: datetime | None = None) -> tuple[Cl
     return account, generate_reset_password_token(user)
 
 
+def invitation_email(link: str, language: str | None) -> tuple[str, str]:
+    """The invitation's subject and text in the client's language, followed by the English (for whoever helps
+    them read it); English alone when that is their language or there is no translation."""
+    from babel.support import NullTranslations, Translations
+
+    from admin_app.client_space import TRANSLATIONS
+    from admin_app.client_space.languages import DEFAULT, LOCALES
+
+    def written(gettext) -> tuple[str, str]:
+        subject = gettext("Your invitation from Enterprise for Employment")
+        body = "\n\n".join((
+            gettext("Your worker at Enterprise for Employment has invited you to your own space, where you can see "
+                    "your plan and appointments and send them a message."),
+            gettext("Open this link on your phone to choose a password (it works once, for %(hours)s hours):")
+            % {"hours": INVITATION_HOURS} + "\n" + link,
+            gettext("If you did not expect this, you can ignore it.")))
+        return subject, body + "\n"
+
+    english = written(NullTranslations().gettext)
+    translations = Translations.load(TRANSLATIONS, [language]) if language in LOCALES and language != DEFAULT else None
+    if not isinstance(translations, Translations):  # English, or a language with no catalogue
+        return english
+    own = written(translations.gettext)
+    if own == english:
+        return english
+    return f"{own[0]} / {english[0]}", f"{own[1]}\n---\n\n{english[1]}"
+
+
 def invitation_account(token: str) -> tuple[ClientAccount | None, str]:
     """The account a token invites, or None and why ("expired" or "invalid"): an invitation works once, within
     INVITATION_HOURS, and only the latest one."""
