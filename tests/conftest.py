@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -103,3 +105,46 @@ def inbox():
     server = MailServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def atomic_single_documents(monkeypatch):
+    """For tests that race threads: MongoDB writes each single document atomically (an update, or an insert
+    that checks the unique _id), and a read never sees half of a write; mongomock gives none of that between
+    threads (a read can even fail with "dictionary changed size during iteration").
+
+    Only those guarantees are added: a whole insert or update is one step, and a read matches and copies each
+    document between writes. The operations' reads, their checks and the order of their writes run exactly
+    as they would against MongoDB.
+    """
+    from mongomock.collection import Collection
+
+    lock = threading.RLock()
+    insert, update = Collection._insert, Collection._update
+    matching, copy = Collection._iter_documents, Collection._copy_only_fields
+
+    def inserted_atomically(self, *args, **kwargs):
+        with lock:
+            return insert(self, *args, **kwargs)
+
+    def updated_atomically(self, *args, **kwargs):
+        with lock:
+            return update(self, *args, **kwargs)
+
+    def matched_between_writes(self, filter):
+        with lock:
+            return iter(list(matching(self, filter)))
+
+    def copied_between_writes(self, *args, **kwargs):
+        with lock:
+            return copy(self, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "_insert", inserted_atomically)
+    monkeypatch.setattr(Collection, "_update", updated_atomically)
+    monkeypatch.setattr(Collection, "_iter_documents", matched_between_writes)
+    monkeypatch.setattr(Collection, "_copy_only_fields", copied_between_writes)
+    # Switch threads as often as possible, so the racing operations really interleave.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)

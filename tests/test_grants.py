@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import sys
 import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -293,43 +292,7 @@ def test_approving_the_same_bid_twice_commits_the_money_once(db, users, pot):
     assert pot_now().committed_pence == pence(1_000) and pot_now().remaining_pence == pence(9_000)
 
 
-@pytest.fixture
-def atomic_single_document_updates(monkeypatch):
-    """MongoDB applies each single-document update atomically, and a read never sees half of one; mongomock
-    gives neither between threads (a read can even fail with "dictionary changed size during iteration").
-
-    Only those two guarantees are added: a whole update_one is one step, and a read matches and copies each
-    document between updates. The operations' reads, their checks and the order of their updates run exactly
-    as they would against MongoDB.
-    """
-    from mongomock.collection import Collection
-
-    lock = threading.RLock()
-    update, matching, copy = Collection._update, Collection._iter_documents, Collection._copy_only_fields
-
-    def atomic(self, *args, **kwargs):
-        with lock:
-            return update(self, *args, **kwargs)
-
-    def matched_between_updates(self, filter):
-        with lock:
-            return iter(list(matching(self, filter)))
-
-    def copied_between_updates(self, *args, **kwargs):
-        with lock:
-            return copy(self, *args, **kwargs)
-
-    monkeypatch.setattr(Collection, "_update", atomic)
-    monkeypatch.setattr(Collection, "_iter_documents", matched_between_updates)
-    monkeypatch.setattr(Collection, "_copy_only_fields", copied_between_updates)
-    # Switch threads as often as possible, so the racing operations really interleave.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(interval)
-
-
-def test_approvals_racing_from_many_threads_never_over_commit_the_pot(db, users, pot, atomic_single_document_updates):
+def test_approvals_racing_from_many_threads_never_over_commit_the_pot(db, users, pot, atomic_single_documents):
     asks = [300, 450, 500, 700, 800, 900, 1_000, 1_200, 1_500, 1_750] * 2  # £18,600 against a £10,000 pot
     bids = []
     for n, asked in enumerate(asks):
@@ -380,7 +343,7 @@ def test_payments_in_instalments_up_to_the_award_and_never_beyond(app, db, users
     assert pot_now().paid_pence == pence(800)
 
 
-def test_payments_racing_from_threads_never_pass_the_award(db, users, pot, atomic_single_document_updates):
+def test_payments_racing_from_threads_never_pass_the_award(db, users, pot, atomic_single_documents):
     client = new_client("E4E-PAYRC", worker=users["worker"])
     bid_id = advance(db, draft(db, client, asked=1_000), "approved")
     ref = bid_of(db, bid_id)
@@ -804,7 +767,7 @@ def test_a_repair_run_between_a_moves_two_writes_leaves_the_pot_right(app, db, u
 
 
 def test_repairs_racing_approvals_from_threads_never_under_count_the_pot(app, db, users, pot,
-                                                                       atomic_single_document_updates):
+                                                                       atomic_single_documents):
     refs = []
     for n in range(8):
         client = new_client(f"E4E-RR{n}", worker=users["worker"])

@@ -58,7 +58,7 @@ def test_a_grant_bid_for_or_on_another_workers_case_file_is_audited(app, users, 
     assert AuditEvent.objects(action="not_found", record_id="GB-NOT-THEIRS", actor="worker@test.e4e").count() == 1
 
 
-def test_alerts_about_one_thing_arriving_together_are_raised_once_and_again_after_the_window(app, users):
+def test_alerts_about_one_thing_arriving_together_are_raised_once_and_again_after_the_window(app, users, atomic_single_documents):
     import threading
     from datetime import datetime, timedelta
 
