@@ -120,6 +120,7 @@ class Settings:
             "SECURITY_RECOVERABLE": False,
             "SECURITY_TWO_FACTOR": True,
             "SECURITY_TWO_FACTOR_ENABLED_METHODS": ["authenticator"],
+            # Unused: asking for help with the second factor alerts the administrators (admin_app/account_mail.py).
             "SECURITY_TWO_FACTOR_RESCUE_MAIL": self.mail_from,
             "SECURITY_TOTP_SECRETS": {"1": self.totp_secret},
             "SECURITY_TOTP_ISSUER": "Enterprise for Employment",

@@ -182,7 +182,7 @@ def _register_formats(app: Flask) -> None:
     from admin_app.models.people import staff_name
 
     app.jinja_env.filters.update(uk_date=formats.uk_date, uk_datetime=formats.uk_datetime, person=formats.person,
-                                 staff=staff_name,
+                                 staff=staff_name, account_words=formats.account_words,
                                  choice=lambda value, choices: formats.choice(choices, value))
 
 

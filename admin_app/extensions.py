@@ -5,6 +5,8 @@ from flask_wtf import CSRFProtect
 from mongoengine import Q
 from passlib.exc import UsedTokenError
 
+from admin_app.account_mail import ServiceMail
+
 
 class OneUseTotp(Totp):
     """Flask-Security's TOTP, with each code accepted once: the last accepted time step is kept on the user and
@@ -31,5 +33,5 @@ class PasswordPolicy(PasswordUtil):
         return super().validate(password, is_register, **kwargs)
 
 
-security = Security(totp_cls=OneUseTotp, password_util_cls=PasswordPolicy)
+security = Security(totp_cls=OneUseTotp, password_util_cls=PasswordPolicy, mail_util_cls=ServiceMail)
 csrf = CSRFProtect()

@@ -89,3 +89,17 @@ def field_value(field, value) -> str:
     if isinstance(value, (DBRef, ObjectId)):
         return "(a record since removed)"  # a reference whose record has gone: never its id
     return str(value)
+
+
+#: The sign-in pages' own field labels (Flask-Security's), in the words the rest of the service uses.
+ACCOUNT_WORDS = {
+    "Email Address": "Email address",
+    "New Password": "New password",
+    "Retype Password": "New password again",
+    "Authentication Code": "Code from your app",
+}
+
+
+def account_words(text):
+    """A Flask-Security field label in the service's words (unchanged when it has none)."""
+    return ACCOUNT_WORDS.get(str(text), text)

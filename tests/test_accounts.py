@@ -275,3 +275,68 @@ def test_the_user_is_told_by_email_when_two_factor_sign_in_is_set_up(app, users,
     assert response.status_code == 302 and User.objects.get(email="worker@test.e4e").tf_primary_method == "authenticator"
     assert [(recipients, message["Subject"]) for recipients, message in inbox.messages] == [
         (["worker@test.e4e"], "Your two-factor sign-in was set up or changed")]
+
+
+# --- a lost second factor: the person asks, an administrator resets it ------------------------------------------
+
+def _with_authenticator(app, email):
+    with app.app_context():
+        factory = app.extensions["security"]._totp_factory
+        secret = factory.generate_totp_secret()
+        User.objects(email=email).update_one(set__tf_primary_method="authenticator", set__tf_totp_secret=secret)
+        return factory, secret
+
+
+def test_someone_who_cannot_use_their_app_asks_and_the_administrators_are_told_once(app, users, inbox):
+    _mail_to(app, inbox)
+    _with_authenticator(app, "worker@test.e4e")
+    browser = app.test_client()
+    assert "/tf-validate" in sign_in(browser, "worker@test.e4e").location
+    page = browser.get("/tf-validate").get_data(as_text=True)
+    assert "Code from your app" in page and "Ask an administrator" in page
+    for _ in range(2):
+        response = browser.post("/tf-rescue", data={"help_setup": "help", "csrf_token": csrf_token(browser, "/tf-validate")},
+                                environ_base={"REMOTE_ADDR": "10.8.8.8"})
+        assert response.status_code == 200
+        assert "The administrators have been told" in response.get_data(as_text=True)
+    notices = list(Notice.objects(role="admin"))
+    assert len(notices) == 1 and "worker@test.e4e" in notices[0].text and "really them" in notices[0].text
+    (to, message), = inbox.messages  # asked twice, told once
+    assert to == ["admin@test.e4e"] and message["Subject"] == "Two-factor sign-in reset asked for: worker@test.e4e"
+    assert "10.8.8.8" in message.get_content()
+    assert browser.get("/admin/client/").status_code == 302  # asking signs nobody in
+
+
+def test_an_administrator_resets_a_lost_second_factor_which_ends_the_users_sessions(app, users, login, inbox):
+    from admin_app.models import AuditEvent
+
+    _mail_to(app, inbox)
+    worker = login("worker")
+    _, secret = _with_authenticator(app, "worker@test.e4e")
+    target = User.objects.get(email="worker@test.e4e")
+    admin = login("admin")
+    url = f"/admin/user/edit/?id={target.pk}"
+    assert "Reset two-factor sign-in" in admin.get(url).get_data(as_text=True)
+    assert _save_user(admin, url, **_user_form_values(target, reset_two_factor="y")).status_code == 302
+    target.reload()
+    assert (target.tf_primary_method, target.tf_totp_secret) == (None, None)
+    assert worker.get("/admin/client/").status_code == 302  # the session that may be on the lost phone has ended
+    assert "/tf-validate" not in (sign_in(app.test_client(), "worker@test.e4e").location or "")
+    (to, message), = inbox.messages
+    assert to == ["worker@test.e4e"] and message["Subject"] == "An administrator reset your two-factor sign-in"
+    event = AuditEvent.objects(collection="users", action="update", record_id=str(target.pk)).order_by("-at").first()
+    assert any(change["field"] == "tf_primary_method" for change in event.changes)
+    assert secret not in str(event.changes)  # no secret in the log
+
+
+def test_a_second_factor_is_not_reset_for_oneself_here_nor_when_there_is_none(app, users, login):
+    admin = login("admin")
+    me = User.objects.get(email="admin@test.e4e")
+    _with_authenticator(app, "admin@test.e4e")
+    page = _save_user(admin, f"/admin/user/edit/?id={me.pk}", **_user_form_values(me, reset_two_factor="y")).get_data(as_text=True)
+    assert "Change your own two-factor sign-in on the Two-factor page" in page
+    assert User.objects.get(pk=me.pk).tf_primary_method == "authenticator"
+    other = User.objects.get(email="worker2@test.e4e")
+    page = _save_user(admin, f"/admin/user/edit/?id={other.pk}", **_user_form_values(other, reset_two_factor="y")).get_data(as_text=True)
+    assert "has not set up two-factor sign-in" in page
+    assert "Reset two-factor sign-in" not in admin.get("/admin/user/new/").get_data(as_text=True)

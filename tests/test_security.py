@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import re
+
 import pytest
 
 from admin_app.models import AuditEvent, Organisation
@@ -146,6 +148,22 @@ def test_the_account_pages_lead_back_to_the_app_once_signed_in(app, login):
     assert 'data-back="app"' not in app.test_client().get("/login").get_data(as_text=True)
     page = login("worker").get("/tf-setup").get_data(as_text=True)
     assert 'href="/admin/" data-back="app"' in page
+
+
+def test_the_sign_in_pages_speak_the_services_words(app, login):
+    labels = re.compile(r"<label[^>]*>([^<]*)</label>")
+    buttons = re.compile(r'type="submit"[^>]*value="([^"]*)"')
+    page = app.test_client().get("/login").get_data(as_text=True)
+    assert labels.findall(page) == ["Email address", "Password"] and buttons.findall(page) == ["Sign in"]
+    worker = login("worker")
+    page = worker.get("/change").get_data(as_text=True)
+    assert labels.findall(page) == ["Password", "New password", "New password again"]
+    assert buttons.findall(page) == ["Change password"] and "<h1>Change your password</h1>" in page
+    page = worker.post("/tf-setup", data={"setup": "authenticator", "csrf_token": csrf_token(worker, "/tf-setup")}).get_data(as_text=True)
+    assert "Add this account to your app" in page and 'id="qrcode"' in page
+    assert labels.findall(page) == ["Code from your app"] and buttons.findall(page) == ["Finish setting up"]
+    for theirs in ("Submit", "QRcode", "Currently setup", "Authentication Code", "Email Address"):
+        assert theirs not in page
 
 
 # --- throttling: per account whatever the address, per address whatever the account, the second factor ---

@@ -86,7 +86,7 @@ def form_problems(form) -> list[tuple[str | None, str]]:
         for field in fields:
             if field.type in ("CSRFTokenField", "HiddenField"):
                 continue
-            label = str(field.label.text) if getattr(field, "label", None) else field.name
+            label = str(formats.account_words(field.label.text)) if getattr(field, "label", None) else field.name
             entries = getattr(field, "entries", None)
             if entries is not None:  # a list of nested items: "Contacts 3, Date: ..."
                 problems.extend((field.id, f"{within}{label}: {message}") for message in field.errors or ()

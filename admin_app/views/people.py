@@ -17,7 +17,7 @@ from flask_admin.contrib.mongoengine.filters import (
 from flask_login import current_user
 from flask_security import hash_password
 from mongoengine import Q
-from wtforms import PasswordField, SelectMultipleField, widgets
+from wtforms import BooleanField, PasswordField, SelectMultipleField, widgets
 
 from admin_app.metrics.periods import london_today
 from admin_app.models.audit import AUDIT_ACTIONS
@@ -69,13 +69,23 @@ class UserView(SecuredModelView):
     column_labels = {"tf_primary_method": "Two-factor", "last_login_at": "Last sign-in"}
     column_searchable_list = ("email", "name")
     column_filters = ("active",)
-    form_columns = ("email", "name", "active", "roles", "new_password")
+    form_columns = ("email", "name", "active", "roles", "new_password", "reset_two_factor")
     form_extra_fields = {"new_password": PasswordField("New password",
                                                        description=f"At least {MIN_PASSWORD_LENGTH} characters, not a common or "
                                                                    "guessable one; leave empty to keep the current one. The "
-                                                                   "user must change it at their next sign-in.")}
+                                                                   "user must change it at their next sign-in."),
+                         "reset_two_factor": BooleanField("Reset two-factor sign-in",
+                                                          description="For someone who has lost their phone or cannot use "
+                                                                      "their authenticator app: check it is really them "
+                                                                      "first. Their sessions end, and they set up an app "
+                                                                      "again when they next sign in.")}
     column_details_exclude_list = ("password", "fs_uniquifier", "tf_totp_secret", "tf_phone_number")
     column_export_exclude_list = column_details_exclude_list
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        del form.reset_two_factor  # a new user has no second factor yet
+        return form
 
     def model_errors(self, model, is_created):
         return getattr(model, "_account_errors", [])
@@ -105,6 +115,18 @@ class UserView(SecuredModelView):
             # Every session of the user ends: a leaver is out everywhere at once, a reset password takes over.
             model.fs_uniquifier = uuid.uuid4().hex
         model._tell_password_set = bool(password) and not is_created
+        model._tell_two_factor_reset = False
+        if getattr(form, "reset_two_factor", None) is not None and form.reset_two_factor.data and not is_created:
+            if model.pk == current_user.pk:
+                model._account_errors.append((("reset_two_factor",), "Change your own two-factor sign-in on the "
+                                                                     "Two-factor page."))
+            elif not model.tf_primary_method:
+                model._account_errors.append((("reset_two_factor",), "This user has not set up two-factor sign-in, so "
+                                                                     "there is nothing to reset."))
+            else:
+                model.tf_primary_method = model.tf_totp_secret = model.tf_totp_last_counter = None
+                model.fs_uniquifier = uuid.uuid4().hex  # every session ends: a lost phone may be in someone's hands
+                model._tell_two_factor_reset = True
         if model.pk is not None and model.pk == current_user.pk and not model.active:
             model._account_errors.append((("active",), "You cannot deactivate your own account."))
         super().on_model_change(form, model, is_created)
@@ -113,6 +135,8 @@ class UserView(SecuredModelView):
     def after_model_change(self, form, model, is_created):
         if getattr(model, "_tell_password_set", False):
             tell_account_holder(model, "An administrator set a new password for your account")
+        if getattr(model, "_tell_two_factor_reset", False):
+            tell_account_holder(model, "An administrator reset your two-factor sign-in")
         super().after_model_change(form, model, is_created)
 
 

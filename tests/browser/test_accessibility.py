@@ -187,3 +187,27 @@ def test_the_sign_in_two_factor_and_password_pages_are_in_the_service_layout_and
     assert driver.find_element(By.ID, first.get_attribute("href").split("#")[1]).tag_name == "input"
     problems += problems_here(driver, "refused change of password")
     assert problems == [], "\n\n".join(problems)
+
+
+def test_the_second_step_of_signing_in_and_asking_for_help_pass_axe(demo, driver):
+    from admin_app.models import User
+
+    app, server = demo
+    with app.app_context():
+        secret = app.extensions["security"]._totp_factory.generate_totp_secret()
+        User.objects(email="grant_panel@demo.e4e").update_one(set__tf_primary_method="authenticator",
+                                                             set__tf_totp_secret=secret)
+    driver.delete_all_cookies()
+    screen = Screen(driver, server.url).open("/login")
+    driver.find_element(By.NAME, "email").send_keys("grant_panel@demo.e4e")
+    driver.find_element(By.NAME, "password").send_keys(app.config["DEMO_PASSWORD"])
+    driver.find_element(By.CSS_SELECTOR, "main form [type=submit]").click()
+    screen.wait_for(lambda d: "/tf-validate" in d.current_url, "the code page did not open")
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Code from your app"
+    problems = problems_here(driver, "second step of signing in") + structure_problems(driver)
+    leads_to_a_new_page(driver, driver.find_element(By.ID, "rescue").click, "asking for help led nowhere")
+    assert "The administrators have been told" in driver.find_element(By.TAG_NAME, "main").text
+    problems += problems_here(driver, "after asking for help") + structure_problems(driver)
+    with app.app_context():  # the module's other tests sign in as this user with a password alone
+        User.objects(email="grant_panel@demo.e4e").update_one(unset__tf_primary_method=True, unset__tf_totp_secret=True)
+    assert problems == [], "\n\n".join(problems)
