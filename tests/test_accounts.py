@@ -8,6 +8,7 @@ from admin_app.models import User
 from admin_app.models.exports import Notice
 from tests.conftest import PASSWORD, csrf_token, sign_in
 from tests.risk.conftest import job_worker, wait_until  # noqa: F401  (fixture)
+from tests.test_security import _with_authenticator
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 
@@ -278,14 +279,6 @@ def test_the_user_is_told_by_email_when_two_factor_sign_in_is_set_up(app, users,
 
 
 # --- a lost second factor: the person asks, an administrator resets it ------------------------------------------
-
-def _with_authenticator(app, email):
-    with app.app_context():
-        factory = app.extensions["security"]._totp_factory
-        secret = factory.generate_totp_secret()
-        User.objects(email=email).update_one(set__tf_primary_method="authenticator", set__tf_totp_secret=secret)
-        return factory, secret
-
 
 def test_someone_who_cannot_use_their_app_asks_and_the_administrators_are_told_once(app, users, inbox):
     _mail_to(app, inbox)
