@@ -13,7 +13,7 @@ from flask_security import (
 )
 from mongoengine import NotUniqueError, get_db
 
-from admin_app import audit
+from admin_app import audit, formats
 from flask_limiter import Limiter
 
 from admin_app.extensions import security
@@ -223,7 +223,7 @@ def tell_account_holder(user, what: str) -> None:
     """Email the user that their sign-in changed, when and from where: one they did not make gets noticed."""
     from jobs.celery_app import later
 
-    when = datetime.now(timezone.utc).strftime("%d/%m/%Y %H:%M UTC")
+    when = f"{formats.uk_datetime(datetime.now(timezone.utc))} (London time)"
     where = request.remote_addr if request else "unknown"
     later("alerts.email_account_holder", user.email, what,
           f"Enterprise for Employment case management: {what[0].lower()}{what[1:]} on {when}, "

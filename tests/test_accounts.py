@@ -234,6 +234,7 @@ def test_the_user_is_told_by_email_when_their_password_or_two_factor_changes(app
         (["worker@test.e4e"], "Your password was changed"),
         (["worker2@test.e4e"], "An administrator set a new password for your account")]
     assert "10.7.7.7" in sent[0][2] and "tell an administrator" in sent[0][2]
+    assert re.search(r"on \d\d/\d\d/\d{4} \d\d:\d\d \(London time\), from network address", sent[0][2])
     assert NEW_PASSWORD not in sent[0][2] + sent[1][2]
 
 
