@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 import xlsxwriter

@@ -111,12 +111,9 @@ class UserView(SecuredModelView):
             # Someone else chose it: the user must choose their own at next sign-in.
             model.must_change_password = True
         deactivated = not is_created and before.get("active") and not model.active
-        if (password or deactivated) and not is_created:
-            # Every session of the user ends: a leaver is out everywhere at once, a reset password takes over.
-            model.fs_uniquifier = uuid.uuid4().hex
         model._tell_password_set = bool(password) and not is_created
         model._tell_two_factor_reset = False
-        if getattr(form, "reset_two_factor", None) is not None and form.reset_two_factor.data and not is_created:
+        if not is_created and form.reset_two_factor.data:
             if model.pk == current_user.pk:
                 model._account_errors.append((("reset_two_factor",), "Change your own two-factor sign-in on the "
                                                                      "Two-factor page."))
@@ -125,12 +122,14 @@ class UserView(SecuredModelView):
                                                                      "there is nothing to reset."))
             else:
                 model.tf_primary_method = model.tf_totp_secret = model.tf_totp_last_counter = None
-                model.fs_uniquifier = uuid.uuid4().hex  # every session ends: a lost phone may be in someone's hands
                 model._tell_two_factor_reset = True
+        if model._tell_password_set or deactivated or model._tell_two_factor_reset:
+            # Every session of the user ends: a leaver is out everywhere at once, a reset password takes over, and
+            # a lost phone may be in someone else's hands.
+            model.fs_uniquifier = uuid.uuid4().hex
         if model.pk is not None and model.pk == current_user.pk and not model.active:
             model._account_errors.append((("active",), "You cannot deactivate your own account."))
         super().on_model_change(form, model, is_created)
-
 
     def after_model_change(self, form, model, is_created):
         if getattr(model, "_tell_password_set", False):
